@@ -1,0 +1,881 @@
+//! The engine: the one place a command executes.
+//!
+//! For every command: refresh the clock (system mode) → under `lab-enforcement redis`, run
+//! `performEvictions` while over the limit (before *every* command, as Redis's
+//! `processCommand` does; only `DENYOOM` commands are refused when it fails) → look the key
+//! up (passive expiry, LRU/LFU touch) → under `strict`, make room for the write → apply →
+//! account memory → count stats. Policies only answer hooks ([`crate::policy`]).
+//!
+//! Time: in virtual mode the caller advances time with [`Engine::set_time_ms`], which runs
+//! every cron tick (`1000 / hz` ms) in between: the LRU clock refresh and the active-expire
+//! cycle. In system mode the clock is read per command and the cron runs when due.
+
+use std::time::Instant;
+
+use rand::SeedableRng;
+
+use crate::command::{ErrorReply, SetCondition, SetExpiry, SetOptions};
+use crate::config::{ClockKind, Config, ConfigError, Enforcement, MemoryMode, Sampling};
+use crate::expire::ExpireState;
+use crate::key::Key;
+use crate::keyspace::{Entry, Keyspace, NO_EXPIRE, Scope, Slot};
+use crate::lru::{init_lfu, lfu_minutes, lru_clock, update_lfu};
+use crate::policy::registry::{self, PolicyInfo};
+use crate::policy::{EngineRng, InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
+use crate::stats::Stats;
+use crate::value::{Blob, Value};
+use crate::{Command, Reply};
+
+/// Something that must see an entry before it changes (forkless snapshots:
+/// serialize-before-mutate).
+pub trait MutationObserver: Send {
+    /// `entry` (in `slot`) is about to be modified, get a new TTL, or be removed.
+    fn before_mutation(&mut self, slot: Slot, entry: &Entry);
+    /// A new key was stored in `slot` (it did not exist when the observer started).
+    fn after_insert(&mut self, slot: Slot);
+}
+
+/// The result of a GET on the fast path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GetOutcome {
+    /// Found; the payload's size in bytes.
+    Hit(u64),
+    /// Not found (or expired).
+    Miss,
+    /// The key holds a non-string value.
+    WrongType,
+}
+
+/// The result of a write on the fast path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Stored.
+    Stored,
+    /// Not stored because of an NX/XX condition.
+    NotStored,
+    /// Not stored: the policy declined to admit the new key.
+    Bypassed,
+    /// Refused with an error (OOM, MISCONF, invalid expire time).
+    Rejected(ErrorReply),
+}
+
+/// Outcome of `performEvictions`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EvictResult {
+    /// Under the limit (or nothing to do).
+    Ok,
+    /// Still over the limit; the time budget ran out and eviction continues at the next
+    /// command (Redis's `evictionTimeProc`).
+    Running,
+    /// Over the limit and nothing can be evicted.
+    Fail,
+}
+
+/// Read/write flavour of a key lookup (Redis's `lookupKey` flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// `lookupKeyRead`: counts hits/misses, touches the key.
+    Read,
+    /// `LOOKUP_NOTOUCH` (EXISTS, TTL): counts hits/misses, does not touch.
+    ReadNoTouch,
+    /// `lookupKeyWrite`: no hit/miss stats, touches the key.
+    Write,
+}
+
+/// A memory-limited key-value store with Redis's eviction and expiry behaviour.
+pub struct Engine {
+    pub(crate) cfg: Config,
+    pub(crate) ks: Keyspace,
+    pub(crate) policy: Box<dyn Policy>,
+    pub(crate) info: &'static PolicyInfo,
+    pub(crate) rng: EngineRng,
+    pub(crate) now_ms: u64,
+    system_start: Option<(Instant, u64)>,
+    pub(crate) lru_clock: u32,
+    next_cron_ms: u64,
+    cron_period_ms: u64,
+    pub(crate) stats: Stats,
+    pub(crate) logical_bytes: u64,
+    alloc_probe: Option<fn() -> u64>,
+    child_alive: bool,
+    request_index: u64,
+    next_access: u64,
+    pending_fill: Option<u64>,
+    pub(crate) expire: ExpireState,
+    evict_pending: bool,
+    write_block: Option<ErrorReply>,
+    propagate: Option<Vec<Command>>,
+    observer: Option<Box<dyn MutationObserver>>,
+    dirty: u64,
+    limits_active: bool,
+}
+
+/// Builds a [`PolicyCtx`] from the engine's disjoint fields (so the policy, the keyspace
+/// and the context can be borrowed at once).
+macro_rules! ctx {
+    ($e:ident) => {
+        PolicyCtx {
+            rng: &mut $e.rng,
+            config: &$e.cfg,
+            now_ms: $e.now_ms,
+            lru_clock: $e.lru_clock,
+            request_index: $e.request_index,
+            next_access: $e.next_access,
+        }
+    };
+}
+
+impl Engine {
+    /// An engine for `config`, its RNG seeded with `seed`. Fails if the policy or one of its
+    /// parameters is unknown.
+    pub fn new(config: Config, seed: u64) -> Result<Engine, ConfigError> {
+        let info = registry::find(&config.maxmemory_policy).ok_or_else(|| ConfigError::BadValue {
+            at: Default::default(),
+            name: "maxmemory-policy".into(),
+            value: config.maxmemory_policy.clone(),
+            expected: format!("one of {}", registry::names().collect::<Vec<_>>().join(", ")),
+        })?;
+        registry::check_params(info, &config)?;
+        let policy = (info.build)(&config)?;
+        let dict_model = config.sampling == Sampling::Dict;
+        let system_start = match config.clock {
+            ClockKind::Virtual => None,
+            ClockKind::System => Some((Instant::now(), unix_ms())),
+        };
+        let now_ms = system_start.map_or(0, |(_, base)| base);
+        let cron_period_ms = (1000 / config.hz.max(1)) as u64;
+        let limits_active = config.maxmemory != 0 || config.maxkeys != 0;
+        Ok(Engine {
+            ks: Keyspace::new(dict_model),
+            policy,
+            info,
+            rng: EngineRng::seed_from_u64(seed),
+            now_ms,
+            system_start,
+            lru_clock: lru_clock(now_ms),
+            next_cron_ms: now_ms + cron_period_ms,
+            cron_period_ms,
+            stats: Stats::default(),
+            logical_bytes: 0,
+            alloc_probe: None,
+            child_alive: false,
+            request_index: 0,
+            next_access: NEVER,
+            pending_fill: None,
+            expire: ExpireState::new(now_ms),
+            evict_pending: false,
+            write_block: None,
+            propagate: None,
+            observer: None,
+            dirty: 0,
+            limits_active,
+            cfg: config,
+        })
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Accessors
+    // ----------------------------------------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    /// The registered policy in use.
+    pub fn policy_info(&self) -> &'static PolicyInfo {
+        self.info
+    }
+    /// The statistics so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+    /// The keyspace (read-only).
+    pub fn keyspace(&self) -> &Keyspace {
+        &self.ks
+    }
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.ks.len()
+    }
+    /// True when there is no key.
+    pub fn is_empty(&self) -> bool {
+        self.ks.is_empty()
+    }
+    /// Number of keys with a TTL.
+    pub fn expires(&self) -> usize {
+        self.ks.volatile_len()
+    }
+    /// Current time, ms (virtual, or unix time in system mode).
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+    /// Σ key + value + overhead bytes, whatever the memory mode.
+    pub fn logical_bytes(&self) -> u64 {
+        self.logical_bytes
+    }
+    /// Redis's `server.dirty`: the number of changes since the engine started (monotonic).
+    pub fn dirty(&self) -> u64 {
+        self.dirty
+    }
+
+    /// `used_memory` as the configured memory mode counts it (what `maxmemory` limits).
+    #[inline]
+    pub fn used_memory(&self) -> u64 {
+        match self.cfg.memory_mode {
+            MemoryMode::Logical => self.logical_bytes,
+            MemoryMode::Keys => self.ks.len() as u64,
+            MemoryMode::Allocator => self.alloc_probe.map_or(self.logical_bytes, |p| p()),
+        }
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Hooks for runners and the persistence layer
+    // ----------------------------------------------------------------------------------
+
+    /// Installs the live-heap-bytes probe used by `lab-memory-mode allocator`.
+    pub fn set_allocator_probe(&mut self, probe: fn() -> u64) {
+        self.alloc_probe = Some(probe);
+    }
+
+    /// Sets the oracle for the next command: the index of the current request and of the
+    /// next request to the same key ([`NEVER`] if none). Belady's policies need it.
+    #[inline]
+    pub fn set_oracle(&mut self, request_index: u64, next_access: u64) {
+        self.request_index = request_index;
+        self.next_access = next_access;
+    }
+
+    /// Tells the engine whether a fork child is alive: Redis then stops touching the
+    /// LRU/LFU field and avoids dict resizes (to avoid copy-on-write).
+    pub fn set_child_alive(&mut self, alive: bool) {
+        self.child_alive = alive;
+        self.ks.set_avoid_resize(alive);
+    }
+
+    /// Refuse writes with this error (MISCONF after a failed save), or accept them again.
+    pub fn set_write_block(&mut self, block: Option<ErrorReply>) {
+        self.write_block = block;
+    }
+
+    /// Starts or stops recording every executed write, and the DELs of evicted and expired
+    /// keys, for an append-only file (Redis's command propagation).
+    pub fn set_propagation(&mut self, on: bool) {
+        self.propagate = on.then(Vec::new);
+    }
+
+    /// Moves the recorded commands into `out`.
+    pub fn drain_propagated(&mut self, out: &mut Vec<Command>) {
+        if let Some(p) = &mut self.propagate {
+            out.append(p);
+        }
+    }
+
+    /// Installs (or removes) the mutation observer.
+    pub fn set_observer(&mut self, observer: Option<Box<dyn MutationObserver>>) {
+        self.observer = observer;
+    }
+
+    /// Takes the mutation observer back.
+    pub fn take_observer(&mut self) -> Option<Box<dyn MutationObserver>> {
+        self.observer.take()
+    }
+
+    /// Mutable access to the observer (to drive it between commands).
+    pub fn observer_mut(&mut self) -> Option<&mut (dyn MutationObserver + 'static)> {
+        self.observer.as_deref_mut()
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Time and cron
+    // ----------------------------------------------------------------------------------
+
+    /// Advances virtual time to `t_ms`, running every cron tick in between. Time never goes
+    /// back; in system-clock mode this does nothing.
+    pub fn set_time_ms(&mut self, t_ms: u64) {
+        if self.system_start.is_some() || t_ms <= self.now_ms {
+            return;
+        }
+        // Bound the work of a huge jump (e.g. a gap of days in a trace): run at most this
+        // many ticks; passive expiry still removes whatever the skipped ticks would have.
+        const MAX_CATCH_UP_TICKS: u64 = 100_000;
+        let ticks = (t_ms.saturating_sub(self.next_cron_ms)) / self.cron_period_ms;
+        if ticks > MAX_CATCH_UP_TICKS {
+            self.next_cron_ms += (ticks - MAX_CATCH_UP_TICKS) * self.cron_period_ms;
+        }
+        while self.next_cron_ms <= t_ms {
+            self.now_ms = self.next_cron_ms;
+            self.cron();
+            self.next_cron_ms += self.cron_period_ms;
+        }
+        self.now_ms = t_ms;
+    }
+
+    /// Advances virtual time by `delta_ms`.
+    pub fn advance_ms(&mut self, delta_ms: u64) {
+        self.set_time_ms(self.now_ms + delta_ms);
+    }
+
+    /// `serverCron`: refresh the LRU clock, run the active-expire SLOW cycle, track peak.
+    fn cron(&mut self) {
+        self.lru_clock = lru_clock(self.now_ms);
+        self.active_expire_cron();
+        self.update_peak();
+    }
+
+    #[inline]
+    fn update_peak(&mut self) {
+        let used = self.used_memory();
+        if used > self.stats.used_memory_peak {
+            self.stats.used_memory_peak = used;
+        }
+    }
+
+    /// Everything that happens before a command runs: clock, cron, fast expire cycle,
+    /// eviction under Redis enforcement. Returns the eviction result.
+    #[inline]
+    pub(crate) fn begin_command(&mut self) -> EvictResult {
+        self.stats.total_commands_processed += 1;
+        if let Some((start, base)) = self.system_start {
+            self.now_ms = base + start.elapsed().as_millis() as u64;
+            if self.now_ms >= self.next_cron_ms {
+                self.cron();
+                self.next_cron_ms = self.now_ms + self.cron_period_ms;
+            }
+        }
+        if self.expire.fast_cycle_due(&self.cfg, self.now_ms) {
+            self.active_expire_fast();
+        }
+        if self.limits_active
+            && self.cfg.enforcement == Enforcement::Redis
+            && (self.evict_pending || self.over_limit(0, 0))
+        {
+            self.perform_evictions()
+        } else {
+            EvictResult::Ok
+        }
+    }
+
+    /// Before a write: MISCONF, then OOM for DENYOOM commands when eviction failed.
+    #[inline]
+    pub(crate) fn check_write(&mut self, evict: EvictResult, denyoom: bool) -> Result<(), ErrorReply> {
+        if let Some(e) = &self.write_block {
+            self.stats.misconf_rejections += 1;
+            return Err(e.clone());
+        }
+        if denyoom && evict == EvictResult::Fail {
+            self.stats.rejected_writes += 1;
+            return Err(ErrorReply::Oom);
+        }
+        Ok(())
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Memory limit
+    // ----------------------------------------------------------------------------------
+
+    /// Would memory be over a limit with `extra_bytes` and `extra_keys` more?
+    #[inline]
+    pub(crate) fn over_limit(&self, extra_bytes: u64, extra_keys: u64) -> bool {
+        let c = &self.cfg;
+        if c.maxkeys != 0 && self.ks.len() as u64 + extra_keys > c.maxkeys {
+            return true;
+        }
+        if c.maxmemory == 0 {
+            return false;
+        }
+        let used = match c.memory_mode {
+            MemoryMode::Logical => self.logical_bytes + extra_bytes,
+            MemoryMode::Keys => self.ks.len() as u64 + extra_keys,
+            MemoryMode::Allocator => self.used_memory() + extra_bytes,
+        };
+        used > c.maxmemory
+    }
+
+    /// Logical bytes charged for an entry.
+    #[inline]
+    pub(crate) fn charge_of(&self, key_len: usize, value_bytes: u64, has_expire: bool) -> u64 {
+        let c = &self.cfg;
+        (if c.count_key_bytes { key_len as u64 } else { 0 })
+            + value_bytes
+            + c.entry_overhead
+            + if has_expire { c.expire_overhead } else { 0 }
+    }
+
+    /// Recomputes the charge of `slot` after its value or TTL changed.
+    #[inline]
+    pub(crate) fn recharge(&mut self, slot: Slot) {
+        let e = self.ks.entry(slot);
+        let new = self.charge_of(e.key.len(), e.value.bytes(), e.has_expire());
+        let old = e.charge;
+        self.logical_bytes = self.logical_bytes + new - old;
+        self.ks.entry_mut(slot).charge = new;
+    }
+
+    /// Strict enforcement: evict until a write adding `extra_bytes`/`extra_keys` fits.
+    /// `target` is the written key's slot, if it exists; returns it (or `None` if the
+    /// policy evicted it) and whether the write now fits.
+    pub(crate) fn make_room(
+        &mut self,
+        mut extra_bytes: u64,
+        mut extra_keys: u64,
+        mut target: Option<(Slot, u64)>,
+        new_charge: u64,
+    ) -> (Option<Slot>, bool) {
+        while self.over_limit(extra_bytes, extra_keys) {
+            let Some(victim) = self.select_victim() else {
+                return (target.map(|t| t.0), false);
+            };
+            if target.is_some_and(|(s, _)| s == victim) {
+                // The policy chose the key being written: it goes, and the write becomes
+                // an insert of the full new charge.
+                target = None;
+                extra_bytes = new_charge;
+                extra_keys = 1;
+            }
+            self.evict_slot(victim);
+        }
+        (target.map(|t| t.0), true)
+    }
+
+    #[inline]
+    fn select_victim(&mut self) -> Option<Slot> {
+        if !self.info.evicts {
+            return None;
+        }
+        let mut ctx = ctx!(self);
+        let v = self.policy.select_victim(&self.ks, &mut ctx);
+        debug_assert!(v.is_none_or(|s| self.ks.is_live(s)), "policy chose a dead slot");
+        v
+    }
+
+    #[inline]
+    pub(crate) fn evict_slot(&mut self, slot: Slot) {
+        self.stats.evicted_keys += 1;
+        self.delete_slot(slot, RemovalCause::Evicted);
+    }
+
+    /// Redis's `performEvictions()` (redis `src/evict.c`): evict while over the limit,
+    /// checking the tenacity time budget every 16 keys. In virtual time the budget is a key
+    /// count: `evictionTimeLimitUs() / lab-evict-key-cost-ns`.
+    pub(crate) fn perform_evictions(&mut self) -> EvictResult {
+        self.evict_pending = false;
+        if !self.over_limit(0, 0) {
+            return EvictResult::Ok;
+        }
+        if !self.info.evicts {
+            return EvictResult::Fail;
+        }
+        let limit_us = self.cfg.eviction_time_limit_us();
+        let started = Instant::now();
+        let mut freed = 0u64;
+        while self.over_limit(0, 0) {
+            let Some(victim) = self.select_victim() else {
+                return EvictResult::Fail;
+            };
+            self.evict_slot(victim);
+            freed += 1;
+            if freed % 16 == 0 {
+                let elapsed_us = if self.system_start.is_some() {
+                    started.elapsed().as_micros() as u64
+                } else {
+                    freed * self.cfg.evict_key_cost_ns / 1000
+                };
+                if elapsed_us > limit_us && self.over_limit(0, 0) {
+                    self.evict_pending = true;
+                    self.stats.eviction_time_cap_reached_count += 1;
+                    return EvictResult::Running;
+                }
+            }
+        }
+        EvictResult::Ok
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Keyspace primitives
+    // ----------------------------------------------------------------------------------
+
+    /// Removes `slot` for `cause`: observer, policy, accounting, propagation.
+    pub(crate) fn delete_slot(&mut self, slot: Slot, cause: RemovalCause) {
+        if let Some(o) = &mut self.observer {
+            o.before_mutation(slot, self.ks.entry(slot));
+        }
+        self.policy.on_remove(slot, &self.ks, cause);
+        let charge = self.ks.entry(slot).charge;
+        self.logical_bytes -= charge;
+        let (key, _value) = self.ks.remove(slot);
+        if cause != RemovalCause::Deleted
+            && let Some(p) = &mut self.propagate
+        {
+            p.push(Command::Del(vec![key]));
+        }
+        self.dirty += 1;
+    }
+
+    /// Notifies the observer that `slot` is about to change.
+    #[inline]
+    pub(crate) fn pre_mutate(&mut self, slot: Slot) {
+        if let Some(o) = &mut self.observer {
+            o.before_mutation(slot, self.ks.entry(slot));
+        }
+    }
+
+    /// True if the entry's TTL has passed (`keyIsExpired`: now > when).
+    #[inline]
+    pub(crate) fn is_expired(&self, slot: Slot) -> bool {
+        let at = self.ks.entry(slot).expire_at_ms;
+        at != NO_EXPIRE && self.now_ms > at
+    }
+
+    /// Expires `slot` (passive or active).
+    pub(crate) fn expire_slot(&mut self, slot: Slot) {
+        self.stats.expired_keys += 1;
+        self.delete_slot(slot, RemovalCause::Expired);
+    }
+
+    /// `lookupKey`: find, expire if needed, touch, count.
+    #[inline]
+    pub(crate) fn lookup(&mut self, key: &Key, hash: u64, how: Lookup) -> Option<Slot> {
+        let found = match self.ks.find(key, hash) {
+            Some(slot) if self.is_expired(slot) => {
+                self.expire_slot(slot);
+                None
+            }
+            other => other,
+        };
+        match (found, how) {
+            (Some(slot), Lookup::ReadNoTouch) => {
+                self.stats.keyspace_hits += 1;
+                Some(slot)
+            }
+            (Some(slot), _) => {
+                if how == Lookup::Read {
+                    self.stats.keyspace_hits += 1;
+                }
+                self.touch(slot);
+                Some(slot)
+            }
+            (None, Lookup::Read) => {
+                self.stats.keyspace_misses += 1;
+                self.pending_fill = Some(hash);
+                let mut ctx = ctx!(self);
+                self.policy.on_miss(hash, &mut ctx);
+                None
+            }
+            (None, Lookup::ReadNoTouch) => {
+                self.stats.keyspace_misses += 1;
+                None
+            }
+            (None, Lookup::Write) => None,
+        }
+    }
+
+    /// Updates the LRU/LFU field (unless a fork child is alive) and tells the policy.
+    #[inline]
+    fn touch(&mut self, slot: Slot) {
+        if !self.child_alive {
+            let lru = if self.info.lfu_field {
+                let old = self.ks.entry(slot).lru;
+                update_lfu(
+                    old,
+                    lfu_minutes(self.now_ms),
+                    self.cfg.lfu_log_factor,
+                    self.cfg.lfu_decay_time,
+                    &mut self.rng,
+                )
+            } else {
+                self.lru_clock
+            };
+            self.ks.entry_mut(slot).lru = lru;
+        }
+        let mut ctx = ctx!(self);
+        self.policy.on_access(slot, &self.ks, &mut ctx);
+    }
+
+    /// Stores a new key (absent): charge, policy, observer.
+    pub(crate) fn insert_new(&mut self, key: Key, hash: u64, value: Value, expire_at_ms: u64) -> Slot {
+        let charge = self.charge_of(key.len(), value.bytes(), expire_at_ms != NO_EXPIRE);
+        let lru = if self.info.lfu_field {
+            init_lfu(lfu_minutes(self.now_ms))
+        } else {
+            self.lru_clock
+        };
+        let slot = self.ks.insert(key, hash, value, lru, charge);
+        if expire_at_ms != NO_EXPIRE {
+            self.ks.set_expire(slot, expire_at_ms);
+        }
+        self.logical_bytes += charge;
+        let kind = if self.pending_fill.take() == Some(hash) {
+            InsertKind::Fill
+        } else {
+            InsertKind::Write
+        };
+        let mut ctx = ctx!(self);
+        self.policy.on_insert(slot, &self.ks, &mut ctx, kind);
+        if let Some(o) = &mut self.observer {
+            o.after_insert(slot);
+        }
+        slot
+    }
+
+    /// Asks the policy whether to admit a new key.
+    #[inline]
+    pub(crate) fn admit(&mut self, hash: u64) -> bool {
+        let mut ctx = ctx!(self);
+        self.policy.admit(hash, &self.ks, &mut ctx)
+    }
+
+    #[inline]
+    pub(crate) fn propagate(&mut self, cmd: impl FnOnce() -> Command) {
+        if let Some(p) = &mut self.propagate {
+            p.push(cmd());
+        }
+    }
+
+    #[inline]
+    pub(crate) fn add_dirty(&mut self, n: u64) {
+        self.dirty += n;
+    }
+
+    #[inline]
+    pub(crate) fn propagate_enabled(&self) -> bool {
+        self.propagate.is_some()
+    }
+
+    #[inline]
+    pub(crate) fn limits_active(&self) -> bool {
+        self.limits_active
+    }
+
+    #[inline]
+    pub(crate) fn strict(&self) -> bool {
+        self.cfg.enforcement == Enforcement::Strict
+    }
+
+    /// Bookkeeping after any write.
+    #[inline]
+    pub(crate) fn after_write(&mut self) {
+        self.update_peak();
+    }
+
+    // ----------------------------------------------------------------------------------
+    // Fast paths (the runner's GET / SET / DEL)
+    // ----------------------------------------------------------------------------------
+
+    /// GET on the fast path: hit (payload size), miss, or wrong type.
+    #[inline]
+    pub fn get(&mut self, key: &Key) -> GetOutcome {
+        self.begin_command();
+        let hash = key.hash64();
+        match self.lookup(key, hash, Lookup::Read) {
+            None => GetOutcome::Miss,
+            Some(slot) => match &self.ks.entry(slot).value {
+                Value::Str(b) => GetOutcome::Hit(b.len()),
+                _ => GetOutcome::WrongType,
+            },
+        }
+    }
+
+    /// SET with options on the fast path.
+    pub fn set(&mut self, key: Key, value: Blob, options: SetOptions) -> WriteOutcome {
+        let evict = self.begin_command();
+        if let Err(e) = self.check_write(evict, true) {
+            return WriteOutcome::Rejected(e);
+        }
+        let expire_at = match self.resolve_set_expiry(options.expiry) {
+            Ok(x) => x,
+            Err(e) => return WriteOutcome::Rejected(e),
+        };
+        let hash = key.hash64();
+        let existing = self.lookup(&key, hash, Lookup::Write);
+        match (options.condition, existing) {
+            (SetCondition::Nx, Some(_)) | (SetCondition::Xx, None) => return WriteOutcome::NotStored,
+            _ => {}
+        }
+        let value = value.stored(self.cfg.storage);
+        match self.store_string(key, hash, existing, value, expire_at) {
+            Ok(slot) => {
+                if self.propagate.is_some() {
+                    self.propagate_set(slot);
+                }
+                WriteOutcome::Stored
+            }
+            Err(outcome) => outcome,
+        }
+    }
+
+    /// `None` = keep TTL; `Some(NO_EXPIRE)` = no TTL; `Some(t)` = expire at t.
+    pub(crate) fn resolve_set_expiry(&self, e: SetExpiry) -> Result<Option<u64>, ErrorReply> {
+        let bad = ErrorReply::InvalidExpire("set");
+        let abs = |ms: Option<i64>| -> Result<Option<u64>, ErrorReply> {
+            match ms {
+                Some(v) if v > 0 => Ok(Some(v as u64)),
+                _ => Err(bad.clone()),
+            }
+        };
+        match e {
+            SetExpiry::None => Ok(Some(NO_EXPIRE)),
+            SetExpiry::KeepTtl => Ok(None),
+            SetExpiry::Ex(s) if s > 0 => abs(s.checked_mul(1000).and_then(|ms| ms.checked_add(self.now_ms as i64))),
+            SetExpiry::Px(ms) if ms > 0 => abs(ms.checked_add(self.now_ms as i64)),
+            SetExpiry::PxAt(at) => abs(Some(at)),
+            _ => Err(bad),
+        }
+    }
+
+    /// Stores a string payload under `key` (existing slot or new), with strict make-room
+    /// and admission. Returns the slot, or why nothing was stored.
+    pub(crate) fn store_string(
+        &mut self,
+        key: Key,
+        hash: u64,
+        existing: Option<Slot>,
+        value: Blob,
+        expire_at: Option<u64>,
+    ) -> Result<Slot, WriteOutcome> {
+        let new_bytes = value.len();
+        let will_expire = match (expire_at, existing) {
+            (Some(t), _) => t != NO_EXPIRE,
+            (None, Some(s)) => self.ks.entry(s).has_expire(),
+            (None, None) => false,
+        };
+        let new_charge = self.charge_of(key.len(), new_bytes, will_expire);
+        let mut existing = existing;
+        if self.limits_active {
+            let (extra_bytes, extra_keys) = match existing {
+                Some(s) => (new_charge.saturating_sub(self.ks.entry(s).charge), 0),
+                None => (new_charge, 1),
+            };
+            if self.over_limit(extra_bytes, extra_keys) {
+                if existing.is_none() && !self.admit(hash) {
+                    self.stats.admission_bypasses += 1;
+                    self.pending_fill = None;
+                    return Err(WriteOutcome::Bypassed);
+                }
+                if self.cfg.enforcement == Enforcement::Strict {
+                    let target = existing.map(|s| (s, self.ks.entry(s).charge));
+                    let (t, fits) = self.make_room(extra_bytes, extra_keys, target, new_charge);
+                    existing = t;
+                    if !fits {
+                        self.stats.rejected_writes += 1;
+                        return Err(WriteOutcome::Rejected(ErrorReply::Oom));
+                    }
+                }
+            }
+        }
+        let slot = match existing {
+            Some(slot) => {
+                self.pre_mutate(slot);
+                self.ks.entry_mut(slot).value = Value::Str(value);
+                if let Some(t) = expire_at {
+                    self.ks.set_expire(slot, t);
+                }
+                self.recharge(slot);
+                slot
+            }
+            None => self.insert_new(key, hash, Value::Str(value), expire_at.unwrap_or(NO_EXPIRE)),
+        };
+        self.dirty += 1;
+        self.update_peak();
+        Ok(slot)
+    }
+
+    /// Records the string in `slot` as `SET key value [PXAT t]` (Redis 7 propagates absolute
+    /// expiry times).
+    pub(crate) fn propagate_set(&mut self, slot: Slot) {
+        let e = self.ks.entry(slot);
+        let Value::Str(value) = &e.value else { return };
+        let expiry = if e.has_expire() {
+            SetExpiry::PxAt(e.expire_at_ms as i64)
+        } else {
+            SetExpiry::None
+        };
+        let cmd = Command::Set {
+            key: e.key.clone(),
+            value: value.clone(),
+            options: SetOptions { expiry, condition: SetCondition::Always },
+        };
+        self.propagate(|| cmd);
+    }
+
+    /// DEL of one key on the fast path; true if it existed.
+    pub fn del(&mut self, key: &Key) -> bool {
+        let evict = self.begin_command();
+        if self.check_write(evict, false).is_err() {
+            return false;
+        }
+        let hash = key.hash64();
+        match self.lookup(key, hash, Lookup::Write) {
+            Some(slot) => {
+                self.delete_slot(slot, RemovalCause::Deleted);
+                self.propagate(|| Command::Del(vec![key.clone()]));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The entry for `key` without touching it or counting a lookup (for inspection and
+    /// tests; expired-but-present keys are returned as they are).
+    pub fn peek(&self, key: &Key) -> Option<&Entry> {
+        self.ks.find(key, key.hash64()).map(|s| self.ks.entry(s))
+    }
+
+    /// Stores a key as loading a snapshot or AOF does: no eviction, no stats, no
+    /// propagation; replaces any existing value. Returns false (and stores nothing) if the
+    /// key's expiry is already in the past, as Redis skips such keys when loading.
+    pub fn restore(&mut self, key: Key, value: Value, expire_at_ms: u64) -> bool {
+        if expire_at_ms != NO_EXPIRE && expire_at_ms < self.now_ms {
+            return false;
+        }
+        let hash = key.hash64();
+        if let Some(slot) = self.ks.find(&key, hash) {
+            self.delete_slot(slot, RemovalCause::Deleted);
+        }
+        self.insert_new(key, hash, value, expire_at_ms);
+        self.update_peak();
+        true
+    }
+
+    /// Removes every key (FLUSHALL).
+    pub fn flush_all(&mut self) {
+        let slots: Vec<Slot> = self.ks.slots().collect();
+        for s in slots {
+            self.delete_slot(s, RemovalCause::Deleted);
+        }
+    }
+
+    /// Checks the keyspace, the accounting and the policy's bookkeeping.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.ks.check_invariants()?;
+        let sum: u64 = self.ks.iter().map(|(_, e)| e.charge).sum();
+        if sum != self.logical_bytes {
+            return Err(format!("logical bytes {} but entries sum to {sum}", self.logical_bytes));
+        }
+        for (_, e) in self.ks.iter() {
+            let want = self.charge_of(e.key.len(), e.value.bytes(), e.has_expire());
+            if want != e.charge {
+                return Err(format!("key {} charged {} not {want}", e.key, e.charge));
+            }
+        }
+        self.policy.check_invariants(&self.ks)
+    }
+
+    /// Random slot of a scope using the engine's RNG (for samplers outside the engine).
+    pub fn random_slot(&mut self, scope: Scope) -> Option<Slot> {
+        self.ks.random_uniform(&mut self.rng, scope)
+    }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Executes a parsed command.
+impl Engine {
+    /// Executes `cmd` and returns Redis's reply.
+    pub fn execute(&mut self, cmd: Command) -> Reply {
+        crate::commands::execute(self, cmd)
+    }
+}

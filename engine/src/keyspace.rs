@@ -1,0 +1,371 @@
+//! The keyspace: key → entry, with a separate index of keys that have a TTL.
+//!
+//! Layout (all single-threaded, no `unsafe`):
+//!
+//! * `entries` is a slab of [`Entry`]s addressed by a stable [`Slot`] (`u32`). A slot keeps
+//!   its number for the key's whole life, so policies keep their metadata in side tables
+//!   indexed by slot (libCacheSim keeps it in the object; we keep objects small).
+//! * `table` is a `hashbrown::HashTable<Slot>`: the key → slot index.
+//! * `all` and `volatile` are dense vectors of live slots (all keys; keys with a TTL — Redis's
+//!   `expires` dict), each entry remembering its position, for O(1) uniform random sampling
+//!   and O(1) removal by swap.
+//! * Optionally, [`DictModel`]s of Redis's two dicts for Redis-faithful sampling and scans.
+
+use hashbrown::HashTable;
+use rand::Rng;
+
+use crate::dict::DictModel;
+use crate::key::Key;
+use crate::value::Value;
+
+/// Stable handle of a live entry.
+pub type Slot = u32;
+
+/// Marks "no position" in the dense vectors, and a free slab slot.
+const NONE: u32 = u32::MAX;
+
+/// "No expiry".
+pub const NO_EXPIRE: u64 = 0;
+
+/// One key's entry: the value and the metadata Redis keeps in `robj` and the dicts.
+#[derive(Debug)]
+pub struct Entry {
+    /// The key.
+    pub key: Key,
+    /// Its hash ([`Key::hash64`]).
+    pub hash: u64,
+    /// The value.
+    pub value: Value,
+    /// Absolute expiry time in ms, or [`NO_EXPIRE`].
+    pub expire_at_ms: u64,
+    /// Redis's 24-bit `robj.lru` field: the LRU clock in seconds, or under an LFU policy
+    /// `(minutes16 << 8) | counter8`.
+    pub lru: u32,
+    /// Bytes this entry is charged in logical accounting.
+    pub charge: u64,
+    all_pos: u32,
+    vol_pos: u32,
+}
+
+impl Entry {
+    /// True if the key has a TTL.
+    #[inline]
+    pub fn has_expire(&self) -> bool {
+        self.expire_at_ms != NO_EXPIRE
+    }
+}
+
+/// Which set of keys to sample from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// All keys (Redis's main dict; `allkeys-*`).
+    AllKeys,
+    /// Keys with a TTL (Redis's `expires` dict; `volatile-*`).
+    Volatile,
+}
+
+/// The keyspace.
+#[derive(Default)]
+pub struct Keyspace {
+    table: HashTable<Slot>,
+    entries: Vec<Entry>,
+    free: Vec<Slot>,
+    all: Vec<Slot>,
+    volatile: Vec<Slot>,
+    main_dict: Option<DictModel>,
+    expires_dict: Option<DictModel>,
+}
+
+impl Keyspace {
+    /// An empty keyspace. With `dict_model`, Redis's dicts are mirrored for sampling.
+    pub fn new(dict_model: bool) -> Keyspace {
+        Keyspace {
+            main_dict: dict_model.then(DictModel::new),
+            expires_dict: dict_model.then(DictModel::new),
+            ..Keyspace::default()
+        }
+    }
+
+    /// Pre-sizes for `n` keys.
+    pub fn reserve(&mut self, n: usize) {
+        let entries = &self.entries;
+        self.table.reserve(n, |&s| entries[s as usize].hash);
+        self.entries.reserve(n);
+        self.all.reserve(n);
+    }
+
+    /// Number of keys.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    /// True when there is no key.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// Number of keys with a TTL.
+    #[inline]
+    pub fn volatile_len(&self) -> usize {
+        self.volatile.len()
+    }
+
+    /// Number of keys in `scope`.
+    #[inline]
+    pub fn scope_len(&self, scope: Scope) -> usize {
+        match scope {
+            Scope::AllKeys => self.all.len(),
+            Scope::Volatile => self.volatile.len(),
+        }
+    }
+
+    /// One past the largest slot number ever used (the size policies' side tables need).
+    #[inline]
+    pub fn slot_capacity(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when `slot` holds a live entry.
+    #[inline]
+    pub fn is_live(&self, slot: Slot) -> bool {
+        self.entries
+            .get(slot as usize)
+            .is_some_and(|e| e.all_pos != NONE)
+    }
+
+    /// Finds `key` (with its precomputed `hash`).
+    #[inline]
+    pub fn find(&self, key: &Key, hash: u64) -> Option<Slot> {
+        let entries = &self.entries;
+        self.table
+            .find(hash, |&s| entries[s as usize].key == *key)
+            .copied()
+    }
+
+    /// The entry in `slot`. The caller guarantees the slot is live.
+    #[inline]
+    pub fn entry(&self, slot: Slot) -> &Entry {
+        &self.entries[slot as usize]
+    }
+
+    /// The entry in `slot`, mutably. Use [`Keyspace::set_expire`] to change the TTL.
+    #[inline]
+    pub fn entry_mut(&mut self, slot: Slot) -> &mut Entry {
+        &mut self.entries[slot as usize]
+    }
+
+    /// Inserts a key that is not present; returns its slot.
+    pub fn insert(&mut self, key: Key, hash: u64, value: Value, lru: u32, charge: u64) -> Slot {
+        debug_assert!(self.find(&key, hash).is_none());
+        let entry = Entry {
+            key,
+            hash,
+            value,
+            expire_at_ms: NO_EXPIRE,
+            lru,
+            charge,
+            all_pos: self.all.len() as u32,
+            vol_pos: NONE,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.entries[s as usize] = entry;
+                s
+            }
+            None => {
+                let s = self.entries.len();
+                assert!(s < NONE as usize, "keyspace full: 2^32-1 slots");
+                self.entries.push(entry);
+                s as Slot
+            }
+        };
+        self.all.push(slot);
+        let entries = &self.entries;
+        self.table
+            .insert_unique(hash, slot, |&s| entries[s as usize].hash);
+        if let Some(d) = &mut self.main_dict {
+            d.insert(slot, hash);
+        }
+        slot
+    }
+
+    /// Removes the entry in `slot` and returns its key and value.
+    pub fn remove(&mut self, slot: Slot) -> (Key, Value) {
+        if self.entries[slot as usize].vol_pos != NONE {
+            self.set_expire(slot, NO_EXPIRE);
+        }
+        let e = &self.entries[slot as usize];
+        let hash = e.hash;
+        let pos = e.all_pos as usize;
+        match self.table.find_entry(hash, |&s| s == slot) {
+            Ok(o) => {
+                o.remove();
+            }
+            Err(_) => unreachable!("live slot {slot} missing from the key table"),
+        }
+        self.all.swap_remove(pos);
+        if let Some(&moved) = self.all.get(pos) {
+            self.entries[moved as usize].all_pos = pos as u32;
+        }
+        if let Some(d) = &mut self.main_dict {
+            d.remove(slot);
+        }
+        let e = &mut self.entries[slot as usize];
+        e.all_pos = NONE;
+        let key = std::mem::replace(&mut e.key, Key::from_id(0));
+        let value = std::mem::replace(&mut e.value, Value::Str(crate::value::Blob::Sized(0)));
+        self.free.push(slot);
+        (key, value)
+    }
+
+    /// Sets (or with [`NO_EXPIRE`] clears) the absolute expiry of `slot`, keeping the
+    /// volatile index in step.
+    pub fn set_expire(&mut self, slot: Slot, at_ms: u64) {
+        let e = &mut self.entries[slot as usize];
+        let was = e.vol_pos != NONE;
+        e.expire_at_ms = at_ms;
+        let hash = e.hash;
+        match (was, at_ms != NO_EXPIRE) {
+            (false, true) => {
+                e.vol_pos = self.volatile.len() as u32;
+                self.volatile.push(slot);
+                if let Some(d) = &mut self.expires_dict {
+                    d.insert(slot, hash);
+                }
+            }
+            (true, false) => {
+                let pos = e.vol_pos as usize;
+                e.vol_pos = NONE;
+                self.volatile.swap_remove(pos);
+                if let Some(&moved) = self.volatile.get(pos) {
+                    self.entries[moved as usize].vol_pos = pos as u32;
+                }
+                if let Some(d) = &mut self.expires_dict {
+                    d.remove(slot);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A uniformly random live slot of `scope` (O(1)).
+    #[inline]
+    pub fn random_uniform<R: Rng + ?Sized>(&self, rng: &mut R, scope: Scope) -> Option<Slot> {
+        let v = match scope {
+            Scope::AllKeys => &self.all,
+            Scope::Volatile => &self.volatile,
+        };
+        if v.is_empty() {
+            None
+        } else {
+            Some(v[(rng.next_u64() % v.len() as u64) as usize])
+        }
+    }
+
+    /// The dict model of `scope`, when the keyspace keeps one.
+    pub fn dict(&self, scope: Scope) -> Option<&DictModel> {
+        match scope {
+            Scope::AllKeys => self.main_dict.as_ref(),
+            Scope::Volatile => self.expires_dict.as_ref(),
+        }
+    }
+
+    /// Redis's `dictGetRandomKey` on the dict model, or a uniform draw without one.
+    pub fn random_key<R: Rng + ?Sized>(&self, rng: &mut R, scope: Scope) -> Option<Slot> {
+        match self.dict(scope) {
+            Some(d) => d.random(rng),
+            None => self.random_uniform(rng, scope),
+        }
+    }
+
+    /// Up to `count` sampled slots of `scope`, appended to `out`: Redis's `dictGetSomeKeys`
+    /// on the dict model, or `count` independent uniform draws without one.
+    pub fn sample<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        scope: Scope,
+        count: usize,
+        out: &mut Vec<Slot>,
+    ) {
+        match self.dict(scope) {
+            Some(d) => d.get_some(rng, count, out),
+            None => {
+                for _ in 0..count {
+                    match self.random_uniform(rng, scope) {
+                        Some(s) => out.push(s),
+                        None => break,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tells the dict models whether a fork child is alive (Redis avoids resizing then).
+    pub fn set_avoid_resize(&mut self, avoid: bool) {
+        for d in [&mut self.main_dict, &mut self.expires_dict]
+            .into_iter()
+            .flatten()
+        {
+            d.set_avoid_resize(avoid);
+        }
+    }
+
+    /// The slot at position `i` of the volatile index (for cursor scans without a dict model).
+    #[inline]
+    pub fn volatile_at(&self, i: usize) -> Option<Slot> {
+        self.volatile.get(i).copied()
+    }
+
+    /// Live slots, in index order (not a stable order across removals).
+    pub fn slots(&self) -> impl ExactSizeIterator<Item = Slot> + '_ {
+        self.all.iter().copied()
+    }
+
+    /// Live entries.
+    pub fn iter(&self) -> impl Iterator<Item = (Slot, &Entry)> + '_ {
+        self.all.iter().map(|&s| (s, &self.entries[s as usize]))
+    }
+
+    /// Checks every index against the slab (for tests and end-of-run checks).
+    pub fn check_invariants(&self) -> Result<(), String> {
+        if self.table.len() != self.all.len() {
+            return Err(format!(
+                "table has {} keys, index has {}",
+                self.table.len(),
+                self.all.len()
+            ));
+        }
+        for (i, &s) in self.all.iter().enumerate() {
+            let e = &self.entries[s as usize];
+            if e.all_pos as usize != i {
+                return Err(format!("slot {s} thinks it is at {} not {i}", e.all_pos));
+            }
+            if self.find(&e.key, e.hash) != Some(s) {
+                return Err(format!("key {} not found at slot {s}", e.key));
+            }
+            if (e.vol_pos != NONE) != e.has_expire() {
+                return Err(format!("slot {s}: TTL and volatile index disagree"));
+            }
+        }
+        for (i, &s) in self.volatile.iter().enumerate() {
+            if self.entries[s as usize].vol_pos as usize != i {
+                return Err(format!("volatile slot {s} misplaced"));
+            }
+        }
+        if let Some(d) = &self.main_dict {
+            d.check()?;
+            if d.len() != self.all.len() {
+                return Err("main dict model out of step".into());
+            }
+        }
+        if let Some(d) = &self.expires_dict {
+            d.check()?;
+            if d.len() != self.volatile.len() {
+                return Err("expires dict model out of step".into());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,69 @@
+//! # evictlab-engine
+//!
+//! A single-threaded, Redis-faithful in-memory store for experiments at the memory limit:
+//! Redis's `maxmemory`, all eight `maxmemory-policy` values (sampling, the 16-entry
+//! eviction pool, the 24-bit LRU clock, the LFU Morris counter with decay), passive and
+//! active expiry, strings/hashes/sets/sorted sets/lists, and research policies beside them.
+//! Time is virtual (set by the caller) or the system clock; randomness comes only from the
+//! seed given to [`Engine::new`].
+//!
+//! # Layout
+//!
+//! - [`engine`] — [`Engine`]: the one request loop (lookup → expire → evict → apply →
+//!   account → stats), the fast GET/SET/DEL paths, time and cron, hooks for persistence.
+//! - `commands` — the implementation of every [`Command`] behind [`Engine::execute`].
+//! - [`command`] — [`Command`], [`Reply`], [`ErrorReply`] (Redis's exact error texts),
+//!   parsing from and to argument vectors.
+//! - [`keyspace`] — key → [`Entry`] slab with stable [`Slot`]s, the volatile index
+//!   (Redis's `expires`), O(1) uniform sampling.
+//! - [`dict`] — a model of Redis's chained hash tables for `dictGetSomeKeys`,
+//!   `dictGetRandomKey` and `dictScan`.
+//! - [`key`] — [`Key`]: byte strings, inline when short, free for integer ids.
+//! - [`value`] — [`Value`], [`Blob`]: payloads in sized or materialized [`Storage`].
+//! - [`config`] — [`Config`]: Redis's parameter names, defaults and ranges; redis.conf parsing.
+//! - [`lru`] — the LRU clock and LFU counter arithmetic of `evict.c`.
+//! - `expire` — the active-expire cycle presets (redis, redis5, echovault).
+//! - [`policy`] — the [`Policy`] trait, the [`policy::registry`] and one file per policy.
+//! - [`stats`] — [`Stats`], named as Redis's INFO fields.
+//!
+//! # Example
+//!
+//! ```
+//! use evictlab_engine::{Config, Engine, Key, Blob, SetOptions, GetOutcome};
+//!
+//! let config = Config::parse_str("maxmemory 100\nmaxmemory-policy allkeys-lru\nlab-memory-mode keys")?;
+//! let mut engine = Engine::new(config, 42)?;
+//! engine.set(Key::from_id(7), Blob::sized(64), SetOptions::default());
+//! assert_eq!(engine.get(&Key::from_id(7)), GetOutcome::Hit(64));
+//! assert_eq!(engine.get(&Key::from("missing")), GetOutcome::Miss);
+//! assert_eq!(engine.stats().keyspace_hits, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod command;
+mod commands;
+pub mod config;
+pub mod dict;
+pub mod engine;
+mod expire;
+pub mod key;
+pub mod keyspace;
+pub mod lru;
+pub mod policy;
+pub mod stats;
+pub mod value;
+
+#[cfg(test)]
+mod testutil;
+
+pub use command::{Command, ErrorReply, Reply, SetCondition, SetExpiry, SetOptions};
+pub use config::{Config, ConfigError, MemoryMode, parse_size};
+pub use engine::{Engine, GetOutcome, MutationObserver, WriteOutcome};
+pub use expire::ExpireParams;
+pub use key::Key;
+pub use keyspace::{Entry, Keyspace, NO_EXPIRE, Scope, Slot};
+pub use policy::{InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
+pub use stats::Stats;
+pub use value::{Blob, Storage, Value, ValueType};

@@ -1,0 +1,109 @@
+//! Eviction policies: one trait, one file per policy, one registry.
+//!
+//! A policy never runs the request loop. The [`crate::Engine`] looks keys up, expires them,
+//! decides *when* to evict (before a write, while over the limit) and removes victims; a
+//! policy only **tracks** (the `on_*` hooks), **scores** and **chooses**
+//! ([`Policy::select_victim`]), and optionally **admits** ([`Policy::admit`]).
+//!
+//! Contract, in the order the engine calls the hooks for one key:
+//!
+//! 1. [`Policy::on_insert`] right after the key is stored in `slot`.
+//! 2. [`Policy::on_access`] on every later lookup that finds it (reads and writes).
+//! 3. [`Policy::on_remove`] right *before* the key leaves the keyspace, for any cause
+//!    (eviction, expiry, DEL, an aggregate emptied). The entry is still readable. After it
+//!    the policy MUST hold no reference to `slot`: the slot number may be reused for another
+//!    key at once.
+//!
+//! [`Policy::select_victim`] MUST return a live slot (or `None` if it has nothing to evict)
+//! and MUST NOT change its bookkeeping for that slot: the engine removes the victim and calls
+//! `on_remove(…, Evicted)`. A read lookup that finds nothing calls [`Policy::on_miss`] with
+//! the key's hash (ghost lists and frequency sketches use it).
+//!
+//! Policies keep per-key metadata in side tables indexed by [`Slot`]; [`list::SlotList`] is
+//! the shared doubly-linked list over slots.
+
+pub mod list;
+pub mod lru;
+pub mod noeviction;
+pub mod redis_sampled;
+pub mod registry;
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::config::Config;
+use crate::keyspace::{Keyspace, Slot};
+
+/// The engine's random number generator, seeded by the caller.
+pub type EngineRng = Xoshiro256PlusPlus;
+
+/// Next-access value for "never accessed again" (and for "unknown").
+pub const NEVER: u64 = u64::MAX;
+
+/// What the engine tells a policy about the current moment.
+pub struct PolicyCtx<'a> {
+    /// The engine's seeded RNG.
+    pub rng: &'a mut EngineRng,
+    /// The configuration (samples, LFU parameters, policy parameters).
+    pub config: &'a Config,
+    /// Current time, ms.
+    pub now_ms: u64,
+    /// Redis's cached LRU clock (seconds mod 2^24), refreshed by the cron.
+    pub lru_clock: u32,
+    /// Index of the current request in the replayed stream (a virtual time for Belady).
+    pub request_index: u64,
+    /// The oracle's index of the next request to the current key ([`NEVER`] if none or
+    /// unknown); set by the caller with [`crate::Engine::set_oracle`].
+    pub next_access: u64,
+}
+
+/// Why an entry leaves the keyspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemovalCause {
+    /// Chosen by the policy under memory pressure.
+    Evicted,
+    /// Its TTL passed (passive or active expiry).
+    Expired,
+    /// Deleted by a command (DEL, an emptied aggregate, overwritten by loading).
+    Deleted,
+}
+
+/// How a key came to be inserted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertKind {
+    /// A write right after a read of the same key missed (a cache-aside fill): the access
+    /// was already reported by [`Policy::on_miss`].
+    Fill,
+    /// Any other write creating the key.
+    Write,
+}
+
+/// An eviction policy. See the module docs for the contract.
+pub trait Policy: Send {
+    /// A key was stored in `slot`.
+    fn on_insert(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>, kind: InsertKind);
+
+    /// A lookup found the key in `slot`.
+    fn on_access(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>);
+
+    /// A read lookup of the key with this hash found nothing.
+    fn on_miss(&mut self, _hash: u64, _ctx: &mut PolicyCtx<'_>) {}
+
+    /// The key in `slot` is about to leave the keyspace.
+    fn on_remove(&mut self, slot: Slot, ks: &Keyspace, cause: RemovalCause);
+
+    /// Chooses a live slot to evict, or `None` when nothing may be evicted.
+    fn select_victim(&mut self, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) -> Option<Slot>;
+
+    /// Whether to store a new key (hash given) when storing it requires an eviction.
+    /// Default: always.
+    fn admit(&mut self, _hash: u64, _ks: &Keyspace, _ctx: &mut PolicyCtx<'_>) -> bool {
+        true
+    }
+
+    /// Checks internal bookkeeping against the keyspace.
+    fn check_invariants(&self, _ks: &Keyspace) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+pub use registry::{Family, PolicyInfo, find, names, POLICIES};

@@ -1,0 +1,225 @@
+//! The registry: the one list of every policy. Tests, benches, the CLI and spec validation
+//! iterate [`POLICIES`]; adding a policy is one file plus one line here (alphabetical within
+//! its family).
+
+use super::Policy;
+use super::lru::Lru;
+use super::noeviction::NoEviction;
+use super::redis_sampled::{RedisSampled, Score};
+use crate::config::{Config, ConfigError};
+use crate::keyspace::Scope;
+
+/// Policy families, for grouping in listings and reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// Redis's eight `maxmemory-policy` values.
+    Redis,
+    /// Exact reference policies and research algorithms.
+    Research,
+    /// Offline optimum (needs the future).
+    Oracle,
+}
+
+impl Family {
+    /// Display name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Redis => "redis",
+            Family::Research => "research",
+            Family::Oracle => "oracle",
+        }
+    }
+}
+
+/// Builds a policy from the configuration (which carries its `lab-policy-param`s).
+pub type Builder = fn(&Config) -> Result<Box<dyn Policy>, ConfigError>;
+
+/// One registered policy.
+pub struct PolicyInfo {
+    /// The name used in configs, on the command line and in CSVs (never changes).
+    pub name: &'static str,
+    /// Its family.
+    pub family: Family,
+    /// One line: what it does and where it comes from.
+    pub summary: &'static str,
+    /// Whether it ever evicts (`noeviction` does not).
+    pub evicts: bool,
+    /// Whether the engine keeps the LFU counter (not the LRU clock) in each entry's field.
+    pub lfu_field: bool,
+    /// Whether only keys with a TTL may be evicted.
+    pub volatile_only: bool,
+    /// Whether it uses `maxmemory-samples` (sweeps vary samples only for these).
+    pub sampled: bool,
+    /// Whether it needs each request's next-access index ([`crate::Engine::set_oracle`]).
+    pub needs_next_access: bool,
+    /// The `lab-policy-param` names it accepts.
+    pub params: &'static [&'static str],
+    /// Constructor.
+    pub build: Builder,
+}
+
+impl std::fmt::Debug for PolicyInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+const fn redis(
+    name: &'static str,
+    summary: &'static str,
+    lfu_field: bool,
+    volatile_only: bool,
+    sampled: bool,
+    build: Builder,
+) -> PolicyInfo {
+    PolicyInfo {
+        name,
+        family: Family::Redis,
+        summary,
+        evicts: true,
+        lfu_field,
+        volatile_only,
+        sampled,
+        needs_next_access: false,
+        params: &[],
+        build,
+    }
+}
+
+fn sampled(scope: Scope, score: Score) -> Result<Box<dyn Policy>, ConfigError> {
+    Ok(Box::new(RedisSampled::new(scope, score)))
+}
+
+/// Every policy.
+pub static POLICIES: &[PolicyInfo] = &[
+    // Redis (redis src/server.h maxmemory_policy values; src/config.c names).
+    PolicyInfo {
+        name: "noeviction",
+        family: Family::Redis,
+        summary: "never evict; refuse growing writes with -OOM over maxmemory",
+        evicts: false,
+        lfu_field: false,
+        volatile_only: false,
+        sampled: false,
+        needs_next_access: false,
+        params: &[],
+        build: |_| Ok(Box::new(NoEviction)),
+    },
+    redis("allkeys-lfu", "sampled LFU (Morris counter, decay) over all keys, 16-entry pool", true, false, true, |_| {
+        sampled(Scope::AllKeys, Score::Lfu)
+    }),
+    redis("allkeys-lru", "sampled LRU (24-bit clock) over all keys, 16-entry pool", false, false, true, |_| {
+        sampled(Scope::AllKeys, Score::Lru)
+    }),
+    redis("allkeys-random", "a random key (dictGetRandomKey)", false, false, false, |_| {
+        sampled(Scope::AllKeys, Score::Random)
+    }),
+    redis("volatile-lfu", "sampled LFU over keys with a TTL, 16-entry pool", true, true, true, |_| {
+        sampled(Scope::Volatile, Score::Lfu)
+    }),
+    redis("volatile-lru", "sampled LRU over keys with a TTL, 16-entry pool", false, true, true, |_| {
+        sampled(Scope::Volatile, Score::Lru)
+    }),
+    redis("volatile-random", "a random key with a TTL", false, true, false, |_| {
+        sampled(Scope::Volatile, Score::Random)
+    }),
+    redis("volatile-ttl", "sampled soonest-expiry over keys with a TTL, 16-entry pool", false, true, true, |_| {
+        sampled(Scope::Volatile, Score::Ttl)
+    }),
+    // Research and reference policies.
+    PolicyInfo {
+        name: "lru",
+        family: Family::Research,
+        summary: "exact LRU (doubly-linked recency list), the reference for sampled LRU",
+        evicts: true,
+        lfu_field: false,
+        volatile_only: false,
+        sampled: false,
+        needs_next_access: false,
+        params: &[],
+        build: |_| Ok(Box::new(Lru::default())),
+    },
+];
+
+/// Finds a policy by name (case-insensitive).
+pub fn find(name: &str) -> Option<&'static PolicyInfo> {
+    POLICIES.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+/// Every policy name, in registry order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    POLICIES.iter().map(|p| p.name)
+}
+
+/// Rejects `lab-policy-param`s the policy does not accept, naming the accepted ones.
+pub fn check_params(info: &PolicyInfo, config: &Config) -> Result<(), ConfigError> {
+    for (name, value) in &config.policy_params {
+        if !info.params.contains(&name.as_str()) {
+            return Err(ConfigError::BadValue {
+                at: Default::default(),
+                name: "lab-policy-param".into(),
+                value: format!("{name} {value}"),
+                expected: if info.params.is_empty() {
+                    format!("no parameters: policy '{}' takes none", info.name)
+                } else {
+                    format!("one of: {} (policy '{}')", info.params.join(", "), info.name)
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Parses a numeric policy parameter, or returns `default` when it is not set.
+pub fn param_or<T: std::str::FromStr>(
+    config: &Config,
+    name: &str,
+    default: T,
+    accepted: &str,
+) -> Result<T, ConfigError> {
+    match config.policy_param(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigError::BadValue {
+            at: Default::default(),
+            name: format!("lab-policy-param {name}"),
+            value: v.to_string(),
+            expected: accepted.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_redis_policies_all_present() {
+        let mut names: Vec<_> = names().collect();
+        names.sort();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(n, names.len(), "duplicate policy names");
+        for p in [
+            "noeviction",
+            "allkeys-lru",
+            "volatile-lru",
+            "allkeys-lfu",
+            "volatile-lfu",
+            "allkeys-random",
+            "volatile-random",
+            "volatile-ttl",
+            "lru",
+        ] {
+            assert!(find(p).is_some(), "{p} missing");
+        }
+    }
+
+    #[test]
+    fn every_policy_builds_with_defaults() {
+        for p in POLICIES {
+            let mut c = Config::default();
+            c.maxmemory_policy = p.name.into();
+            assert!((p.build)(&c).is_ok(), "{} failed to build", p.name);
+        }
+    }
+}
