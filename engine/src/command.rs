@@ -96,35 +96,98 @@ pub struct ScoreBound {
 #[allow(missing_docs)]
 pub enum Command {
     Get(Key),
-    Set { key: Key, value: Blob, options: SetOptions },
+    Set {
+        key: Key,
+        value: Blob,
+        options: SetOptions,
+    },
     Del(Vec<Key>),
     Exists(Vec<Key>),
     /// EXPIRE (seconds) and PEXPIRE (ms): relative TTL, stored here in ms; `seconds` says
     /// which command it was.
-    Expire { key: Key, ttl_ms: i64, seconds: bool, condition: ExpireCondition },
+    Expire {
+        key: Key,
+        ttl_ms: i64,
+        seconds: bool,
+        condition: ExpireCondition,
+    },
     /// PEXPIREAT (absolute unix ms).
-    PExpireAt { key: Key, at_ms: i64 },
+    PExpireAt {
+        key: Key,
+        at_ms: i64,
+    },
     Ttl(Key),
     PTtl(Key),
     Persist(Key),
     Incr(Key),
-    HSet { key: Key, pairs: Vec<(Key, Blob)> },
-    HGet { key: Key, field: Key },
+    HSet {
+        key: Key,
+        pairs: Vec<(Key, Blob)>,
+    },
+    HGet {
+        key: Key,
+        field: Key,
+    },
     HGetAll(Key),
-    HDel { key: Key, fields: Vec<Key> },
-    SAdd { key: Key, members: Vec<Key> },
-    SRem { key: Key, members: Vec<Key> },
+    HDel {
+        key: Key,
+        fields: Vec<Key>,
+    },
+    SAdd {
+        key: Key,
+        members: Vec<Key>,
+    },
+    SRem {
+        key: Key,
+        members: Vec<Key>,
+    },
     SMembers(Key),
-    SIsMember { key: Key, member: Key },
-    ZAdd { key: Key, pairs: Vec<(f64, Key)> },
-    ZRem { key: Key, members: Vec<Key> },
-    ZRange { key: Key, start: i64, stop: i64, with_scores: bool },
-    ZRangeByScore { key: Key, min: ScoreBound, max: ScoreBound, with_scores: bool, limit: Option<(i64, i64)> },
-    LPush { key: Key, values: Vec<Blob> },
-    RPush { key: Key, values: Vec<Blob> },
-    LPop { key: Key, count: Option<u64> },
-    RPop { key: Key, count: Option<u64> },
-    LRange { key: Key, start: i64, stop: i64 },
+    SIsMember {
+        key: Key,
+        member: Key,
+    },
+    ZAdd {
+        key: Key,
+        pairs: Vec<(f64, Key)>,
+    },
+    ZRem {
+        key: Key,
+        members: Vec<Key>,
+    },
+    ZRange {
+        key: Key,
+        start: i64,
+        stop: i64,
+        with_scores: bool,
+    },
+    ZRangeByScore {
+        key: Key,
+        min: ScoreBound,
+        max: ScoreBound,
+        with_scores: bool,
+        limit: Option<(i64, i64)>,
+    },
+    LPush {
+        key: Key,
+        values: Vec<Blob>,
+    },
+    RPush {
+        key: Key,
+        values: Vec<Blob>,
+    },
+    LPop {
+        key: Key,
+        count: Option<u64>,
+    },
+    RPop {
+        key: Key,
+        count: Option<u64>,
+    },
+    LRange {
+        key: Key,
+        start: i64,
+        stop: i64,
+    },
 }
 
 /// A Redis error reply.
@@ -372,7 +435,11 @@ impl Command {
                             if options.condition != SetCondition::Always {
                                 return Err(ErrorReply::Syntax);
                             }
-                            options.condition = if opt == "NX" { SetCondition::Nx } else { SetCondition::Xx };
+                            options.condition = if opt == "NX" {
+                                SetCondition::Nx
+                            } else {
+                                SetCondition::Xx
+                            };
                         }
                         "KEEPTTL" => set_expiry(&mut options, SetExpiry::KeepTtl)?,
                         "EX" | "PX" | "PXAT" => {
@@ -389,7 +456,11 @@ impl Command {
                     }
                     i += 1;
                 }
-                Command::Set { key: key(a[1]), value: blob(a[2]), options }
+                Command::Set {
+                    key: key(a[1]),
+                    value: blob(a[2]),
+                    options,
+                }
             }
             "del" => {
                 arity(n >= 2)?;
@@ -404,11 +475,15 @@ impl Command {
                 let v = int(a[2])?;
                 let seconds = name == "expire";
                 let ttl_ms = if seconds {
-                    v.checked_mul(1000).ok_or(ErrorReply::InvalidExpire("expire"))?
+                    v.checked_mul(1000)
+                        .ok_or(ErrorReply::InvalidExpire("expire"))?
                 } else {
                     v
                 };
-                let condition = match a.get(3).map(|o| String::from_utf8_lossy(o).to_ascii_uppercase()) {
+                let condition = match a
+                    .get(3)
+                    .map(|o| String::from_utf8_lossy(o).to_ascii_uppercase())
+                {
                     None => ExpireCondition::Always,
                     Some(o) => match o.as_str() {
                         "NX" => ExpireCondition::Nx,
@@ -418,11 +493,19 @@ impl Command {
                         _ => return Err(ErrorReply::Syntax),
                     },
                 };
-                Command::Expire { key: key(a[1]), ttl_ms, seconds, condition }
+                Command::Expire {
+                    key: key(a[1]),
+                    ttl_ms,
+                    seconds,
+                    condition,
+                }
             }
             "pexpireat" => {
                 arity(n == 3)?;
-                Command::PExpireAt { key: key(a[1]), at_ms: int(a[2])? }
+                Command::PExpireAt {
+                    key: key(a[1]),
+                    at_ms: int(a[2])?,
+                }
             }
             "ttl" => {
                 arity(n == 2)?;
@@ -441,13 +524,19 @@ impl Command {
                 Command::Incr(key(a[1]))
             }
             "hset" | "hmset" => {
-                arity(n >= 4 && n % 2 == 0)?;
+                arity(n >= 4 && n.is_multiple_of(2))?;
                 let pairs = a[2..].chunks(2).map(|p| (key(p[0]), blob(p[1]))).collect();
-                Command::HSet { key: key(a[1]), pairs }
+                Command::HSet {
+                    key: key(a[1]),
+                    pairs,
+                }
             }
             "hget" => {
                 arity(n == 3)?;
-                Command::HGet { key: key(a[1]), field: key(a[2]) }
+                Command::HGet {
+                    key: key(a[1]),
+                    field: key(a[2]),
+                }
             }
             "hgetall" => {
                 arity(n == 2)?;
@@ -455,15 +544,24 @@ impl Command {
             }
             "hdel" => {
                 arity(n >= 3)?;
-                Command::HDel { key: key(a[1]), fields: a[2..].iter().map(|k| key(k)).collect() }
+                Command::HDel {
+                    key: key(a[1]),
+                    fields: a[2..].iter().map(|k| key(k)).collect(),
+                }
             }
             "sadd" | "srem" => {
                 arity(n >= 3)?;
                 let members = a[2..].iter().map(|k| key(k)).collect();
                 if name == "sadd" {
-                    Command::SAdd { key: key(a[1]), members }
+                    Command::SAdd {
+                        key: key(a[1]),
+                        members,
+                    }
                 } else {
-                    Command::SRem { key: key(a[1]), members }
+                    Command::SRem {
+                        key: key(a[1]),
+                        members,
+                    }
                 }
             }
             "smembers" => {
@@ -472,19 +570,28 @@ impl Command {
             }
             "sismember" => {
                 arity(n == 3)?;
-                Command::SIsMember { key: key(a[1]), member: key(a[2]) }
+                Command::SIsMember {
+                    key: key(a[1]),
+                    member: key(a[2]),
+                }
             }
             "zadd" => {
-                arity(n >= 4 && n % 2 == 0)?;
+                arity(n >= 4 && n.is_multiple_of(2))?;
                 let mut pairs = Vec::new();
                 for p in a[2..].chunks(2) {
                     pairs.push((parse_score(p[0]).ok_or(ErrorReply::NotFloat)?, key(p[1])));
                 }
-                Command::ZAdd { key: key(a[1]), pairs }
+                Command::ZAdd {
+                    key: key(a[1]),
+                    pairs,
+                }
             }
             "zrem" => {
                 arity(n >= 3)?;
-                Command::ZRem { key: key(a[1]), members: a[2..].iter().map(|k| key(k)).collect() }
+                Command::ZRem {
+                    key: key(a[1]),
+                    members: a[2..].iter().map(|k| key(k)).collect(),
+                }
             }
             "zrange" => {
                 arity(n == 4 || n == 5)?;
@@ -493,7 +600,12 @@ impl Command {
                     Some(o) if o.eq_ignore_ascii_case(b"withscores") => true,
                     _ => return Err(ErrorReply::Syntax),
                 };
-                Command::ZRange { key: key(a[1]), start: int(a[2])?, stop: int(a[3])?, with_scores }
+                Command::ZRange {
+                    key: key(a[1]),
+                    start: int(a[2])?,
+                    stop: int(a[3])?,
+                    with_scores,
+                }
             }
             "zrangebyscore" => {
                 arity(n >= 4)?;
@@ -512,15 +624,27 @@ impl Command {
                         return Err(ErrorReply::Syntax);
                     }
                 }
-                Command::ZRangeByScore { key: key(a[1]), min, max, with_scores, limit }
+                Command::ZRangeByScore {
+                    key: key(a[1]),
+                    min,
+                    max,
+                    with_scores,
+                    limit,
+                }
             }
             "lpush" | "rpush" => {
                 arity(n >= 3)?;
                 let values = a[2..].iter().map(|v| blob(v)).collect();
                 if name == "lpush" {
-                    Command::LPush { key: key(a[1]), values }
+                    Command::LPush {
+                        key: key(a[1]),
+                        values,
+                    }
                 } else {
-                    Command::RPush { key: key(a[1]), values }
+                    Command::RPush {
+                        key: key(a[1]),
+                        values,
+                    }
                 }
             }
             "lpop" | "rpop" => {
@@ -536,14 +660,24 @@ impl Command {
                     }
                 };
                 if name == "lpop" {
-                    Command::LPop { key: key(a[1]), count }
+                    Command::LPop {
+                        key: key(a[1]),
+                        count,
+                    }
                 } else {
-                    Command::RPop { key: key(a[1]), count }
+                    Command::RPop {
+                        key: key(a[1]),
+                        count,
+                    }
                 }
             }
             "lrange" => {
                 arity(n == 4)?;
-                Command::LRange { key: key(a[1]), start: int(a[2])?, stop: int(a[3])? }
+                Command::LRange {
+                    key: key(a[1]),
+                    start: int(a[2])?,
+                    stop: int(a[3])?,
+                }
             }
             _ => return Err(ErrorReply::UnknownCommand(name)),
         };
@@ -559,9 +693,18 @@ impl Command {
         let i = |v: i64| v.to_string().into_bytes();
         let f = |v: f64| format_score(v).into_bytes();
         match self {
-            Command::Get(x) | Command::Ttl(x) | Command::PTtl(x) | Command::Persist(x) | Command::Incr(x)
-            | Command::HGetAll(x) | Command::SMembers(x) => out.push(k(x)),
-            Command::Set { key, value, options } => {
+            Command::Get(x)
+            | Command::Ttl(x)
+            | Command::PTtl(x)
+            | Command::Persist(x)
+            | Command::Incr(x)
+            | Command::HGetAll(x)
+            | Command::SMembers(x) => out.push(k(x)),
+            Command::Set {
+                key,
+                value,
+                options,
+            } => {
                 out.push(k(key));
                 out.push(b(value));
                 match options.condition {
@@ -578,7 +721,12 @@ impl Command {
                 }
             }
             Command::Del(keys) | Command::Exists(keys) => out.extend(keys.iter().map(k)),
-            Command::Expire { key, ttl_ms, seconds, condition } => {
+            Command::Expire {
+                key,
+                ttl_ms,
+                seconds,
+                condition,
+            } => {
                 out.push(k(key));
                 out.push(i(if *seconds { ttl_ms / 1000 } else { *ttl_ms }));
                 match condition {
@@ -598,7 +746,9 @@ impl Command {
                 }
             }
             Command::HGet { key, field } => out.extend([k(key), k(field)]),
-            Command::HDel { key, fields: m } | Command::SAdd { key, members: m } | Command::SRem { key, members: m }
+            Command::HDel { key, fields: m }
+            | Command::SAdd { key, members: m }
+            | Command::SRem { key, members: m }
             | Command::ZRem { key, members: m } => {
                 out.push(k(key));
                 out.extend(m.iter().map(k));
@@ -611,15 +761,30 @@ impl Command {
                     out.push(k(m));
                 }
             }
-            Command::ZRange { key, start, stop, with_scores } => {
+            Command::ZRange {
+                key,
+                start,
+                stop,
+                with_scores,
+            } => {
                 out.extend([k(key), i(*start), i(*stop)]);
                 if *with_scores {
                     out.push(b"WITHSCORES".to_vec());
                 }
             }
-            Command::ZRangeByScore { key, min, max, with_scores, limit } => {
+            Command::ZRangeByScore {
+                key,
+                min,
+                max,
+                with_scores,
+                limit,
+            } => {
                 let bnd = |x: &ScoreBound| {
-                    let mut v = if x.exclusive { b"(".to_vec() } else { Vec::new() };
+                    let mut v = if x.exclusive {
+                        b"(".to_vec()
+                    } else {
+                        Vec::new()
+                    };
                     v.extend(f(x.value));
                     v
                 };
@@ -683,7 +848,10 @@ mod tests {
         assert_eq!(p("SET k v EX 1 PX 2").unwrap_err(), ErrorReply::Syntax);
         assert_eq!(p("SET k v EX abc").unwrap_err(), ErrorReply::NotInteger);
         assert_eq!(p("ZADD z nan a").unwrap_err(), ErrorReply::NotFloat);
-        assert_eq!(p("FOO x").unwrap_err(), ErrorReply::UnknownCommand("foo".into()));
+        assert_eq!(
+            p("FOO x").unwrap_err(),
+            ErrorReply::UnknownCommand("foo".into())
+        );
         assert_eq!(
             ErrorReply::Oom.message(),
             "OOM command not allowed when used memory > 'maxmemory'."

@@ -32,7 +32,11 @@ pub(crate) fn execute(e: &mut Engine, cmd: Command) -> Reply {
                 },
             }
         }
-        Command::Set { key, value, options } => {
+        Command::Set {
+            key,
+            value,
+            options,
+        } => {
             let expire_at = match e.resolve_set_expiry(options.expiry) {
                 Ok(x) => x,
                 Err(err) => return Reply::Error(err),
@@ -77,7 +81,12 @@ pub(crate) fn execute(e: &mut Engine, cmd: Command) -> Reply {
             }
             Reply::Int(n)
         }
-        Command::Expire { key, ttl_ms, seconds, condition } => {
+        Command::Expire {
+            key,
+            ttl_ms,
+            seconds,
+            condition,
+        } => {
             let name = if seconds { "expire" } else { "pexpire" };
             let Some(at) = (e.now_ms as i64).checked_add(ttl_ms) else {
                 return Reply::Error(ErrorReply::InvalidExpire(name));
@@ -108,7 +117,9 @@ pub(crate) fn execute(e: &mut Engine, cmd: Command) -> Reply {
             let estimate: u64 = pairs.iter().map(|(f, v)| f.len() as u64 + v.len()).sum();
             let storage = e.cfg.storage;
             modify(e, key, ValueType::Hash, true, estimate, prop, |v| {
-                let Value::Hash(h) = v else { unreachable!("type checked") };
+                let Value::Hash(h) = v else {
+                    unreachable!("type checked")
+                };
                 let mut added = 0;
                 let n = pairs.len() as u64;
                 for (f, val) in pairs {
@@ -132,20 +143,26 @@ pub(crate) fn execute(e: &mut Engine, cmd: Command) -> Reply {
         })
         .unwrap_or(Reply::Array(vec![])),
         Command::HDel { key, fields } => modify(e, key, ValueType::Hash, false, 0, prop, |v| {
-            let Value::Hash(h) = v else { unreachable!("type checked") };
+            let Value::Hash(h) = v else {
+                unreachable!("type checked")
+            };
             let n = fields.iter().filter(|f| h.remove(f)).count() as u64;
             (Reply::Int(n as i64), n)
         }),
         Command::SAdd { key, members } => {
             let estimate: u64 = members.iter().map(|m| m.len() as u64).sum();
             modify(e, key, ValueType::Set, true, estimate, prop, |v| {
-                let Value::Set(s) = v else { unreachable!("type checked") };
+                let Value::Set(s) = v else {
+                    unreachable!("type checked")
+                };
                 let n = members.into_iter().filter(|m| s.insert(m.clone())).count() as u64;
                 (Reply::Int(n as i64), n)
             })
         }
         Command::SRem { key, members } => modify(e, key, ValueType::Set, false, 0, prop, |v| {
-            let Value::Set(s) = v else { unreachable!("type checked") };
+            let Value::Set(s) = v else {
+                unreachable!("type checked")
+            };
             let n = members.iter().filter(|m| s.remove(m)).count() as u64;
             (Reply::Int(n as i64), n)
         }),
@@ -162,18 +179,30 @@ pub(crate) fn execute(e: &mut Engine, cmd: Command) -> Reply {
         Command::ZAdd { key, pairs } => {
             let estimate: u64 = pairs.iter().map(|(_, m)| m.len() as u64 + 8).sum();
             modify(e, key, ValueType::ZSet, true, estimate, prop, |v| {
-                let Value::ZSet(z) = v else { unreachable!("type checked") };
+                let Value::ZSet(z) = v else {
+                    unreachable!("type checked")
+                };
                 let n = pairs.len() as u64;
-                let added = pairs.into_iter().filter(|(s, m)| z.insert(m.clone(), *s)).count();
+                let added = pairs
+                    .into_iter()
+                    .filter(|(s, m)| z.insert(m.clone(), *s))
+                    .count();
                 (Reply::Int(added as i64), n)
             })
         }
         Command::ZRem { key, members } => modify(e, key, ValueType::ZSet, false, 0, prop, |v| {
-            let Value::ZSet(z) = v else { unreachable!("type checked") };
+            let Value::ZSet(z) = v else {
+                unreachable!("type checked")
+            };
             let n = members.iter().filter(|m| z.remove(m)).count() as u64;
             (Reply::Int(n as i64), n)
         }),
-        Command::ZRange { key, start, stop, with_scores } => read(e, &key, |v| match v {
+        Command::ZRange {
+            key,
+            start,
+            stop,
+            with_scores,
+        } => read(e, &key, |v| match v {
             Value::ZSet(z) => {
                 let (lo, hi) = match rank_range(start, stop, z.len()) {
                     Some(r) => r,
@@ -184,7 +213,13 @@ pub(crate) fn execute(e: &mut Engine, cmd: Command) -> Reply {
             _ => Err(ErrorReply::WrongType),
         })
         .unwrap_or(Reply::Array(vec![])),
-        Command::ZRangeByScore { key, min, max, with_scores, limit } => read(e, &key, |v| match v {
+        Command::ZRangeByScore {
+            key,
+            min,
+            max,
+            with_scores,
+            limit,
+        } => read(e, &key, |v| match v {
             Value::ZSet(z) => {
                 let inside = move |s: f64| above(s, &min) && below(s, &max);
                 let items = z
@@ -213,7 +248,11 @@ pub(crate) fn execute(e: &mut Engine, cmd: Command) -> Reply {
                     None => return Ok(Reply::Array(vec![])),
                 };
                 Ok(Reply::Array(
-                    l.iter().skip(lo).take(hi - lo + 1).map(|b| Reply::Bulk(b.clone())).collect(),
+                    l.iter()
+                        .skip(lo)
+                        .take(hi - lo + 1)
+                        .map(|b| Reply::Bulk(b.clone()))
+                        .collect(),
                 ))
             }
             _ => Err(ErrorReply::WrongType),
@@ -378,7 +417,9 @@ fn push(e: &mut Engine, key: Key, values: Vec<Blob>, front: bool, prop: Option<C
     let estimate: u64 = values.iter().map(Blob::len).sum();
     let storage = e.cfg.storage;
     modify(e, key, ValueType::List, true, estimate, prop, |v| {
-        let Value::List(l) = v else { unreachable!("type checked") };
+        let Value::List(l) = v else {
+            unreachable!("type checked")
+        };
         let n = values.len() as u64;
         for b in values {
             let b = b.stored(storage);
@@ -402,7 +443,9 @@ fn pop(e: &mut Engine, key: Key, count: Option<u64>, front: bool, prop: Option<C
         Some(_) => {}
     }
     modify(e, key, ValueType::List, false, 0, prop, |v| {
-        let Value::List(l) = v else { unreachable!("type checked") };
+        let Value::List(l) = v else {
+            unreachable!("type checked")
+        };
         let mut take = || if front { l.pop_front() } else { l.pop_back() };
         match count {
             None => match take() {
@@ -454,9 +497,16 @@ fn zreply<'a>(items: impl Iterator<Item = (&'a Key, f64)>, with_scores: bool) ->
 }
 
 fn above(s: f64, min: &ScoreBound) -> bool {
-    if min.exclusive { s > min.value } else { s >= min.value }
+    if min.exclusive {
+        s > min.value
+    } else {
+        s >= min.value
+    }
 }
 fn below(s: f64, max: &ScoreBound) -> bool {
-    if max.exclusive { s < max.value } else { s <= max.value }
+    if max.exclusive {
+        s < max.value
+    } else {
+        s <= max.value
+    }
 }
-

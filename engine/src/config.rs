@@ -167,9 +167,18 @@ pub struct SaveRule {
 
 /// Redis ≥ 7.0 default save points: `save 3600 1 300 100 60 10000` (redis `src/server.c`).
 pub const DEFAULT_SAVE_RULES: [SaveRule; 3] = [
-    SaveRule { seconds: 3600, changes: 1 },
-    SaveRule { seconds: 300, changes: 100 },
-    SaveRule { seconds: 60, changes: 10000 },
+    SaveRule {
+        seconds: 3600,
+        changes: 1,
+    },
+    SaveRule {
+        seconds: 300,
+        changes: 100,
+    },
+    SaveRule {
+        seconds: 60,
+        changes: 10000,
+    },
 ];
 
 /// The engine's configuration. Build it with `Config::default()` and [`Config::set`], or
@@ -379,7 +388,11 @@ fn one<'a>(args: &[&'a str]) -> Result<&'a str, ()> {
 }
 fn int_in(args: &[&str], lo: u64, hi: u64) -> Result<u64, ()> {
     let v: u64 = one(args)?.parse().map_err(|_| ())?;
-    if (lo..=hi).contains(&v) { Ok(v) } else { Err(()) }
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(())
+    }
 }
 fn yes_no(args: &[&str]) -> Result<bool, ()> {
     match one(args)?.to_ascii_lowercase().as_str() {
@@ -863,7 +876,9 @@ impl Config {
             let expected = if p.name == "maxmemory-policy" {
                 format!(
                     "one of {}",
-                    crate::policy::registry::names().collect::<Vec<_>>().join(", ")
+                    crate::policy::registry::names()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             } else {
                 p.accepts.to_string()
@@ -1111,8 +1126,13 @@ mod tests {
         assert!(msg.contains("'65'"), "{msg}");
         assert!(msg.contains("1..=64"), "{msg}");
 
-        let err = Config::parse_str("maxmemory-policy lru-ish").unwrap_err().to_string();
-        assert!(err.contains("allkeys-lru") && err.contains("volatile-ttl"), "{err}");
+        let err = Config::parse_str("maxmemory-policy lru-ish")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("allkeys-lru") && err.contains("volatile-ttl"),
+            "{err}"
+        );
 
         let err = Config::parse_str("maxmem 1").unwrap_err().to_string();
         assert!(err.contains("unknown config parameter 'maxmem'"), "{err}");

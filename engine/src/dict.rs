@@ -82,10 +82,8 @@ impl DictModel {
         self.expand_if_needed();
         let s = slot as usize;
         if s >= self.nodes.len() {
-            self.nodes.resize(
-                (s + 1).next_power_of_two(),
-                Node { next: NIL, hash: 0 },
-            );
+            self.nodes
+                .resize((s + 1).next_power_of_two(), Node { next: NIL, hash: 0 });
         }
         let b = (hash as usize) & self.mask();
         self.nodes[s] = Node {
@@ -248,7 +246,10 @@ impl DictModel {
             }
         }
         if n != self.used {
-            return Err(format!("dict counts {} entries but chains hold {n}", self.used));
+            return Err(format!(
+                "dict counts {} entries but chains hold {n}",
+                self.used
+            ));
         }
         Ok(())
     }
@@ -322,7 +323,10 @@ mod tests {
         b.dedup();
         for w in b.windows(2) {
             let gap = (w[1] + mask + 1 - w[0]) & mask;
-            assert!(gap >= 1 && gap <= 6, "buckets {w:?} not a consecutive walk");
+            assert!(
+                (1..=6).contains(&gap),
+                "buckets {w:?} not a consecutive walk"
+            );
         }
         assert!(d.random(&mut rng).is_some());
     }

@@ -129,12 +129,16 @@ impl Engine {
     /// An engine for `config`, its RNG seeded with `seed`. Fails if the policy or one of its
     /// parameters is unknown.
     pub fn new(config: Config, seed: u64) -> Result<Engine, ConfigError> {
-        let info = registry::find(&config.maxmemory_policy).ok_or_else(|| ConfigError::BadValue {
-            at: Default::default(),
-            name: "maxmemory-policy".into(),
-            value: config.maxmemory_policy.clone(),
-            expected: format!("one of {}", registry::names().collect::<Vec<_>>().join(", ")),
-        })?;
+        let info =
+            registry::find(&config.maxmemory_policy).ok_or_else(|| ConfigError::BadValue {
+                at: Default::default(),
+                name: "maxmemory-policy".into(),
+                value: config.maxmemory_policy.clone(),
+                expected: format!(
+                    "one of {}",
+                    registry::names().collect::<Vec<_>>().join(", ")
+                ),
+            })?;
         registry::check_params(info, &config)?;
         let policy = (info.build)(&config)?;
         let dict_model = config.sampling == Sampling::Dict;
@@ -357,7 +361,11 @@ impl Engine {
 
     /// Before a write: MISCONF, then OOM for DENYOOM commands when eviction failed.
     #[inline]
-    pub(crate) fn check_write(&mut self, evict: EvictResult, denyoom: bool) -> Result<(), ErrorReply> {
+    pub(crate) fn check_write(
+        &mut self,
+        evict: EvictResult,
+        denyoom: bool,
+    ) -> Result<(), ErrorReply> {
         if let Some(e) = &self.write_block {
             self.stats.misconf_rejections += 1;
             return Err(e.clone());
@@ -444,7 +452,10 @@ impl Engine {
         }
         let mut ctx = ctx!(self);
         let v = self.policy.select_victim(&self.ks, &mut ctx);
-        debug_assert!(v.is_none_or(|s| self.ks.is_live(s)), "policy chose a dead slot");
+        debug_assert!(
+            v.is_none_or(|s| self.ks.is_live(s)),
+            "policy chose a dead slot"
+        );
         v
     }
 
@@ -474,7 +485,7 @@ impl Engine {
             };
             self.evict_slot(victim);
             freed += 1;
-            if freed % 16 == 0 {
+            if freed.is_multiple_of(16) {
                 let elapsed_us = if self.system_start.is_some() {
                     started.elapsed().as_micros() as u64
                 } else {
@@ -592,7 +603,13 @@ impl Engine {
     }
 
     /// Stores a new key (absent): charge, policy, observer.
-    pub(crate) fn insert_new(&mut self, key: Key, hash: u64, value: Value, expire_at_ms: u64) -> Slot {
+    pub(crate) fn insert_new(
+        &mut self,
+        key: Key,
+        hash: u64,
+        value: Value,
+        expire_at_ms: u64,
+    ) -> Slot {
         let charge = self.charge_of(key.len(), value.bytes(), expire_at_ms != NO_EXPIRE);
         let lru = if self.info.lfu_field {
             init_lfu(lfu_minutes(self.now_ms))
@@ -688,7 +705,9 @@ impl Engine {
         let hash = key.hash64();
         let existing = self.lookup(&key, hash, Lookup::Write);
         match (options.condition, existing) {
-            (SetCondition::Nx, Some(_)) | (SetCondition::Xx, None) => return WriteOutcome::NotStored,
+            (SetCondition::Nx, Some(_)) | (SetCondition::Xx, None) => {
+                return WriteOutcome::NotStored;
+            }
             _ => {}
         }
         let value = value.stored(self.cfg.storage);
@@ -715,7 +734,9 @@ impl Engine {
         match e {
             SetExpiry::None => Ok(Some(NO_EXPIRE)),
             SetExpiry::KeepTtl => Ok(None),
-            SetExpiry::Ex(s) if s > 0 => abs(s.checked_mul(1000).and_then(|ms| ms.checked_add(self.now_ms as i64))),
+            SetExpiry::Ex(s) if s > 0 => abs(s
+                .checked_mul(1000)
+                .and_then(|ms| ms.checked_add(self.now_ms as i64))),
             SetExpiry::Px(ms) if ms > 0 => abs(ms.checked_add(self.now_ms as i64)),
             SetExpiry::PxAt(at) => abs(Some(at)),
             _ => Err(bad),
@@ -792,7 +813,10 @@ impl Engine {
         let cmd = Command::Set {
             key: e.key.clone(),
             value: value.clone(),
-            options: SetOptions { expiry, condition: SetCondition::Always },
+            options: SetOptions {
+                expiry,
+                condition: SetCondition::Always,
+            },
         };
         self.propagate(|| cmd);
     }
@@ -849,7 +873,10 @@ impl Engine {
         self.ks.check_invariants()?;
         let sum: u64 = self.ks.iter().map(|(_, e)| e.charge).sum();
         if sum != self.logical_bytes {
-            return Err(format!("logical bytes {} but entries sum to {sum}", self.logical_bytes));
+            return Err(format!(
+                "logical bytes {} but entries sum to {sum}",
+                self.logical_bytes
+            ));
         }
         for (_, e) in self.ks.iter() {
             let want = self.charge_of(e.key.len(), e.value.bytes(), e.has_expire());

@@ -239,7 +239,7 @@ impl Engine {
             b.buckets += checked.saturating_sub(sampled);
             total_sampled += sampled;
             total_expired += expired;
-            if iteration % 16 == 0 && b.exceeded() {
+            if iteration.is_multiple_of(16) && b.exceeded() {
                 self.expire.timelimit_exit = true;
                 self.stats.expired_time_cap_reached_count += 1;
                 break;
@@ -279,7 +279,7 @@ impl Engine {
             b.sampled += num;
             self.stats.active_expire_sampled_keys += num;
             iteration += 1;
-            if iteration % 16 == 0 && b.exceeded() {
+            if iteration.is_multiple_of(16) && b.exceeded() {
                 self.stats.expired_time_cap_reached_count += 1;
                 break;
             }
@@ -319,8 +319,24 @@ mod tests {
     #[test]
     fn effort_scaling_matches_redis() {
         let p = ExpireParams::for_effort(1);
-        assert_eq!((p.keys_per_loop, p.fast_duration_us, p.slow_time_perc, p.acceptable_stale), (20, 1000, 25, 10));
+        assert_eq!(
+            (
+                p.keys_per_loop,
+                p.fast_duration_us,
+                p.slow_time_perc,
+                p.acceptable_stale
+            ),
+            (20, 1000, 25, 10)
+        );
         let p = ExpireParams::for_effort(10);
-        assert_eq!((p.keys_per_loop, p.fast_duration_us, p.slow_time_perc, p.acceptable_stale), (65, 3250, 43, 1));
+        assert_eq!(
+            (
+                p.keys_per_loop,
+                p.fast_duration_us,
+                p.slow_time_perc,
+                p.acceptable_stale
+            ),
+            (65, 3250, 43, 1)
+        );
     }
 }

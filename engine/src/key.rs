@@ -223,7 +223,10 @@ mod tests {
     fn integer_ids_and_their_decimal_bytes_are_the_same_key() {
         assert_eq!(Key::from_id(42), Key::from_bytes(b"42"));
         assert_eq!(Key::from_id(0), Key::from_bytes(b"0"));
-        assert_eq!(Key::from_id(u64::MAX), Key::from_bytes(b"18446744073709551615"));
+        assert_eq!(
+            Key::from_id(u64::MAX),
+            Key::from_bytes(b"18446744073709551615")
+        );
         assert_eq!(Key::from_id(42).hash64(), Key::from_bytes(b"42").hash64());
         // Non-canonical decimals stay byte strings.
         assert_eq!(Key::from_bytes(b"042").as_id(), None);
@@ -250,7 +253,10 @@ mod tests {
 
     #[test]
     fn keys_order_by_bytes() {
-        let mut v: Vec<Key> = ["b", "10", "9", "a", "100", "abc"].iter().map(|s| Key::from(*s)).collect();
+        let mut v: Vec<Key> = ["b", "10", "9", "a", "100", "abc"]
+            .iter()
+            .map(|s| Key::from(*s))
+            .collect();
         v.sort();
         let s: Vec<String> = v.iter().map(|k| k.to_string()).collect();
         assert_eq!(s, ["10", "100", "9", "a", "abc", "b"]);

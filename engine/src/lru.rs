@@ -69,11 +69,9 @@ pub fn lfu_log_incr<R: Rng + ?Sized>(counter: u8, log_factor: u32, rng: &mut R) 
 pub fn lfu_decr_and_return(lru: u32, now_minutes: u32, decay_time: u32) -> u8 {
     let ldt = lru >> 8;
     let counter = lru & 255;
-    let periods = if decay_time != 0 {
-        lfu_time_elapsed(now_minutes, ldt) / decay_time
-    } else {
-        0
-    };
+    let periods = lfu_time_elapsed(now_minutes, ldt)
+        .checked_div(decay_time)
+        .unwrap_or(0);
     if periods > counter {
         0
     } else {
@@ -130,7 +128,9 @@ mod tests {
 
     /// Expected number of hits to reach counter `c` from LFU_INIT_VAL: Σ over k of 1/p(k).
     fn expected_hits(c: u32, f: u32) -> f64 {
-        (LFU_INIT_VAL as u32..c).map(|k| ((k - 5) as f64) * f as f64 + 1.0).sum()
+        (LFU_INIT_VAL as u32..c)
+            .map(|k| ((k - 5) as f64) * f as f64 + 1.0)
+            .sum()
     }
 
     /// The counter value whose expected number of hits brackets `hits`.
@@ -155,13 +155,26 @@ mod tests {
             }
             c
         };
-        for (hits, f, n) in [(100u64, 10u32, 300u32), (1000, 10, 200), (100_000, 10, 10), (1000, 1, 100), (100_000, 100, 10)] {
+        for (hits, f, n) in [
+            (100u64, 10u32, 300u32),
+            (1000, 10, 200),
+            (100_000, 10, 10),
+            (1000, 1, 100),
+            (100_000, 100, 10),
+        ] {
             let mean = (0..n).map(|_| run(hits, f, &mut rng) as f64).sum::<f64>() / n as f64;
             let want = expected_counter(hits, f) as f64;
-            assert!((mean - want).abs() <= 2.0, "factor {f}, {hits} hits: mean {mean}, formula {want}");
+            assert!(
+                (mean - want).abs() <= 2.0,
+                "factor {f}, {hits} hits: mean {mean}, formula {want}"
+            );
         }
         assert_eq!(expected_counter(100, 10), 9);
-        assert_eq!(run(1_000_000, 10, &mut rng), 255, "saturates by 1M hits at factor 10");
+        assert_eq!(
+            run(1_000_000, 10, &mut rng),
+            255,
+            "saturates by 1M hits at factor 10"
+        );
         assert!(run(100_000, 10, &mut rng) < 200, "but not by 100K");
         assert!((expected_hits(255, 10) - 311_500.0).abs() < 1.0);
     }

@@ -48,7 +48,11 @@ pub fn hit(e: &mut Engine, id: u64) -> bool {
 
 /// The keys present, sorted.
 pub fn keys(e: &Engine) -> Vec<u64> {
-    let mut v: Vec<u64> = e.keyspace().iter().filter_map(|(_, en)| en.key.as_id()).collect();
+    let mut v: Vec<u64> = e
+        .keyspace()
+        .iter()
+        .filter_map(|(_, en)| en.key.as_id())
+        .collect();
     v.sort();
     v
 }

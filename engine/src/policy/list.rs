@@ -62,7 +62,8 @@ impl SlotLinks {
     pub fn ensure(&mut self, slot: Slot) {
         let s = slot as usize;
         if s >= self.links.len() {
-            self.links.resize((s + 1).next_power_of_two().max(64), [NIL, NIL]);
+            self.links
+                .resize((s + 1).next_power_of_two().max(64), [NIL, NIL]);
         }
     }
 

@@ -38,7 +38,11 @@ impl Policy for Lru {
     }
     fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
         if self.list.len() != ks.len() {
-            return Err(format!("LRU list has {} keys, keyspace {}", self.list.len(), ks.len()));
+            return Err(format!(
+                "LRU list has {} keys, keyspace {}",
+                self.list.len(),
+                ks.len()
+            ));
         }
         Ok(())
     }

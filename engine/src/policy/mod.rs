@@ -106,4 +106,4 @@ pub trait Policy: Send {
     }
 }
 
-pub use registry::{Family, PolicyInfo, find, names, POLICIES};
+pub use registry::{Family, POLICIES, PolicyInfo, find, names};

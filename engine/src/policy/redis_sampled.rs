@@ -175,7 +175,11 @@ mod tests {
     #[test]
     fn sampled_lru_with_samples_covering_the_keyspace_is_exact_lru() {
         for sampling in ["dict", "uniform"] {
-            let mut e = engine_with("allkeys-lru", 4, &[("maxmemory-samples", "64"), ("lab-sampling", sampling)]);
+            let mut e = engine_with(
+                "allkeys-lru",
+                4,
+                &[("maxmemory-samples", "64"), ("lab-sampling", sampling)],
+            );
             for k in 1..=4 {
                 set(&mut e, k);
                 tick(&mut e, 1000);
@@ -207,7 +211,12 @@ mod tests {
 
     #[test]
     fn volatile_policies_refuse_with_oom_when_no_key_has_a_ttl() {
-        for p in ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"] {
+        for p in [
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+        ] {
             let mut e = engine(p, 2);
             set(&mut e, 1);
             set(&mut e, 2);

@@ -105,27 +105,62 @@ pub static POLICIES: &[PolicyInfo] = &[
         params: &[],
         build: |_| Ok(Box::new(NoEviction)),
     },
-    redis("allkeys-lfu", "sampled LFU (Morris counter, decay) over all keys, 16-entry pool", true, false, true, |_| {
-        sampled(Scope::AllKeys, Score::Lfu)
-    }),
-    redis("allkeys-lru", "sampled LRU (24-bit clock) over all keys, 16-entry pool", false, false, true, |_| {
-        sampled(Scope::AllKeys, Score::Lru)
-    }),
-    redis("allkeys-random", "a random key (dictGetRandomKey)", false, false, false, |_| {
-        sampled(Scope::AllKeys, Score::Random)
-    }),
-    redis("volatile-lfu", "sampled LFU over keys with a TTL, 16-entry pool", true, true, true, |_| {
-        sampled(Scope::Volatile, Score::Lfu)
-    }),
-    redis("volatile-lru", "sampled LRU over keys with a TTL, 16-entry pool", false, true, true, |_| {
-        sampled(Scope::Volatile, Score::Lru)
-    }),
-    redis("volatile-random", "a random key with a TTL", false, true, false, |_| {
-        sampled(Scope::Volatile, Score::Random)
-    }),
-    redis("volatile-ttl", "sampled soonest-expiry over keys with a TTL, 16-entry pool", false, true, true, |_| {
-        sampled(Scope::Volatile, Score::Ttl)
-    }),
+    redis(
+        "allkeys-lfu",
+        "sampled LFU (Morris counter, decay) over all keys, 16-entry pool",
+        true,
+        false,
+        true,
+        |_| sampled(Scope::AllKeys, Score::Lfu),
+    ),
+    redis(
+        "allkeys-lru",
+        "sampled LRU (24-bit clock) over all keys, 16-entry pool",
+        false,
+        false,
+        true,
+        |_| sampled(Scope::AllKeys, Score::Lru),
+    ),
+    redis(
+        "allkeys-random",
+        "a random key (dictGetRandomKey)",
+        false,
+        false,
+        false,
+        |_| sampled(Scope::AllKeys, Score::Random),
+    ),
+    redis(
+        "volatile-lfu",
+        "sampled LFU over keys with a TTL, 16-entry pool",
+        true,
+        true,
+        true,
+        |_| sampled(Scope::Volatile, Score::Lfu),
+    ),
+    redis(
+        "volatile-lru",
+        "sampled LRU over keys with a TTL, 16-entry pool",
+        false,
+        true,
+        true,
+        |_| sampled(Scope::Volatile, Score::Lru),
+    ),
+    redis(
+        "volatile-random",
+        "a random key with a TTL",
+        false,
+        true,
+        false,
+        |_| sampled(Scope::Volatile, Score::Random),
+    ),
+    redis(
+        "volatile-ttl",
+        "sampled soonest-expiry over keys with a TTL, 16-entry pool",
+        false,
+        true,
+        true,
+        |_| sampled(Scope::Volatile, Score::Ttl),
+    ),
     // Research and reference policies.
     PolicyInfo {
         name: "lru",
@@ -162,7 +197,11 @@ pub fn check_params(info: &PolicyInfo, config: &Config) -> Result<(), ConfigErro
                 expected: if info.params.is_empty() {
                     format!("no parameters: policy '{}' takes none", info.name)
                 } else {
-                    format!("one of: {} (policy '{}')", info.params.join(", "), info.name)
+                    format!(
+                        "one of: {} (policy '{}')",
+                        info.params.join(", "),
+                        info.name
+                    )
                 },
             });
         }
@@ -217,8 +256,10 @@ mod tests {
     #[test]
     fn every_policy_builds_with_defaults() {
         for p in POLICIES {
-            let mut c = Config::default();
-            c.maxmemory_policy = p.name.into();
+            let c = Config {
+                maxmemory_policy: p.name.into(),
+                ..Config::default()
+            };
             assert!((p.build)(&c).is_ok(), "{} failed to build", p.name);
         }
     }
