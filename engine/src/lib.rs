@@ -56,6 +56,8 @@ pub mod stats;
 pub mod value;
 
 #[cfg(test)]
+mod tests;
+#[cfg(test)]
 mod testutil;
 
 pub use command::{Command, ErrorReply, Reply, SetCondition, SetExpiry, SetOptions};
