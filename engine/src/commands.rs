@@ -298,7 +298,7 @@ fn modify(
             None => (new_charge, 1),
         };
         if e.over_limit(extra, keys) {
-            let target = slot.map(|s| (s, e.ks.entry(s).charge));
+            let target = slot.map(|s| (s, e.ks.charge(s)));
             let (t, fits) = e.make_room(extra, keys, target, new_charge);
             slot = t;
             if !fits {

@@ -15,7 +15,9 @@ use std::time::Instant;
 use rand::SeedableRng;
 
 use crate::command::{ErrorReply, SetCondition, SetExpiry, SetOptions};
-use crate::config::{ClockKind, Config, ConfigError, Enforcement, MemoryMode, Sampling};
+use crate::config::{
+    ActiveExpire, ClockKind, Config, ConfigError, Enforcement, MemoryMode, Sampling,
+};
 use crate::expire::ExpireState;
 use crate::key::Key;
 use crate::keyspace::{Entry, Keyspace, NO_EXPIRE, Scope, Slot};
@@ -42,6 +44,19 @@ pub enum GetOutcome {
     Hit(u64),
     /// Not found (or expired).
     Miss,
+    /// The key holds a non-string value.
+    WrongType,
+}
+
+/// The result of [`Engine::get_or_fill`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FillOutcome {
+    /// The GET hit; the payload's size.
+    Hit(u64),
+    /// The GET missed and the object was stored.
+    Filled,
+    /// The GET missed and the fill was not stored (admission declined, OOM, MISCONF).
+    NotFilled(WriteOutcome),
     /// The key holds a non-string value.
     WrongType,
 }
@@ -108,6 +123,7 @@ pub struct Engine {
     observer: Option<Box<dyn MutationObserver>>,
     dirty: u64,
     limits_active: bool,
+    admission: bool,
 }
 
 /// Builds a [`PolicyCtx`] from the engine's disjoint fields (so the policy, the keyspace
@@ -141,7 +157,21 @@ impl Engine {
             })?;
         registry::check_params(info, &config)?;
         let policy = (info.build)(&config)?;
-        let dict_model = config.sampling == Sampling::Dict;
+        let admission = policy.uses_admission();
+        // Mirror Redis's dicts only where something samples them: the main dict for the
+        // allkeys-* sampled/random policies, the expires dict for volatile-* and for the
+        // redis/redis5 active-expire cycles.
+        let dict = config.sampling == Sampling::Dict;
+        let redis_evicting = info.family == registry::Family::Redis && info.evicts;
+        let main_dict = dict && redis_evicting && !info.volatile_only;
+        let expires_dict = dict
+            && ((redis_evicting && info.volatile_only)
+                || matches!(
+                    config.active_expire,
+                    ActiveExpire::Redis | ActiveExpire::Redis5
+                ));
+        // The dense index of all keys: for allkeys-* sampling without the dict model.
+        let uniform_all = !dict && redis_evicting && !info.volatile_only;
         let system_start = match config.clock {
             ClockKind::Virtual => None,
             ClockKind::System => Some((Instant::now(), unix_ms())),
@@ -150,7 +180,7 @@ impl Engine {
         let cron_period_ms = (1000 / config.hz.max(1)) as u64;
         let limits_active = config.maxmemory != 0 || config.maxkeys != 0;
         Ok(Engine {
-            ks: Keyspace::new(dict_model),
+            ks: Keyspace::new(main_dict, expires_dict, uniform_all),
             policy,
             info,
             rng: EngineRng::seed_from_u64(seed),
@@ -173,6 +203,7 @@ impl Engine {
             observer: None,
             dirty: 0,
             limits_active,
+            admission,
             cfg: config,
         })
     }
@@ -414,9 +445,9 @@ impl Engine {
     pub(crate) fn recharge(&mut self, slot: Slot) {
         let e = self.ks.entry(slot);
         let new = self.charge_of(e.key.len(), e.value.bytes(), e.has_expire());
-        let old = e.charge;
+        let old = self.ks.charge(slot);
         self.logical_bytes = self.logical_bytes + new - old;
-        self.ks.entry_mut(slot).charge = new;
+        self.ks.set_charge(slot, new);
     }
 
     /// Strict enforcement: evict until a write adding `extra_bytes`/`extra_keys` fits.
@@ -511,7 +542,7 @@ impl Engine {
             o.before_mutation(slot, self.ks.entry(slot));
         }
         self.policy.on_remove(slot, &self.ks, cause);
-        let charge = self.ks.entry(slot).charge;
+        let charge = self.ks.charge(slot);
         self.logical_bytes -= charge;
         let (key, _value) = self.ks.remove(slot);
         if cause != RemovalCause::Deleted
@@ -692,6 +723,40 @@ impl Engine {
         }
     }
 
+    /// Cache-aside on the fast path: `GET key`, and on a miss `SET key value [PX ttl_ms]`.
+    /// Exactly the two commands (both counted, eviction before each under Redis
+    /// enforcement), with one hash and one probe: the SET knows the key is absent, since
+    /// nothing between the two commands can insert it.
+    pub fn get_or_fill(&mut self, key: Key, value: Blob, ttl_ms: u64) -> FillOutcome {
+        self.begin_command();
+        let hash = key.hash64();
+        if let Some(slot) = self.lookup(&key, hash, Lookup::Read) {
+            return match &self.ks.entry(slot).value {
+                Value::Str(b) => FillOutcome::Hit(b.len()),
+                _ => FillOutcome::WrongType,
+            };
+        }
+        let evict = self.begin_command();
+        if let Err(e) = self.check_write(evict, true) {
+            return FillOutcome::NotFilled(WriteOutcome::Rejected(e));
+        }
+        let expire_at = if ttl_ms > 0 {
+            self.now_ms.saturating_add(ttl_ms)
+        } else {
+            NO_EXPIRE
+        };
+        let value = value.stored(self.cfg.storage);
+        match self.store_string(key, hash, None, value, Some(expire_at)) {
+            Ok(slot) => {
+                if self.propagate.is_some() {
+                    self.propagate_set(slot);
+                }
+                FillOutcome::Filled
+            }
+            Err(o) => FillOutcome::NotFilled(o),
+        }
+    }
+
     /// SET with options on the fast path.
     pub fn set(&mut self, key: Key, value: Blob, options: SetOptions) -> WriteOutcome {
         let evict = self.begin_command();
@@ -763,17 +828,17 @@ impl Engine {
         let mut existing = existing;
         if self.limits_active {
             let (extra_bytes, extra_keys) = match existing {
-                Some(s) => (new_charge.saturating_sub(self.ks.entry(s).charge), 0),
+                Some(s) => (new_charge.saturating_sub(self.ks.charge(s)), 0),
                 None => (new_charge, 1),
             };
             if self.over_limit(extra_bytes, extra_keys) {
-                if existing.is_none() && !self.admit(hash) {
+                if self.admission && existing.is_none() && !self.admit(hash) {
                     self.stats.admission_bypasses += 1;
                     self.pending_fill = None;
                     return Err(WriteOutcome::Bypassed);
                 }
                 if self.cfg.enforcement == Enforcement::Strict {
-                    let target = existing.map(|s| (s, self.ks.entry(s).charge));
+                    let target = existing.map(|s| (s, self.ks.charge(s)));
                     let (t, fits) = self.make_room(extra_bytes, extra_keys, target, new_charge);
                     existing = t;
                     if !fits {
@@ -871,17 +936,21 @@ impl Engine {
     /// Checks the keyspace, the accounting and the policy's bookkeeping.
     pub fn check_invariants(&self) -> Result<(), String> {
         self.ks.check_invariants()?;
-        let sum: u64 = self.ks.iter().map(|(_, e)| e.charge).sum();
+        let sum: u64 = self.ks.slots().map(|s| self.ks.charge(s)).sum();
         if sum != self.logical_bytes {
             return Err(format!(
                 "logical bytes {} but entries sum to {sum}",
                 self.logical_bytes
             ));
         }
-        for (_, e) in self.ks.iter() {
+        for (s, e) in self.ks.iter() {
             let want = self.charge_of(e.key.len(), e.value.bytes(), e.has_expire());
-            if want != e.charge {
-                return Err(format!("key {} charged {} not {want}", e.key, e.charge));
+            if want != self.ks.charge(s) {
+                return Err(format!(
+                    "key {} charged {} not {want}",
+                    e.key,
+                    self.ks.charge(s)
+                ));
             }
         }
         self.policy.check_invariants(&self.ks)

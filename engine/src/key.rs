@@ -181,10 +181,19 @@ pub fn hash_bytes(b: &[u8]) -> u64 {
 /// Number of decimal digits of `n`.
 #[inline]
 pub fn decimal_len(n: u64) -> usize {
-    if n == 0 {
-        return 1;
-    }
-    (n.ilog10() + 1) as usize
+    // floor(log10) from the bit length (1233/4096 ≈ log10 2), corrected by one compare.
+    const POW10: [u64; 20] = {
+        let mut t = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    let bits = 64 - (n | 1).leading_zeros();
+    let guess = (bits * 1233) >> 12;
+    ((guess as usize) + usize::from(n >= POW10[guess as usize])).max(1)
 }
 
 fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
@@ -260,6 +269,18 @@ mod tests {
         v.sort();
         let s: Vec<String> = v.iter().map(|k| k.to_string()).collect();
         assert_eq!(s, ["10", "100", "9", "a", "abc", "b"]);
+    }
+
+    #[test]
+    fn decimal_len_matches_formatting() {
+        let mut n = 1u64;
+        for _ in 0..19 {
+            for v in [n - 1, n, n + 1, n * 9, n * 10 - 1] {
+                assert_eq!(decimal_len(v), v.to_string().len(), "{v}");
+            }
+            n *= 10;
+        }
+        assert_eq!(decimal_len(u64::MAX), 20);
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! * `table` is a `hashbrown::HashTable<Slot>`: the key → slot index.
 //! * `all` and `volatile` are dense vectors of live slots (all keys; keys with a TTL — Redis's
 //!   `expires` dict), each entry remembering its position, for O(1) uniform random sampling
-//!   and O(1) removal by swap.
+//!   and O(1) removal by swap. `all` is kept only when something samples all keys uniformly
+//!   (it costs a random write per removal); otherwise iteration scans the slab.
 //! * Optionally, [`DictModel`]s of Redis's two dicts for Redis-faithful sampling and scans.
 
 use hashbrown::HashTable;
@@ -23,27 +24,40 @@ pub type Slot = u32;
 
 /// Marks "no position" in the dense vectors, and a free slab slot.
 const NONE: u32 = u32::MAX;
+/// `all_pos` of a live slot when the dense index of all keys is not kept.
+const LIVE: u32 = 0;
 
 /// "No expiry".
 pub const NO_EXPIRE: u64 = 0;
 
 /// One key's entry: the value and the metadata Redis keeps in `robj` and the dicts.
+///
+/// Exactly one cache line (64 bytes, 64-aligned): a hit reads the key, checks the expiry,
+/// writes the LRU/LFU field and reads the value size from a single line. Colder metadata
+/// (the logical charge, the position in the volatile index) lives in a side table.
 #[derive(Debug)]
+#[repr(align(64))]
 pub struct Entry {
     /// The key.
     pub key: Key,
-    /// Its hash ([`Key::hash64`]).
-    pub hash: u64,
     /// The value.
     pub value: Value,
+    /// Its hash ([`Key::hash64`]).
+    pub hash: u64,
     /// Absolute expiry time in ms, or [`NO_EXPIRE`].
     pub expire_at_ms: u64,
     /// Redis's 24-bit `robj.lru` field: the LRU clock in seconds, or under an LFU policy
     /// `(minutes16 << 8) | counter8`.
     pub lru: u32,
-    /// Bytes this entry is charged in logical accounting.
-    pub charge: u64,
     all_pos: u32,
+}
+
+/// Cold per-slot metadata.
+#[derive(Clone, Copy, Debug)]
+struct Meta {
+    /// Bytes charged in logical accounting.
+    charge: u64,
+    /// Position in the volatile index, or `NONE`.
     vol_pos: u32,
 }
 
@@ -69,21 +83,42 @@ pub enum Scope {
 pub struct Keyspace {
     table: HashTable<Slot>,
     entries: Vec<Entry>,
+    meta: Vec<Meta>,
     free: Vec<Slot>,
     all: Vec<Slot>,
+    track_all: bool,
+    live: usize,
     volatile: Vec<Slot>,
     main_dict: Option<DictModel>,
     expires_dict: Option<DictModel>,
 }
 
 impl Keyspace {
-    /// An empty keyspace. With `dict_model`, Redis's dicts are mirrored for sampling.
-    pub fn new(dict_model: bool) -> Keyspace {
+    /// An empty keyspace. `main_dict` / `expires_dict` mirror Redis's main and expires
+    /// dicts for Redis-faithful sampling (each costs 8 bytes per key and some work per
+    /// insert and removal, so the engine enables only what its policy and expiry use).
+    ///
+    /// `uniform_all` keeps the dense index of all keys needed by
+    /// [`Keyspace::random_uniform`]`(…, Scope::AllKeys)`.
+    pub fn new(main_dict: bool, expires_dict: bool, uniform_all: bool) -> Keyspace {
         Keyspace {
-            main_dict: dict_model.then(DictModel::new),
-            expires_dict: dict_model.then(DictModel::new),
+            main_dict: main_dict.then(DictModel::new),
+            expires_dict: expires_dict.then(DictModel::new),
+            track_all: uniform_all,
             ..Keyspace::default()
         }
+    }
+
+    /// Bytes charged for `slot` in logical accounting.
+    #[inline]
+    pub fn charge(&self, slot: Slot) -> u64 {
+        self.meta[slot as usize].charge
+    }
+
+    /// Sets the charge of `slot` (the engine keeps the total in step).
+    #[inline]
+    pub(crate) fn set_charge(&mut self, slot: Slot, charge: u64) {
+        self.meta[slot as usize].charge = charge;
     }
 
     /// Pre-sizes for `n` keys.
@@ -91,19 +126,20 @@ impl Keyspace {
         let entries = &self.entries;
         self.table.reserve(n, |&s| entries[s as usize].hash);
         self.entries.reserve(n);
+        self.meta.reserve(n);
         self.all.reserve(n);
     }
 
     /// Number of keys.
     #[inline]
     pub fn len(&self) -> usize {
-        self.all.len()
+        self.live
     }
 
     /// True when there is no key.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.all.is_empty()
+        self.live == 0
     }
 
     /// Number of keys with a TTL.
@@ -116,7 +152,7 @@ impl Keyspace {
     #[inline]
     pub fn scope_len(&self, scope: Scope) -> usize {
         match scope {
-            Scope::AllKeys => self.all.len(),
+            Scope::AllKeys => self.live,
             Scope::Volatile => self.volatile.len(),
         }
     }
@@ -161,28 +197,47 @@ impl Keyspace {
         debug_assert!(self.find(&key, hash).is_none());
         let entry = Entry {
             key,
-            hash,
             value,
+            hash,
             expire_at_ms: NO_EXPIRE,
             lru,
+            all_pos: if self.track_all {
+                self.all.len() as u32
+            } else {
+                LIVE
+            },
+        };
+        let meta = Meta {
             charge,
-            all_pos: self.all.len() as u32,
             vol_pos: NONE,
         };
         let slot = match self.free.pop() {
             Some(s) => {
                 self.entries[s as usize] = entry;
+                self.meta[s as usize] = meta;
                 s
             }
             None => {
                 let s = self.entries.len();
                 assert!(s < NONE as usize, "keyspace full: 2^32-1 slots");
                 self.entries.push(entry);
+                self.meta.push(meta);
                 s as Slot
             }
         };
-        self.all.push(slot);
+        if self.track_all {
+            self.all.push(slot);
+        }
+        self.live += 1;
         let entries = &self.entries;
+        // Keep the table at most half full. Under steady insert/remove churn a fuller
+        // hashbrown table accumulates tombstones and rehashes in place every
+        // (capacity − len) inserts — O(n) each time; at ≤ 50 % load a removal almost always
+        // frees its bucket outright, so churn stays O(1).
+        if self.table.len() * 2 >= self.table.capacity() {
+            let extra = self.table.len().max(16);
+            self.table.reserve(extra, |&s| entries[s as usize].hash);
+        }
         self.table
             .insert_unique(hash, slot, |&s| entries[s as usize].hash);
         if let Some(d) = &mut self.main_dict {
@@ -193,7 +248,7 @@ impl Keyspace {
 
     /// Removes the entry in `slot` and returns its key and value.
     pub fn remove(&mut self, slot: Slot) -> (Key, Value) {
-        if self.entries[slot as usize].vol_pos != NONE {
+        if self.meta[slot as usize].vol_pos != NONE {
             self.set_expire(slot, NO_EXPIRE);
         }
         let e = &self.entries[slot as usize];
@@ -205,10 +260,13 @@ impl Keyspace {
             }
             Err(_) => unreachable!("live slot {slot} missing from the key table"),
         }
-        self.all.swap_remove(pos);
-        if let Some(&moved) = self.all.get(pos) {
-            self.entries[moved as usize].all_pos = pos as u32;
+        if self.track_all {
+            self.all.swap_remove(pos);
+            if let Some(&moved) = self.all.get(pos) {
+                self.entries[moved as usize].all_pos = pos as u32;
+            }
         }
+        self.live -= 1;
         if let Some(d) = &mut self.main_dict {
             d.remove(slot);
         }
@@ -224,23 +282,24 @@ impl Keyspace {
     /// volatile index in step.
     pub fn set_expire(&mut self, slot: Slot, at_ms: u64) {
         let e = &mut self.entries[slot as usize];
-        let was = e.vol_pos != NONE;
+        let m = &mut self.meta[slot as usize];
+        let was = m.vol_pos != NONE;
         e.expire_at_ms = at_ms;
         let hash = e.hash;
         match (was, at_ms != NO_EXPIRE) {
             (false, true) => {
-                e.vol_pos = self.volatile.len() as u32;
+                m.vol_pos = self.volatile.len() as u32;
                 self.volatile.push(slot);
                 if let Some(d) = &mut self.expires_dict {
                     d.insert(slot, hash);
                 }
             }
             (true, false) => {
-                let pos = e.vol_pos as usize;
-                e.vol_pos = NONE;
+                let pos = m.vol_pos as usize;
+                m.vol_pos = NONE;
                 self.volatile.swap_remove(pos);
                 if let Some(&moved) = self.volatile.get(pos) {
-                    self.entries[moved as usize].vol_pos = pos as u32;
+                    self.meta[moved as usize].vol_pos = pos as u32;
                 }
                 if let Some(d) = &mut self.expires_dict {
                     d.remove(slot);
@@ -251,8 +310,23 @@ impl Keyspace {
     }
 
     /// A uniformly random live slot of `scope` (O(1)).
+    ///
+    /// For [`Scope::AllKeys`] the keyspace must have been created with `uniform_all`
+    /// (the engine does so for every policy that samples all keys uniformly); without it
+    /// this falls back to rejection sampling over the slab, which is still uniform.
     #[inline]
     pub fn random_uniform<R: Rng + ?Sized>(&self, rng: &mut R, scope: Scope) -> Option<Slot> {
+        if scope == Scope::AllKeys && !self.track_all {
+            if self.live == 0 {
+                return None;
+            }
+            loop {
+                let s = (rng.next_u64() % self.entries.len() as u64) as Slot;
+                if self.entries[s as usize].all_pos != NONE {
+                    return Some(s);
+                }
+            }
+        }
         let v = match scope {
             Scope::AllKeys => &self.all,
             Scope::Volatile => &self.volatile,
@@ -318,45 +392,60 @@ impl Keyspace {
         self.volatile.get(i).copied()
     }
 
-    /// Live slots, in index order (not a stable order across removals).
-    pub fn slots(&self) -> impl ExactSizeIterator<Item = Slot> + '_ {
-        self.all.iter().copied()
+    /// Live slots in ascending slot order (deterministic for a given history).
+    pub fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.all_pos != NONE)
+            .map(|(s, _)| s as Slot)
     }
 
-    /// Live entries.
+    /// Live entries in ascending slot order.
     pub fn iter(&self) -> impl Iterator<Item = (Slot, &Entry)> + '_ {
-        self.all.iter().map(|&s| (s, &self.entries[s as usize]))
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.all_pos != NONE)
+            .map(|(s, e)| (s as Slot, e))
     }
 
     /// Checks every index against the slab (for tests and end-of-run checks).
     pub fn check_invariants(&self) -> Result<(), String> {
-        if self.table.len() != self.all.len() {
+        if self.table.len() != self.live || self.iter().count() != self.live {
             return Err(format!(
-                "table has {} keys, index has {}",
+                "table has {} keys, counter {}, slab {}",
                 self.table.len(),
-                self.all.len()
+                self.live,
+                self.iter().count()
             ));
         }
-        for (i, &s) in self.all.iter().enumerate() {
-            let e = &self.entries[s as usize];
-            if e.all_pos as usize != i {
-                return Err(format!("slot {s} thinks it is at {} not {i}", e.all_pos));
+        if self.track_all {
+            if self.all.len() != self.live {
+                return Err("dense index out of step".into());
             }
+            for (i, &s) in self.all.iter().enumerate() {
+                if self.entries[s as usize].all_pos as usize != i {
+                    return Err(format!("slot {s} misplaced in the dense index"));
+                }
+            }
+        }
+        for (s, e) in self.iter() {
             if self.find(&e.key, e.hash) != Some(s) {
                 return Err(format!("key {} not found at slot {s}", e.key));
             }
-            if (e.vol_pos != NONE) != e.has_expire() {
+            if (self.meta[s as usize].vol_pos != NONE) != e.has_expire() {
                 return Err(format!("slot {s}: TTL and volatile index disagree"));
             }
         }
         for (i, &s) in self.volatile.iter().enumerate() {
-            if self.entries[s as usize].vol_pos as usize != i {
+            if self.meta[s as usize].vol_pos as usize != i {
                 return Err(format!("volatile slot {s} misplaced"));
             }
         }
         if let Some(d) = &self.main_dict {
             d.check()?;
-            if d.len() != self.all.len() {
+            if d.len() != self.live {
                 return Err("main dict model out of step".into());
             }
         }
@@ -367,5 +456,14 @@ impl Keyspace {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_entry_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<super::Entry>(), 64);
+        assert_eq!(std::mem::align_of::<super::Entry>(), 64);
     }
 }

@@ -41,13 +41,18 @@ impl Storage {
     }
 }
 
+/// Real payload bytes: a thin pointer to one heap allocation holding the length and the
+/// bytes (`thin_vec::ThinVec`), so a [`Blob`] — and a [`Value`] — is 16 bytes and an entry
+/// fits one cache line. Derefs to `[u8]`; build with `.into()` from `&[u8]` or `Vec<u8>`.
+pub type Bytes = thin_vec::ThinVec<u8>;
+
 /// A string payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Blob {
     /// A payload of this many bytes whose content is not kept.
     Sized(u64),
     /// Real bytes.
-    Bytes(Box<[u8]>),
+    Bytes(Bytes),
     /// An integer (the byte string is its decimal form).
     Int(i64),
 }
@@ -61,6 +66,14 @@ impl Blob {
     /// A payload holding these bytes.
     pub fn bytes(b: &[u8]) -> Blob {
         Blob::Bytes(b.into())
+    }
+
+    /// The payload's bytes when materialized (not for sized or integer payloads).
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Blob::Bytes(b) => Some(b),
+            _ => None,
+        }
     }
 
     /// Length of the payload in bytes.
@@ -431,6 +444,12 @@ impl Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_are_16_bytes() {
+        assert_eq!(std::mem::size_of::<Blob>(), 16);
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+    }
 
     #[test]
     fn sized_storage_keeps_only_the_length() {
