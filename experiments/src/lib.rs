@@ -1,1 +1,65 @@
-//! placeholder crate root; see README
+//! # evictlab-experiments
+//!
+//! The experiments behind the `experiment` binary: each module owns its command-line
+//! arguments (clap `Args`), runs engines and workloads, and writes tidy CSVs, metadata and
+//! reports into a results directory. Libraries do not print: progress goes through the
+//! `indicatif` bars or callbacks the binary passes in.
+//!
+//! # Layout
+//!
+//! - [`workload`] — a workload loaded in memory: requests, working set, next accesses.
+//! - [`hitrate`] — hit-rate replay of one cell, grids of cells, parallel runs, `hitrate.csv` rows.
+//! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
+
+pub mod hitrate;
+pub mod output;
+pub mod workload;
+
+use std::path::PathBuf;
+
+/// Errors running an experiment.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A CSV or JSON file could not be written or parsed.
+    #[error("{path}: {message}")]
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong (with the row when reading).
+        message: String,
+    },
+    /// An engine configuration was rejected.
+    #[error(transparent)]
+    Config {
+        /// The configuration error.
+        #[from]
+        source: evictlab_engine::ConfigError,
+    },
+    /// A workload could not be read or generated.
+    #[error("workload {name}: {source}")]
+    Workload {
+        /// The workload.
+        name: String,
+        /// The error.
+        source: evictlab_workloads::WorkloadError,
+    },
+    /// A policy needs next-access information the workload does not have.
+    #[error(
+        "policy {policy} needs each request's next access, which workload {workload} does not carry (run the next-access pre-pass)"
+    )]
+    NeedsNextAccess {
+        /// The policy.
+        policy: &'static str,
+        /// The workload.
+        workload: String,
+    },
+}

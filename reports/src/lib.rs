@@ -1,1 +1,1 @@
-//! placeholder crate root; see README
+//! placeholder

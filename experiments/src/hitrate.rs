@@ -1,0 +1,443 @@
+//! Hit-rate replay: one workload into one engine configuration per cell, cells in parallel.
+//!
+//! A **cell** is (workload, policy, samples, cache size, seed). [`run_cell`] builds the
+//! engine for it and replays every request through the engine's one request loop:
+//!
+//! * time: the request's timestamp when the workload has them, else `i / rate` seconds
+//!   (`--rate`, default 100 000 requests/s). The rate matters for Redis's policies: the LRU
+//!   clock ticks once per second, so every key touched within the same second ties;
+//! * GET → `GET`, or with fill-on-miss `GET` + on a miss `SET key <size> [PX ttl]`
+//!   ([`Engine::get_or_fill`]); SET → `SET key <size> [PX ttl]`; DELETE → `DEL`;
+//! * policies that need the future (Belady) get each request's next-access index.
+//!
+//! Capacity follows libCacheSim: a fraction of the working set in distinct objects (keys
+//! memory mode) or, when the workload has sizes, in bytes (logical mode counting only value
+//! bytes, no per-entry overhead: libCacheSim's byte mode). Enforcement is `strict` by
+//! default — a cache of N objects holds N, as in every simulator — and can be switched to
+//! Redis's before-command eviction.
+
+use std::time::Instant;
+
+use evictlab_engine::config::Enforcement;
+use evictlab_engine::policy::registry::PolicyInfo;
+use evictlab_engine::{Blob, Config, Engine, FillOutcome, GetOutcome, Key, SetOptions};
+use evictlab_workloads::Op;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::RunError;
+use crate::workload::Workload;
+
+/// Default virtual request rate when a workload has no timestamps.
+pub const DEFAULT_RATE: f64 = 100_000.0;
+
+/// How a cache size is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SizeUnit {
+    /// A fraction of the working set (objects, or bytes when the workload has sizes).
+    Fraction,
+    /// Bytes (logical value bytes).
+    Bytes,
+    /// Keys (objects).
+    Keys,
+}
+
+/// What `maxmemory` counts in a cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CapacityUnit {
+    /// Objects (`lab-memory-mode keys`).
+    Keys,
+    /// Value bytes (`lab-memory-mode logical`, key bytes and overhead not counted).
+    Bytes,
+}
+
+impl CapacityUnit {
+    /// The CSV name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CapacityUnit::Keys => "keys",
+            CapacityUnit::Bytes => "bytes",
+        }
+    }
+}
+
+/// Options shared by every cell of a run.
+#[derive(Clone, Debug)]
+pub struct HitOptions {
+    /// Virtual requests per second when the workload has no timestamps.
+    pub rate: f64,
+    /// Fill the cache on a GET miss.
+    pub fill_on_miss: bool,
+    /// Strict (simulator) or Redis enforcement.
+    pub enforcement: Enforcement,
+    /// Extra redis.conf-style lines for every engine (e.g. `lab-sampling uniform`).
+    pub config_lines: Vec<String>,
+}
+
+impl Default for HitOptions {
+    fn default() -> Self {
+        HitOptions {
+            rate: DEFAULT_RATE,
+            fill_on_miss: true,
+            enforcement: Enforcement::Strict,
+            config_lines: Vec::new(),
+        }
+    }
+}
+
+/// One cell of a sweep.
+#[derive(Clone, Debug)]
+pub struct Cell {
+    /// Index of the workload in the run's workload list.
+    pub workload: usize,
+    /// The policy.
+    pub policy: &'static PolicyInfo,
+    /// `maxmemory-samples`, for sampled policies.
+    pub samples: Option<u32>,
+    /// The size as given.
+    pub size: f64,
+    /// Its unit.
+    pub size_unit: SizeUnit,
+    /// The engine seed.
+    pub seed: u64,
+}
+
+/// One result row (one line of `hitrate.csv`). Every column but the last is deterministic.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HitRow {
+    /// Workload name.
+    pub workload: String,
+    /// Policy name.
+    pub policy: String,
+    /// `maxmemory-samples` (empty for policies that do not sample).
+    pub samples: Option<u32>,
+    /// The cache size in `capacity_unit`.
+    pub capacity: u64,
+    /// `keys` or `bytes`.
+    pub capacity_unit: &'static str,
+    /// Capacity as a fraction of the working set (in the same unit).
+    pub capacity_fraction: f64,
+    /// Engine seed.
+    pub seed: u64,
+    /// Requests replayed.
+    pub requests: u64,
+    /// GET requests.
+    pub gets: u64,
+    /// GETs that hit.
+    pub hits: u64,
+    /// GETs that missed.
+    pub misses: u64,
+    /// hits / gets.
+    pub hit_ratio: f64,
+    /// bytes of GETs that hit / bytes of all GETs.
+    pub byte_hit_ratio: f64,
+    /// `evicted_keys`.
+    pub evicted_keys: u64,
+    /// `expired_keys`.
+    pub expired_keys: u64,
+    /// Writes refused with OOM.
+    pub oom_rejections: u64,
+    /// New keys the policy declined to admit.
+    pub admission_bypasses: u64,
+    /// Replay speed (wall clock; the only non-deterministic column).
+    pub requests_per_sec: f64,
+}
+
+/// The CSV columns that are not deterministic.
+pub const TIMING_COLUMNS: &[&str] = &["requests_per_sec"];
+
+/// Resolves a cell's capacity.
+pub fn capacity(w: &Workload, size: f64, unit: SizeUnit) -> (u64, CapacityUnit) {
+    let (cap, unit) = match unit {
+        SizeUnit::Fraction if w.info.has_sizes => (
+            (size * w.working_set.bytes as f64).round(),
+            CapacityUnit::Bytes,
+        ),
+        SizeUnit::Fraction => (
+            (size * w.working_set.objects as f64).round(),
+            CapacityUnit::Keys,
+        ),
+        SizeUnit::Bytes => (size.round(), CapacityUnit::Bytes),
+        SizeUnit::Keys => (size.round(), CapacityUnit::Keys),
+    };
+    // maxmemory 0 means "no limit": the smallest cache is one unit.
+    ((cap as u64).max(1), unit)
+}
+
+/// The engine configuration of a cell.
+pub fn cell_config(
+    cell: &Cell,
+    cap: u64,
+    unit: CapacityUnit,
+    opts: &HitOptions,
+) -> Result<Config, RunError> {
+    let mut c = Config::default();
+    let set = |c: &mut Config, k: &str, v: &str| {
+        c.set(k, &[v]).map_err(|e| RunError::Config { source: e })
+    };
+    set(&mut c, "maxmemory-policy", cell.policy.name)?;
+    set(&mut c, "maxmemory", &cap.to_string())?;
+    match unit {
+        CapacityUnit::Keys => set(&mut c, "lab-memory-mode", "keys")?,
+        CapacityUnit::Bytes => {
+            set(&mut c, "lab-memory-mode", "logical")?;
+            set(&mut c, "lab-count-key-bytes", "no")?;
+        }
+    }
+    if let Some(s) = cell.samples {
+        set(&mut c, "maxmemory-samples", &s.to_string())?;
+    }
+    set(&mut c, "lab-enforcement", opts.enforcement.name())?;
+    c.apply_str(&opts.config_lines.join("\n"), None)
+        .map_err(|e| RunError::Config { source: e })?;
+    Ok(c)
+}
+
+/// Replays `w` into the engine of `cell`.
+pub fn run_cell(w: &Workload, cell: &Cell, opts: &HitOptions) -> Result<HitRow, RunError> {
+    let (cap, unit) = capacity(w, cell.size, cell.size_unit);
+    let config = cell_config(cell, cap, unit, opts)?;
+    let mut engine = Engine::new(config, cell.seed).map_err(|e| RunError::Config { source: e })?;
+    let oracle = cell.policy.needs_next_access;
+    if oracle && !w.info.has_next_access {
+        return Err(RunError::NeedsNextAccess {
+            policy: cell.policy.name,
+            workload: w.info.name.clone(),
+        });
+    }
+    let ms_per_request = 1000.0 / opts.rate;
+    let has_time = w.info.has_time;
+    let (mut gets, mut hits, mut get_bytes, mut hit_bytes) = (0u64, 0u64, 0u64, 0u64);
+    let started = Instant::now();
+    for (i, r) in w.requests.iter().enumerate() {
+        let t = if has_time {
+            r.time_ms
+        } else {
+            (i as f64 * ms_per_request) as u64
+        };
+        engine.set_time_ms(t);
+        if oracle {
+            engine.set_oracle(i as u64, r.next_access);
+        }
+        let key = Key::from_id(r.key);
+        match r.op {
+            Op::Get => {
+                gets += 1;
+                get_bytes += r.value_size as u64;
+                let hit = if opts.fill_on_miss {
+                    matches!(
+                        engine.get_or_fill(key, Blob::Sized(r.value_size as u64), r.ttl_ms),
+                        FillOutcome::Hit(_)
+                    )
+                } else {
+                    matches!(engine.get(&key), GetOutcome::Hit(_))
+                };
+                if hit {
+                    hits += 1;
+                    hit_bytes += r.value_size as u64;
+                }
+            }
+            Op::Set => {
+                engine.set(
+                    key,
+                    Blob::Sized(r.value_size as u64),
+                    SetOptions::ttl_ms(r.ttl_ms),
+                );
+            }
+            Op::Delete => {
+                engine.del(&key);
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    debug_assert!(engine.check_invariants().is_ok());
+    let n = w.requests.len() as u64;
+    let st = engine.stats();
+    let ws_units = match unit {
+        CapacityUnit::Keys => w.working_set.objects,
+        CapacityUnit::Bytes => w.working_set.bytes,
+    };
+    Ok(HitRow {
+        workload: w.info.name.clone(),
+        policy: cell.policy.name.to_string(),
+        samples: cell.samples,
+        capacity: cap,
+        capacity_unit: unit.name(),
+        capacity_fraction: if ws_units > 0 {
+            cap as f64 / ws_units as f64
+        } else {
+            0.0
+        },
+        seed: cell.seed,
+        requests: n,
+        gets,
+        hits,
+        misses: gets - hits,
+        hit_ratio: ratio(hits, gets),
+        byte_hit_ratio: ratio(hit_bytes, get_bytes),
+        evicted_keys: st.evicted_keys,
+        expired_keys: st.expired_keys,
+        oom_rejections: st.rejected_writes,
+        admission_bypasses: st.admission_bypasses,
+        requests_per_sec: if secs > 0.0 { n as f64 / secs } else { 0.0 },
+    })
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Runs every cell (in parallel on rayon's pool) and returns rows in cell order, so the
+/// output does not depend on the number of threads. `on_done` is called once per finished
+/// cell (for a progress bar).
+pub fn run_cells(
+    workloads: &[Workload],
+    cells: &[Cell],
+    opts: &HitOptions,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<Vec<HitRow>, RunError> {
+    cells
+        .par_iter()
+        .map(|c| {
+            let r = run_cell(&workloads[c.workload], c, opts);
+            on_done();
+            r
+        })
+        .collect()
+}
+
+/// The cartesian product policies × samples × sizes × seeds for each workload, in a fixed
+/// order. `samples` applies to sampled policies only; others get one cell per size.
+pub fn grid(
+    n_workloads: usize,
+    policies: &[&'static PolicyInfo],
+    samples: &[u32],
+    sizes: &[f64],
+    size_unit: SizeUnit,
+    seeds: &[u64],
+) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    for w in 0..n_workloads {
+        for &size in sizes {
+            for &p in policies {
+                let ss: Vec<Option<u32>> = if p.sampled {
+                    samples.iter().map(|&s| Some(s)).collect()
+                } else {
+                    vec![None]
+                };
+                for s in ss {
+                    for &seed in seeds {
+                        cells.push(Cell {
+                            workload: w,
+                            policy: p,
+                            samples: s,
+                            size,
+                            size_unit,
+                            seed,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    cells
+}
+
+/// Writes rows as CSV (header from the field names).
+pub fn write_csv(path: &std::path::Path, rows: &[HitRow]) -> Result<(), RunError> {
+    crate::output::write_csv(path, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evictlab_engine::policy::registry;
+    use evictlab_workloads::{Request, SourceInfo};
+
+    fn loop_workload(n: u64, reps: u64) -> Workload {
+        let reqs: Vec<Request> = (0..reps)
+            .flat_map(|_| (0..n).map(|k| Request::get(k, 1)))
+            .collect();
+        let info = SourceInfo {
+            name: format!("loop{n}"),
+            ..SourceInfo::default()
+        };
+        Workload::from_requests(info, reqs)
+    }
+
+    #[test]
+    fn a_loop_larger_than_the_cache_always_misses_under_lru_and_fifo() {
+        let w = loop_workload(100, 10);
+        for name in ["lru", "allkeys-lru"] {
+            let cell = Cell {
+                workload: 0,
+                policy: registry::find(name).unwrap(),
+                samples: Some(64),
+                size: 0.5,
+                size_unit: SizeUnit::Fraction,
+                seed: 1,
+            };
+            let opts = HitOptions {
+                rate: 1.0, // one request per virtual second: the LRU clock orders every access
+                ..HitOptions::default()
+            };
+            let row = run_cell(&w, &cell, &opts).unwrap();
+            assert_eq!(row.capacity, 50);
+            assert_eq!(row.capacity_unit, "keys");
+            assert_eq!(row.gets, 1000);
+            assert_eq!(row.hits, 0, "{name}");
+            assert_eq!(row.evicted_keys, 950, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_cache_holding_the_working_set_misses_only_cold() {
+        let w = loop_workload(100, 10);
+        let cell = Cell {
+            workload: 0,
+            policy: registry::find("allkeys-lfu").unwrap(),
+            samples: Some(5),
+            size: 1.0,
+            size_unit: SizeUnit::Fraction,
+            seed: 1,
+        };
+        let row = run_cell(&w, &cell, &HitOptions::default()).unwrap();
+        assert_eq!(row.misses, 100);
+        assert_eq!(row.evicted_keys, 0);
+    }
+
+    #[test]
+    fn results_do_not_depend_on_thread_count() {
+        let ws = vec![loop_workload(50, 20), loop_workload(200, 5)];
+        let policies: Vec<_> = registry::POLICIES
+            .iter()
+            .filter(|p| !p.needs_next_access)
+            .collect();
+        let cells = grid(
+            ws.len(),
+            &policies,
+            &[1, 5],
+            &[0.3, 0.8],
+            SizeUnit::Fraction,
+            &[7],
+        );
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| run_cells(&ws, &cells, &HitOptions::default(), &|| {}).unwrap())
+        };
+        let strip = |rows: Vec<HitRow>| -> Vec<HitRow> {
+            rows.into_iter()
+                .map(|r| HitRow {
+                    requests_per_sec: 0.0,
+                    ..r
+                })
+                .collect()
+        };
+        assert_eq!(strip(run(1)), strip(run(2)));
+    }
+}

@@ -1,0 +1,126 @@
+//! A workload loaded for replay: every request in memory (read once, shared by every cell
+//! of a sweep, as Caffeine's simulator broadcasts one trace to all policies), its working
+//! set, and next-access indices when a policy needs them.
+
+use std::sync::Arc;
+
+use evictlab_workloads::{NEVER, Request, RequestSource, SourceInfo};
+use hashbrown::HashMap;
+
+/// Hash map with a fixed-seed fast hasher (deterministic, no per-process randomness).
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+fn map_with_capacity<K, V>(n: usize) -> FastMap<K, V> {
+    FastMap::with_capacity_and_hasher(n, foldhash::fast::FixedState::default())
+}
+
+use crate::RunError;
+
+/// The working set as libCacheSim defines it: distinct objects and the sum of their
+/// first-seen sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct WorkingSet {
+    /// Distinct object ids.
+    pub objects: u64,
+    /// Σ first-seen size over distinct objects.
+    pub bytes: u64,
+}
+
+/// A workload in memory.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    /// What the source said about itself (`has_next_access` is true once annotated).
+    pub info: SourceInfo,
+    /// Every request, in order.
+    pub requests: Arc<Vec<Request>>,
+    /// Distinct objects and bytes.
+    pub working_set: WorkingSet,
+}
+
+impl Workload {
+    /// Reads a source to the end (in batches) and measures its working set.
+    pub fn load(mut source: Box<dyn RequestSource>) -> Result<Workload, RunError> {
+        let info = source.info().clone();
+        let mut requests = Vec::with_capacity(info.len_hint.unwrap_or(0).min(1 << 28) as usize);
+        loop {
+            let n = source
+                .fill(&mut requests, 1 << 16)
+                .map_err(|e| RunError::Workload {
+                    name: info.name.clone(),
+                    source: e,
+                })?;
+            if n == 0 {
+                break;
+            }
+        }
+        Ok(Workload::from_requests(info, requests))
+    }
+
+    /// Wraps requests already in memory.
+    pub fn from_requests(info: SourceInfo, requests: Vec<Request>) -> Workload {
+        let working_set = working_set(&requests);
+        Workload {
+            info,
+            requests: Arc::new(requests),
+            working_set,
+        }
+    }
+
+    /// Computes next-access indices (a backwards pass) unless the source carried them.
+    pub fn ensure_next_access(&mut self) {
+        if self.info.has_next_access {
+            return;
+        }
+        let mut reqs: Vec<Request> = self.requests.as_ref().clone();
+        annotate_next_access(&mut reqs);
+        self.requests = Arc::new(reqs);
+        self.info.has_next_access = true;
+    }
+}
+
+/// Distinct objects and the sum of their first-seen sizes.
+pub fn working_set(requests: &[Request]) -> WorkingSet {
+    let mut seen: FastMap<u64, ()> = map_with_capacity(requests.len() / 4);
+    let mut ws = WorkingSet::default();
+    for r in requests {
+        if seen.insert(r.key, ()).is_none() {
+            ws.objects += 1;
+            ws.bytes += r.value_size as u64;
+        }
+    }
+    ws
+}
+
+/// Sets each request's `next_access` to the index of the next request to the same key
+/// ([`NEVER`] if none), in one backwards pass.
+pub fn annotate_next_access(requests: &mut [Request]) {
+    let mut next: FastMap<u64, u64> = map_with_capacity(requests.len() / 4);
+    for i in (0..requests.len()).rev() {
+        let k = requests[i].key;
+        requests[i].next_access = next.insert(k, i as u64).unwrap_or(NEVER);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn working_set_and_next_access() {
+        let mut reqs: Vec<Request> = [(1, 10), (2, 20), (1, 99), (3, 5), (2, 1)]
+            .iter()
+            .map(|&(k, s)| Request::get(k, s))
+            .collect();
+        let ws = working_set(&reqs);
+        assert_eq!(
+            ws,
+            WorkingSet {
+                objects: 3,
+                bytes: 35
+            }
+        );
+        annotate_next_access(&mut reqs);
+        let next: Vec<u64> = reqs.iter().map(|r| r.next_access).collect();
+        assert_eq!(next, [2, 4, NEVER, NEVER, NEVER]);
+    }
+}
