@@ -107,6 +107,8 @@ pub struct Cell {
 /// One result row (one line of `hitrate.csv`). Every column but the last is deterministic.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HitRow {
+    /// Index of the cell in its sweep (stable across shards; `merge` sorts by it).
+    pub cell: u64,
     /// Workload name.
     pub workload: String,
     /// Policy name.
@@ -197,6 +199,10 @@ pub fn cell_config(
 
 /// Replays `w` into the engine of `cell`.
 pub fn run_cell(w: &Workload, cell: &Cell, opts: &HitOptions) -> Result<HitRow, RunError> {
+    run_indexed(w, cell, opts, 0)
+}
+
+fn run_indexed(w: &Workload, cell: &Cell, opts: &HitOptions, index: u64) -> Result<HitRow, RunError> {
     let (cap, unit) = capacity(w, cell.size, cell.size_unit);
     let config = cell_config(cell, cap, unit, opts)?;
     let mut engine = Engine::new(config, cell.seed).map_err(|e| RunError::Config { source: e })?;
@@ -260,6 +266,7 @@ pub fn run_cell(w: &Workload, cell: &Cell, opts: &HitOptions) -> Result<HitRow, 
         CapacityUnit::Bytes => w.working_set.bytes,
     };
     Ok(HitRow {
+        cell: index,
         workload: w.info.name.clone(),
         policy: cell.policy.name.to_string(),
         samples: cell.samples,
@@ -298,10 +305,21 @@ pub fn run_cells(
     opts: &HitOptions,
     on_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<HitRow>, RunError> {
+    let indexed: Vec<(u64, &Cell)> = cells.iter().enumerate().map(|(i, c)| (i as u64, c)).collect();
+    run_indexed_cells(workloads, &indexed, opts, on_done)
+}
+
+/// Like [`run_cells`] for a subset of a sweep's cells, each with its global index.
+pub fn run_indexed_cells(
+    workloads: &[Workload],
+    cells: &[(u64, &Cell)],
+    opts: &HitOptions,
+    on_done: &(dyn Fn() + Sync),
+) -> Result<Vec<HitRow>, RunError> {
     cells
         .par_iter()
-        .map(|c| {
-            let r = run_cell(&workloads[c.workload], c, opts);
+        .map(|&(i, c)| {
+            let r = run_indexed(&workloads[c.workload], c, opts, i);
             on_done();
             r
         })

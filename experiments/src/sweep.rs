@@ -1,0 +1,454 @@
+//! Declarative sweeps: `experiment run SPEC.toml`, `--shard I/N`, `experiment merge`.
+//!
+//! A spec lists values; the sweep is their cartesian product (workloads × sizes × policies ×
+//! samples × seeds, in that nesting order, giving each cell a stable index). The whole spec
+//! is validated before anything runs: unknown fields, unknown policy names, bad config
+//! lines, unparsable workload specs, missing trace files and unknown formats are errors
+//! naming the field, the value and what is accepted.
+//!
+//! Sharding: `--shard I/N` runs the cells whose index `i` has `i % N == I` (round-robin, so
+//! shards get similar mixes of slow and fast cells) and writes them with their global
+//! index; `merge` checks that every shard ran the same resolved spec, that together they
+//! cover every cell exactly once, and writes the rows sorted by index — byte-identical to a
+//! single-machine run (apart from the `requests_per_sec` timing column).
+//!
+//! ```toml
+//! name = "zipf-vs-trace"
+//! seeds = [1]                      # one value or a list, for every list field
+//! policies = "all"                 # or ["allkeys-lru", "lru", "belady"]
+//! samples = [1, 5, 10]             # maxmemory-samples, for sampled policies only
+//! sizes = [0.01, 0.1]
+//! size_unit = "fraction"           # fraction | bytes | keys
+//! rate = 100000                    # virtual requests/s for workloads without timestamps
+//! fill_on_miss = true
+//! enforcement = "strict"           # strict | redis
+//! config = ["lab-sampling dict"]   # extra engine config lines, applied to every cell
+//!
+//! [[workloads]]
+//! spec = "zipf:0.99"
+//! keys = 100000
+//! requests = 1000000
+//!
+//! [[workloads]]
+//! trace = "../shared/traces/caffeine/lirs/sprite.trace"
+//! format = "lirs"                  # optional: detected from the file name
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use evictlab_engine::config::Enforcement;
+use evictlab_engine::policy::registry::{self, PolicyInfo};
+use evictlab_workloads::{TraceFormat, WorkloadSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::hitrate::{Cell, HitOptions, SizeUnit, grid};
+
+/// A single value or a list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// One value.
+    One(T),
+    /// Several values.
+    Many(Vec<T>),
+}
+
+impl<T: Clone> OneOrMany<T> {
+    /// The values as a list.
+    pub fn to_vec(&self) -> Vec<T> {
+        match self {
+            OneOrMany::One(v) => vec![v.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// A sweep specification (the TOML file).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Name (used in the results directory name).
+    pub name: String,
+    /// Engine seeds.
+    #[serde(default = "default_seeds")]
+    pub seeds: OneOrMany<u64>,
+    /// `"all"` or a list of registry names.
+    #[serde(default = "default_policies")]
+    pub policies: OneOrMany<String>,
+    /// `maxmemory-samples` values (sampled policies only).
+    #[serde(default = "default_samples")]
+    pub samples: OneOrMany<u32>,
+    /// Cache sizes.
+    pub sizes: OneOrMany<f64>,
+    /// Unit of `sizes`.
+    #[serde(default = "default_size_unit")]
+    pub size_unit: SizeUnit,
+    /// Virtual requests per second for workloads without timestamps.
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+    /// Fill on a GET miss.
+    #[serde(default = "default_true")]
+    pub fill_on_miss: bool,
+    /// `strict` or `redis`.
+    #[serde(default = "default_enforcement")]
+    pub enforcement: String,
+    /// Extra engine config lines for every cell.
+    #[serde(default)]
+    pub config: Vec<String>,
+    /// The workloads.
+    pub workloads: Vec<WorkloadEntry>,
+}
+
+/// One workload of a sweep: a generator SPEC or a trace file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadEntry {
+    /// A generator SPEC (as `--workload`).
+    pub spec: Option<String>,
+    /// Distinct keys for a generator.
+    pub keys: Option<u64>,
+    /// Requests for a generator.
+    pub requests: Option<u64>,
+    /// A trace file (relative paths are relative to the spec file).
+    pub trace: Option<PathBuf>,
+    /// The trace format name (detected from the file name when absent).
+    pub format: Option<String>,
+    /// Replay only the first N requests of the trace.
+    pub limit: Option<u64>,
+}
+
+fn default_seeds() -> OneOrMany<u64> {
+    OneOrMany::One(1)
+}
+fn default_policies() -> OneOrMany<String> {
+    OneOrMany::One("all".into())
+}
+fn default_samples() -> OneOrMany<u32> {
+    OneOrMany::One(5)
+}
+fn default_size_unit() -> SizeUnit {
+    SizeUnit::Fraction
+}
+fn default_rate() -> f64 {
+    crate::hitrate::DEFAULT_RATE
+}
+fn default_true() -> bool {
+    true
+}
+fn default_enforcement() -> String {
+    "strict".into()
+}
+
+/// A spec error: names the file, the field and the value, and what is accepted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpecError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The spec file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// TOML syntax or schema error (unknown field, wrong type) with its position.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The spec file.
+        path: PathBuf,
+        /// toml's message (line, column, and for unknown fields the expected ones).
+        message: String,
+    },
+    /// A value is not accepted.
+    #[error("{path}: field `{field}`: invalid value {value:?}: expected {expected}")]
+    Invalid {
+        /// The spec file.
+        path: PathBuf,
+        /// Field path, e.g. `workloads[1].format`.
+        field: String,
+        /// The value.
+        value: String,
+        /// What is accepted.
+        expected: String,
+    },
+}
+
+/// A workload after validation, ready to load.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WorkloadInput {
+    /// A generator.
+    Synthetic {
+        /// Parsed spec.
+        spec: WorkloadSpec,
+        /// Distinct keys.
+        keys: u64,
+        /// Requests.
+        requests: u64,
+        /// Seed of the generator.
+        seed: u64,
+    },
+    /// A trace file.
+    Trace {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        format: TraceFormat,
+        /// First N requests only.
+        limit: Option<u64>,
+    },
+}
+
+/// A validated sweep.
+#[derive(Debug)]
+pub struct Sweep {
+    /// The spec as written (after defaults), for `spec.resolved.toml`.
+    pub spec: SweepSpec,
+    /// Workloads in spec order.
+    pub workloads: Vec<WorkloadInput>,
+    /// Every cell, in index order.
+    pub cells: Vec<Cell>,
+    /// Options shared by every cell.
+    pub options: HitOptions,
+}
+
+impl SweepSpec {
+    /// Reads and validates a spec file.
+    pub fn load(path: &Path) -> Result<Sweep, SpecError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SpecError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let spec: SweepSpec = toml::from_str(&text).map_err(|e| SpecError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        spec.validate(path, base)
+    }
+
+    /// Validates everything and expands the grid.
+    pub fn validate(self, file: &Path, base: &Path) -> Result<Sweep, SpecError> {
+        let invalid = |field: &str, value: &str, expected: String| SpecError::Invalid {
+            path: file.to_path_buf(),
+            field: field.to_string(),
+            value: value.to_string(),
+            expected,
+        };
+        // Policies.
+        let names = self.policies.to_vec();
+        let policies: Vec<&'static PolicyInfo> = if names.len() == 1 && names[0] == "all" {
+            registry::POLICIES.iter().collect()
+        } else {
+            names
+                .iter()
+                .map(|n| {
+                    registry::find(n).ok_or_else(|| {
+                        invalid(
+                            "policies",
+                            n,
+                            format!("\"all\" or a list of: {}", registry::names().collect::<Vec<_>>().join(", ")),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        };
+        for s in self.samples.to_vec() {
+            if !(1..=64).contains(&s) {
+                return Err(invalid("samples", &s.to_string(), "integers in 1..=64".into()));
+            }
+        }
+        let sizes = self.sizes.to_vec();
+        if sizes.is_empty() {
+            return Err(invalid("sizes", "[]", "at least one size".into()));
+        }
+        for &s in &sizes {
+            let ok = s.is_finite() && s > 0.0 && (self.size_unit != SizeUnit::Fraction || s <= 1.0);
+            if !ok {
+                return Err(invalid(
+                    "sizes",
+                    &s.to_string(),
+                    "positive numbers (fractions in (0, 1])".into(),
+                ));
+            }
+        }
+        if !(self.rate.is_finite() && self.rate > 0.0) {
+            return Err(invalid("rate", &self.rate.to_string(), "a positive number of requests per second".into()));
+        }
+        let enforcement = match self.enforcement.as_str() {
+            "strict" => Enforcement::Strict,
+            "redis" => Enforcement::Redis,
+            other => return Err(invalid("enforcement", other, "strict or redis".into())),
+        };
+        // Config lines: parse them once on top of defaults to reject bad ones now.
+        let mut probe = evictlab_engine::Config::default();
+        probe
+            .apply_str(&self.config.join("\n"), Some(file))
+            .map_err(|e| invalid("config", &self.config.join("; "), e.to_string()))?;
+        // Workloads.
+        if self.workloads.is_empty() {
+            return Err(invalid("workloads", "[]", "at least one [[workloads]] entry".into()));
+        }
+        let seeds = self.seeds.to_vec();
+        let mut workloads = Vec::new();
+        for (i, w) in self.workloads.iter().enumerate() {
+            let field = |f: &str| format!("workloads[{i}].{f}");
+            let input = match (&w.spec, &w.trace) {
+                (Some(s), None) => {
+                    let spec: WorkloadSpec = s
+                        .parse()
+                        .map_err(|e: evictlab_workloads::WorkloadError| invalid(&field("spec"), s, e.to_string()))?;
+                    let keys = w.keys.ok_or_else(|| invalid(&field("keys"), "missing", "a number of distinct keys".into()))?;
+                    let requests = w
+                        .requests
+                        .ok_or_else(|| invalid(&field("requests"), "missing", "a number of requests".into()))?;
+                    if w.format.is_some() || w.limit.is_some() {
+                        return Err(invalid(&field("format"), "set", "format/limit only with `trace`".into()));
+                    }
+                    WorkloadInput::Synthetic {
+                        spec,
+                        keys,
+                        requests,
+                        seed: seeds[0],
+                    }
+                }
+                (None, Some(t)) => {
+                    let path = if t.is_absolute() { t.clone() } else { base.join(t) };
+                    if !path.exists() {
+                        return Err(invalid(&field("trace"), &path.display().to_string(), "an existing file".into()));
+                    }
+                    let format = match &w.format {
+                        Some(f) => TraceFormat::from_name(f).map_err(|e| invalid(&field("format"), f, e.to_string()))?,
+                        None => evictlab_workloads::detect(&path)
+                            .map_err(|e| invalid(&field("format"), "(detected)", e.to_string()))?,
+                    };
+                    if w.keys.is_some() || w.requests.is_some() {
+                        return Err(invalid(&field("keys"), "set", "keys/requests only with `spec`".into()));
+                    }
+                    WorkloadInput::Trace {
+                        path,
+                        format,
+                        limit: w.limit,
+                    }
+                }
+                _ => {
+                    return Err(invalid(
+                        &format!("workloads[{i}]"),
+                        "",
+                        "exactly one of `spec` (with keys, requests) or `trace`".into(),
+                    ));
+                }
+            };
+            workloads.push(input);
+        }
+        let cells = grid(workloads.len(), &policies, &self.samples.to_vec(), &sizes, self.size_unit, &seeds);
+        let options = HitOptions {
+            rate: self.rate,
+            fill_on_miss: self.fill_on_miss,
+            enforcement,
+            config_lines: self.config.clone(),
+        };
+        Ok(Sweep {
+            spec: self,
+            workloads,
+            cells,
+            options,
+        })
+    }
+}
+
+/// A shard selector `I/N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard (0-based).
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let err = || format!("invalid shard {s:?}: expected I/N with 0 <= I < N, e.g. 0/4");
+        let (i, n) = s.split_once('/').ok_or_else(err)?;
+        let index: usize = i.trim().parse().map_err(|_| err())?;
+        let count: usize = n.trim().parse().map_err(|_| err())?;
+        if count == 0 || index >= count {
+            return Err(err());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// Whether cell `i` belongs to this shard.
+    pub fn owns(&self, i: usize) -> bool {
+        i % self.count == self.index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Sweep, SpecError> {
+        let spec: SweepSpec = toml::from_str(text).map_err(|e| SpecError::Parse {
+            path: "t.toml".into(),
+            message: e.to_string(),
+        })?;
+        spec.validate(Path::new("t.toml"), Path::new("."))
+    }
+
+    #[test]
+    fn expands_the_cartesian_product() {
+        let s = parse(
+            r#"
+            name = "t"
+            policies = ["allkeys-lru", "lru"]
+            samples = [1, 5, 10]
+            sizes = [0.1, 0.2]
+            seeds = [1, 2]
+            [[workloads]]
+            spec = "zipf:0.9"
+            keys = 100
+            requests = 1000
+            "#,
+        )
+        .unwrap();
+        // sizes × (allkeys-lru × 3 samples + lru × 1) × seeds
+        assert_eq!(s.cells.len(), 2 * (3 + 1) * 2);
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_names_with_the_choices() {
+        let e = parse("name = \"t\"\nsizes = 0.1\nwat = 1\n[[workloads]]\nspec = \"uniform\"\nkeys = 1\nrequests = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("wat") && e.contains("policies"), "{e}");
+        let e = parse("name = \"t\"\nsizes = 0.1\npolicies = [\"lru\", \"lruu\"]\n[[workloads]]\nspec = \"uniform\"\nkeys = 1\nrequests = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lruu") && e.contains("allkeys-lru") && e.contains("belady"), "{e}");
+        let e = parse("name = \"t\"\nsizes = 0.1\nconfig = [\"maxmemory-samples 100\"]\n[[workloads]]\nspec = \"uniform\"\nkeys = 1\nrequests = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("maxmemory-samples") && e.contains("1..=64"), "{e}");
+        let e = parse("name = \"t\"\nsizes = 0.1\n[[workloads]]\nspec = \"zipff:1\"\nkeys = 1\nrequests = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("workloads[0].spec"), "{e}");
+        let e = parse("name = \"t\"\nsizes = 0.1\n[[workloads]]\ntrace = \"/nonexistent\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("workloads[0].trace"), "{e}");
+    }
+
+    #[test]
+    fn shards_partition_the_cells() {
+        let shards: Vec<Shard> = (0..3).map(|i| format!("{i}/3").parse().unwrap()).collect();
+        for i in 0..20 {
+            assert_eq!(shards.iter().filter(|s| s.owns(i)).count(), 1);
+        }
+        assert!("3/3".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+}
