@@ -165,7 +165,13 @@ impl AxisPlan {
                 unit_name,
                 decimals,
             } => {
-                if v == 0.0 && *format != AxisFormat::Percent {
+                // Zero needs no unit ("0", not "0 MiB"); plain numbers keep their decimals.
+                if v == 0.0
+                    && matches!(
+                        format,
+                        AxisFormat::Bytes | AxisFormat::Si | AxisFormat::Seconds
+                    )
+                {
                     return "0".to_string();
                 }
                 let n = format::fixed(v / unit_size, *decimals);
@@ -508,7 +514,7 @@ mod tests {
     #[test]
     fn linear_plain_ticks_have_equal_decimals() {
         let p = plan(&Axis::new("x"), 0.0, 1.0, 5);
-        assert_eq!(labels(&p), ["0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
+        assert_eq!(labels(&p), ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]);
         let p = plan(&Axis::new("x"), -3.0, 7.0, 5);
         assert_eq!(labels(&p), ["-2", "0", "2", "4", "6"]);
     }

@@ -237,7 +237,7 @@ impl Draw for BarChart {
         let val_f = draw::font(draw::ANNOTATION_PX);
         let prov = axis::plan(&self.y, lo, hi.max(lo + 1e-12), 6);
         let y_area = draw::y_label_area(ctx, &prov)? as i32;
-        let plot_w = pw - y_area - 24;
+        let plot_w = pw - y_area - 34;
         let slot_px = plot_w as f64 / n_cat as f64;
         let bar_px = slot_px * 0.8 / n_grp as f64;
 
@@ -249,14 +249,37 @@ impl Draw for BarChart {
             draw::measure(ctx, "Ag", &tick_f)?.1,
             draw::measure(ctx, "Ag", &draw::font(draw::DESC_PX))?.1,
         );
-        let cat_orient = if cat_w as f64 <= slot_px - 8.0 {
+        // Category labels: one line if they fit the slot, else wrapped at spaces into up
+        // to three lines, else rotated to read bottom-to-top.
+        let fit_w = (slot_px - 8.0) as i32;
+        let mut wrapped: Option<Vec<Vec<String>>> = Some(Vec::with_capacity(n_cat));
+        for c in &self.categories {
+            let lines = if cat_w <= fit_w {
+                Some(vec![c.clone()])
+            } else {
+                draw::wrap(ctx, c, &tick_f, fit_w, 3)?
+            };
+            wrapped = match (wrapped, lines) {
+                (Some(mut all), Some(l)) => {
+                    all.push(l);
+                    Some(all)
+                }
+                _ => None,
+            };
+        }
+        let cat_orient = if wrapped.is_some() {
             Orient::Horizontal
         } else {
             Orient::Vertical
         };
+        let line_h = text_h + 3;
+        let max_lines = wrapped
+            .as_ref()
+            .and_then(|w| w.iter().map(Vec::len).max())
+            .unwrap_or(1) as i32;
         let max_cat_len = ph * 3 / 10;
         let x_area = match cat_orient {
-            Orient::Horizontal => text_h + 12 + desc_h + 12,
+            Orient::Horizontal => max_lines * line_h + 10 + desc_h + 12,
             Orient::Vertical => cat_w.min(max_cat_len) + 12 + desc_h + 12,
         };
 
@@ -276,7 +299,7 @@ impl Draw for BarChart {
         let val_h = draw::measure(ctx, "0", &val_f)?.1;
         let val_orient = if !self.value_labels {
             None
-        } else if val_w as f64 <= bar_px + if n_grp == 1 { slot_px * 0.2 } else { 2.0 } {
+        } else if val_w as f64 + 2.0 <= bar_px + if n_grp == 1 { slot_px * 0.2 } else { 0.0 } {
             Some(Orient::Horizontal)
         } else if val_h as f64 <= bar_px + 4.0 {
             Some(Orient::Vertical)
@@ -317,6 +340,7 @@ impl Draw for BarChart {
 
         let mut chart = ChartBuilder::on(&plot)
             .margin_top(8)
+            .margin_left(10)
             .margin_right(24)
             .margin_bottom(8)
             .x_label_area_size(x_area as u32)
@@ -356,12 +380,14 @@ impl Draw for BarChart {
         };
         for (i, c) in self.categories.iter().enumerate() {
             let (cx, _) = at(i as f64 + 0.5, base);
-            let text = match cat_orient {
-                Orient::Horizontal => c.clone(),
-                Orient::Vertical => draw::fit_text(ctx, c, &tick_f, max_cat_len)?.0,
+            let lines = match &wrapped {
+                Some(w) => w[i].clone(),
+                None => vec![draw::fit_text(ctx, c, &tick_f, max_cat_len)?.0],
             };
-            root.draw_text(&text, &cat_style, (cx, py.end + 8))
-                .map_err(|e| ctx.err(e))?;
+            for (k, line) in lines.iter().enumerate() {
+                root.draw_text(line, &cat_style, (cx, py.end + 8 + k as i32 * line_h))
+                    .map_err(|e| ctx.err(e))?;
+            }
         }
 
         let w = 0.8 / n_grp as f64;

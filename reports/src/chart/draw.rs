@@ -67,6 +67,38 @@ pub fn fit_text(
     Ok(("…".to_string(), true))
 }
 
+/// Breaks `text` at spaces into at most `max_lines` lines no wider than `max_w`, or `None`
+/// when that is impossible (a single word too wide, or too many lines).
+pub fn wrap(
+    ctx: &Ctx,
+    text: &str,
+    f: &FontDesc,
+    max_w: i32,
+    max_lines: usize,
+) -> Result<Option<Vec<String>>, ReportError> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let candidate = if cur.is_empty() {
+            word.to_string()
+        } else {
+            format!("{cur} {word}")
+        };
+        if measure(ctx, &candidate, f)?.0 <= max_w {
+            cur = candidate;
+            continue;
+        }
+        if cur.is_empty() || measure(ctx, word, f)?.0 > max_w {
+            return Ok(None);
+        }
+        lines.push(std::mem::replace(&mut cur, word.to_string()));
+    }
+    if !cur.is_empty() || lines.is_empty() {
+        lines.push(cur);
+    }
+    Ok((lines.len() <= max_lines).then_some(lines))
+}
+
 // ---------------------------------------------------------------------------------------
 // The axis plan is its own plotters coordinate: linear or log mapping, our tick positions.
 

@@ -264,8 +264,12 @@ impl Draw for LineChart {
         }
         let xs = all().map(|p| p.0).chain(self.vlines.iter().map(|v| v.x));
         let ys = all().map(|p| p.1).chain(self.hlines.iter().map(|h| h.y));
-        let x_ext = axis::extent(&self.x, xs).expect("a drawable point exists");
-        let y_ext = axis::extent(&self.y, ys).expect("a drawable point exists");
+        let no_data = || ReportError::NoData {
+            chart: self.title.clone(),
+            reason: "no series has a point with finite coordinates (positive on log axes)",
+        };
+        let x_ext = axis::extent(&self.x, xs).ok_or_else(no_data)?;
+        let y_ext = axis::extent(&self.y, ys).ok_or_else(no_data)?;
         let (x0, x1) = axis::resolve_range(&self.title, AxisName::X, &self.x, x_ext, 0.02)?;
         let (y0, y1) = axis::resolve_range(&self.title, AxisName::Y, &self.y, y_ext, 0.05)?;
 
@@ -305,7 +309,7 @@ impl Draw for LineChart {
         let plot_h = ph as i32 - x_area as i32 - 16;
         let y_plan = axis::plan(&self.y, y0, y1, (plot_h / 70).clamp(3, 10) as usize);
         let y_area = draw::y_label_area(ctx, &y_plan)?;
-        let plot_w = pw as i32 - y_area as i32 - 24;
+        let plot_w = pw as i32 - y_area as i32 - MARGIN_LEFT - MARGIN_RIGHT;
         let mut target = (plot_w / 90).clamp(2, 12) as usize;
         let x_plan = loop {
             let p = axis::plan(&self.x, x0, x1, target);
@@ -315,9 +319,24 @@ impl Draw for LineChart {
             target -= 1;
         };
 
+        // Labels of vertical lines sit in a strip above the plot, never over the data.
+        let row_h = draw::measure(ctx, "Ag", &draw::font(draw::ANNOTATION_PX))?.1 + 6;
+        let vlabels = layout_vlines(
+            ctx,
+            self,
+            &x_plan,
+            (MARGIN_LEFT + y_area as i32, pw as i32 - MARGIN_RIGHT),
+        )?;
+        let strip_rows = vlabels
+            .iter()
+            .filter(|l| !l.label.is_empty())
+            .map(|l| l.row + 1)
+            .max()
+            .unwrap_or(0);
         let mut chart = ChartBuilder::on(&plot)
-            .margin_top(8)
-            .margin_right(24)
+            .margin_top(8 + strip_rows as i32 * row_h)
+            .margin_left(MARGIN_LEFT)
+            .margin_right(MARGIN_RIGHT)
             .margin_bottom(8)
             .x_label_area_size(x_area)
             .y_label_area_size(y_area)
@@ -351,16 +370,10 @@ impl Draw for LineChart {
         };
 
         draw_hlines(root, ctx, self, &y_plan, rect, &to_px, px.end)?;
-        draw_vlines(
-            root,
-            ctx,
-            self,
-            &x_plan,
-            rect,
-            &to_px,
-            (px.clone(), py.clone()),
-        )?;
+        draw_vlines(root, ctx, &vlabels, &x_plan, rect, &to_px, py.start, row_h)?;
 
+        // Lines first, then every marker on top, so no line hides a measured point.
+        let mut markers = Vec::new();
         for (i, (s, pts)) in self.series.iter().zip(&data).enumerate() {
             let lk = look(i, s);
             let space: Vec<Option<(f64, f64)>> = pts
@@ -397,9 +410,13 @@ impl Draw for LineChart {
                 _ => isolated,
             };
             for k in marker_idx {
-                let p = space[k].expect("index of a drawable point");
-                draw::marker(root, ctx, to_px(p), lk.marker, lk.color)?;
+                if let Some(p) = space[k] {
+                    markers.push((to_px(p), lk.marker, lk.color));
+                }
             }
+        }
+        for (p, shape, color) in markers {
+            draw::marker(root, ctx, p, shape, color)?;
         }
         Ok(notes)
     }
@@ -446,52 +463,104 @@ fn draw_hlines<DB: DrawingBackend>(
     Ok(())
 }
 
+/// Left and right margins of the plot inside its area, in pixels.
+const MARGIN_LEFT: i32 = 10;
+const MARGIN_RIGHT: i32 = 24;
+
+/// Where a vertical line's label goes.
+struct VLabel<'a> {
+    x: f64,
+    label: &'a str,
+    /// Row of the strip above the plot, 0 = nearest the plot.
+    row: usize,
+    /// Label right of the line (else left of it).
+    right: bool,
+}
+
+/// Assigns each labelled vertical line inside the x range a row of the label strip, so
+/// labels never overlap: a label moves up a row when it would overlap the previous label
+/// in its row (at most three rows; after that the emptiest row is reused).
+fn layout_vlines<'a>(
+    ctx: &Ctx,
+    c: &'a LineChart,
+    x_plan: &AxisPlan,
+    (left, right): (i32, i32),
+) -> Result<Vec<VLabel<'a>>, ReportError> {
+    const ROWS: usize = 3;
+    let mut row_right = [i32::MIN; ROWS];
+    let mut order: Vec<&VLine> = c
+        .vlines
+        .iter()
+        .filter(|v| c.x.accepts(v.x) && v.x >= x_plan.min && v.x <= x_plan.max)
+        .collect();
+    order.sort_by(|a, b| a.x.total_cmp(&b.x));
+    let mut out = Vec::with_capacity(order.len());
+    for v in order {
+        if v.label.is_empty() {
+            out.push(VLabel {
+                x: v.x,
+                label: "",
+                row: 0,
+                right: true,
+            });
+            continue;
+        }
+        let px = x_plan.map(&v.x, (left, right));
+        let w = draw::measure(ctx, &v.label, &draw::font(draw::ANNOTATION_PX))?.0 + 6;
+        let fits_right = px + 4 + w <= right + MARGIN_RIGHT;
+        let (l, r) = if fits_right {
+            (px, px + 4 + w)
+        } else {
+            (px - 4 - w, px)
+        };
+        let row = (0..ROWS)
+            .find(|&k| l > row_right[k] + 4)
+            .unwrap_or_else(|| (0..ROWS).min_by_key(|&k| row_right[k]).unwrap_or(0));
+        row_right[row] = r;
+        out.push(VLabel {
+            x: v.x,
+            label: &v.label,
+            row,
+            right: fits_right,
+        });
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn draw_vlines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     ctx: &Ctx,
-    c: &LineChart,
+    labels: &[VLabel],
     x_plan: &AxisPlan,
     rect: Rect,
     to_px: &dyn Fn((f64, f64)) -> (i32, i32),
-    (px, py): (std::ops::Range<i32>, std::ops::Range<i32>),
+    plot_top: i32,
+    row_h: i32,
 ) -> Result<(), ReportError> {
-    // Labels go in up to three rows at the top; a label moves down a row when it would
-    // overlap the previous label in its row.
-    const ROWS: usize = 3;
-    let row_h = draw::measure(ctx, "Ag", &draw::font(draw::ANNOTATION_PX))?.1 + 6;
-    let mut row_right = [i32::MIN; ROWS];
-    let mut order: Vec<&VLine> = c.vlines.iter().filter(|v| c.x.accepts(v.x)).collect();
-    order.sort_by(|a, b| a.x.total_cmp(&b.x));
-    for v in order {
+    let style = draw::color(MUTED).stroke_width(1);
+    for v in labels {
         let sx = x_plan.to_space(v.x);
-        if sx < rect.x0 || sx > rect.x1 {
+        let bottom = to_px((sx, rect.y0));
+        if v.label.is_empty() {
+            let top = to_px((sx, rect.y1));
+            draw::styled_polyline(root, ctx, &[top, bottom], style, LineKind::Dashed)?;
             continue;
         }
-        let top = to_px((sx, rect.y1));
-        let bottom = to_px((sx, rect.y0));
+        let label_y = plot_top - (v.row as i32 + 1) * row_h;
         draw::styled_polyline(
             root,
             ctx,
-            &[top, bottom],
-            draw::color(MUTED).stroke_width(1),
+            &[(bottom.0, label_y + row_h / 2), bottom],
+            style,
             LineKind::Dashed,
         )?;
-        if v.label.is_empty() {
-            continue;
-        }
-        let w = draw::measure(ctx, &v.label, &draw::font(draw::ANNOTATION_PX))?.0 + 6;
-        // Right of the line if it fits inside the plot, else left of it.
-        let (x, hpos, left_edge) = if top.0 + 4 + w <= px.end {
-            (top.0 + 4, HPos::Left, top.0 + 1)
+        let (x, h) = if v.right {
+            (bottom.0 + 4, HPos::Left)
         } else {
-            (top.0 - 4, HPos::Right, top.0 - 4 - w)
+            (bottom.0 - 4, HPos::Right)
         };
-        let row = (0..ROWS)
-            .find(|&r| left_edge > row_right[r] + 4)
-            .unwrap_or_else(|| (0..ROWS).min_by_key(|&r| row_right[r]).unwrap_or(0));
-        let y = py.start + 4 + row as i32 * row_h;
-        let (_, right) = draw::boxed_text(root, ctx, &v.label, (x, y), hpos, VPos::Top, MUTED)?;
-        row_right[row] = right;
+        draw::boxed_text(root, ctx, v.label, (x, label_y + 2), h, VPos::Top, MUTED)?;
     }
     Ok(())
 }

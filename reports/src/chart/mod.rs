@@ -14,6 +14,7 @@ mod bar;
 mod clip;
 mod draw;
 mod line;
+mod raster;
 mod scatter;
 
 use std::fmt;
@@ -189,7 +190,7 @@ fn png_with_notes<C: Draw>(c: &C) -> Result<(Vec<u8>, Vec<PlotNote>), ReportErro
     };
     let mut rgb = vec![0u8; w as usize * h as usize * 3];
     let notes = {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let root = raster::Raster::with_buffer(&mut rgb, (w, h)).into_drawing_area();
         let notes = c.draw(&root, &ctx)?;
         root.present().map_err(|e| ctx.err(e))?;
         notes
