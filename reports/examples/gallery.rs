@@ -190,6 +190,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ))
     .render(&dir, "cow_vs_writes")?;
 
+    // Small image, 24 long series names: the legend moves under the plot.
+    let mut small = LineChart::new(
+        "Hit ratio over time (24 policy/sample combinations)",
+        Axis::new("requests").format(AxisFormat::Si),
+        Axis::percent("hit ratio"),
+    )
+    .with_size(640, 400);
+    for i in 0..24 {
+        let pts = (0..200)
+            .map(|k| {
+                (
+                    k as f64 * 5e4,
+                    0.5 + 0.3 * (1.0 - (-(k as f64) / 40.0).exp()) + 0.005 * i as f64,
+                )
+            })
+            .collect();
+        small = small.with_series(Series::line(format!("allkeys-lru samples={}", 1 + i), pts));
+    }
+    let small = small.render(&dir, "small_many_series")?;
+    if !small.notes.is_empty() {
+        println!("notes: {:?}", small.notes);
+    }
+
     let mut t = Table::new([
         ("policy", Align::Left),
         ("hit ratio", Align::Right),

@@ -209,12 +209,12 @@ impl AxisPlan {
 
     /// Axis value → position in "axis space" (log10 on a log axis), where straight lines stay
     /// straight and clipping is linear.
-    pub fn to_space(&self, v: f64) -> f64 {
+    pub fn project(&self, v: f64) -> f64 {
         if self.log { v.log10() } else { v }
     }
 
-    /// Inverse of [`AxisPlan::to_space`].
-    pub fn from_space(&self, s: f64) -> f64 {
+    /// Inverse of [`AxisPlan::project`].
+    pub fn unproject(&self, s: f64) -> f64 {
         if self.log { 10f64.powf(s) } else { s }
     }
 

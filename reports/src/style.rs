@@ -5,7 +5,8 @@
 //! two colours look alike (colour-blind readers, grey-scale print) the markers tell series
 //! apart. The first ten colours are the Tableau 10 / matplotlib `tab10` set, chosen for
 //! distinctness on white; the next ten are darker or paler companions from Tableau's
-//! `tab20b`/`tab20` sets, so sixteen and more series stay distinguishable.
+//! `tab20b`/`tab20` sets, so sixteen and more series stay distinguishable. Line charts
+//! draw automatically coloured solid lines of series 20–39 dashed and 40–59 dotted.
 
 /// An sRGB colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

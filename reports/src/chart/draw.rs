@@ -45,7 +45,9 @@ pub fn measure(ctx: &Ctx, text: &str, f: &FontDesc) -> Result<(i32, i32), Report
     Ok((w as i32, h as i32))
 }
 
-/// Shortens `text` with a trailing "…" until it fits in `max_w` pixels.
+/// Shortens `text` until it fits in `max_w` pixels by replacing its middle with "…",
+/// keeping the start and the end, where names usually differ (`allkeys-lru samples=10`
+/// → `allkeys…samples=10`). Returns the text and whether it was shortened.
 pub fn fit_text(
     ctx: &Ctx,
     text: &str,
@@ -56,10 +58,16 @@ pub fn fit_text(
         return Ok((text.to_string(), false));
     }
     let chars: Vec<char> = text.chars().collect();
-    let mut n = chars.len();
-    while n > 1 {
-        n -= 1;
-        let s: String = chars[..n].iter().collect::<String>() + "…";
+    let mut keep = chars.len();
+    while keep > 1 {
+        keep -= 1;
+        let head = keep * 2 / 5;
+        let tail = keep - head;
+        let s: String = chars[..head]
+            .iter()
+            .chain(std::iter::once(&'…'))
+            .chain(&chars[chars.len() - tail..])
+            .collect();
         if measure(ctx, &s, f)?.0 <= max_w {
             return Ok((s, true));
         }
@@ -107,9 +115,9 @@ impl Ranged for AxisPlan {
     type ValueType = f64;
 
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        let a = self.to_space(self.min);
-        let b = self.to_space(self.max);
-        let t = (self.to_space(*value) - a) / (b - a);
+        let a = self.project(self.min);
+        let b = self.project(self.max);
+        let t = (self.project(*value) - a) / (b - a);
         let len = (limit.1 - limit.0) as f64;
         if !t.is_finite() {
             return limit.0;
@@ -305,11 +313,8 @@ pub fn frame<DB: DrawingBackend>(
         return Ok(body);
     }
     let layout = legend_layout(ctx, legend, (w, h - header - 16))?;
-    for (e, &cut) in legend.iter().zip(&layout.shortened) {
-        if cut {
-            note(notes, &e.series, SkipReason::LabelShortened, 1);
-        }
-    }
+    let shortened = layout.shortened.iter().filter(|&&c| c).count();
+    note(notes, "", SkipReason::LabelShortened, shortened);
     let (plot, legend_area) = match layout.place {
         LegendPlace::Right => body.split_horizontally(w - layout.extent),
         LegendPlace::Bottom => body.split_vertically(h - header - layout.extent),
@@ -562,11 +567,11 @@ pub fn x_label_area(ctx: &Ctx) -> Result<u32, ReportError> {
 /// Whether the labels of `plan` fit along `len_px` pixels with room between them.
 pub fn x_labels_fit(ctx: &Ctx, plan: &AxisPlan, len_px: i32) -> Result<bool, ReportError> {
     let f = font(TICK_PX);
-    let a = plan.to_space(plan.min);
-    let b = plan.to_space(plan.max);
+    let a = plan.project(plan.min);
+    let b = plan.project(plan.max);
     let mut prev_right = i32::MIN;
     for &t in &plan.ticks {
-        let centre = ((plan.to_space(t) - a) / (b - a) * len_px as f64) as i32;
+        let centre = ((plan.project(t) - a) / (b - a) * len_px as f64) as i32;
         let w = measure(ctx, &plan.label(t), &f)?.0;
         let left = centre - w / 2;
         if left < prev_right + 12 {

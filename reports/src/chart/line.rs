@@ -11,7 +11,7 @@ use super::{ChartSize, Ctx, Draw, PlotNote, SkipReason, note};
 use crate::axis::{self, Axis, AxisPlan};
 use crate::error::{AxisName, ReportError};
 use crate::style::{
-    MAX_LINE_MARKERS, MUTED, MarkerShape, Rgb, SeriesStyle, series_color, series_marker,
+    MAX_LINE_MARKERS, MUTED, MarkerShape, PALETTE, Rgb, SeriesStyle, series_color, series_marker,
 };
 
 /// One named series of `(x, y)` points, drawn in the given order.
@@ -186,10 +186,17 @@ struct Look {
 fn look(i: usize, s: &Series) -> Look {
     let color = s.color.unwrap_or_else(|| series_color(i));
     let marker = s.marker.unwrap_or_else(|| series_marker(i));
+    // Past the palette, automatic colours repeat: solid lines turn dashed, then dotted, so
+    // (colour, line) stays unique up to 60 series even without markers.
+    let solid = match (s.color, i / PALETTE.len()) {
+        (None, 1) => LineKind::Dashed,
+        (None, n) if n >= 2 => LineKind::Dotted,
+        _ => LineKind::Solid,
+    };
     let (line, markers) = match s.style {
-        SeriesStyle::Line => (Some(LineKind::Solid), false),
+        SeriesStyle::Line => (Some(solid), false),
         SeriesStyle::Markers => (None, true),
-        SeriesStyle::LineMarkers => (Some(LineKind::Solid), true),
+        SeriesStyle::LineMarkers => (Some(solid), true),
         SeriesStyle::Dashed => (Some(LineKind::Dashed), false),
         SeriesStyle::Dotted => (Some(LineKind::Dotted), false),
     };
@@ -307,7 +314,7 @@ impl Draw for LineChart {
         let (pw, ph) = plot.dim_in_pixel();
         let x_area = draw::x_label_area(ctx)?;
         let plot_h = ph as i32 - x_area as i32 - 16;
-        let y_plan = axis::plan(&self.y, y0, y1, (plot_h / 70).clamp(3, 10) as usize);
+        let y_plan = axis::plan(&self.y, y0, y1, (plot_h / 60).clamp(4, 10) as usize);
         let y_area = draw::y_label_area(ctx, &y_plan)?;
         let plot_w = pw as i32 - y_area as i32 - MARGIN_LEFT - MARGIN_RIGHT;
         let mut target = (plot_w / 90).clamp(2, 12) as usize;
@@ -360,13 +367,13 @@ impl Draw for LineChart {
 
         let (px, py) = chart.plotting_area().get_pixel_range();
         let rect = Rect {
-            x0: x_plan.to_space(x0),
-            x1: x_plan.to_space(x1),
-            y0: y_plan.to_space(y0),
-            y1: y_plan.to_space(y1),
+            x0: x_plan.project(x0),
+            x1: x_plan.project(x1),
+            y0: y_plan.project(y0),
+            y1: y_plan.project(y1),
         };
         let to_px = |(sx, sy): (f64, f64)| {
-            chart.backend_coord(&(x_plan.from_space(sx), y_plan.from_space(sy)))
+            chart.backend_coord(&(x_plan.unproject(sx), y_plan.unproject(sy)))
         };
 
         draw_hlines(root, ctx, self, &y_plan, rect, &to_px, px.end)?;
@@ -378,7 +385,7 @@ impl Draw for LineChart {
             let lk = look(i, s);
             let space: Vec<Option<(f64, f64)>> = pts
                 .iter()
-                .map(|p| p.map(|(x, y)| (x_plan.to_space(x), y_plan.to_space(y))))
+                .map(|p| p.map(|(x, y)| (x_plan.project(x), y_plan.project(y))))
                 .collect();
             let outside = space
                 .iter()
@@ -435,7 +442,7 @@ fn draw_hlines<DB: DrawingBackend>(
         if !c.y.accepts(h.y) {
             continue;
         }
-        let sy = y_plan.to_space(h.y);
+        let sy = y_plan.project(h.y);
         if sy < rect.y0 || sy > rect.y1 {
             continue;
         }
@@ -540,7 +547,7 @@ fn draw_vlines<DB: DrawingBackend>(
 ) -> Result<(), ReportError> {
     let style = draw::color(MUTED).stroke_width(1);
     for v in labels {
-        let sx = x_plan.to_space(v.x);
+        let sx = x_plan.project(v.x);
         let bottom = to_px((sx, rect.y0));
         if v.label.is_empty() {
             let top = to_px((sx, rect.y1));
@@ -650,6 +657,40 @@ mod tests {
             std::fs::read(r1.svg).unwrap(),
             std::fs::read(r2.svg).unwrap()
         );
+    }
+
+    /// Helper for the test below: renders the sample into `$EVICTLAB_REPORTS_CHILD_OUT`.
+    #[test]
+    #[ignore = "helper, run in a child process by cross_process_output_is_identical"]
+    fn child_render() {
+        if let Ok(dir) = std::env::var("EVICTLAB_REPORTS_CHILD_OUT") {
+            sample()
+                .render(std::path::Path::new(&dir), "child")
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn cross_process_output_is_identical() {
+        // Another process has other hash seeds, addresses and thread ids: none may leak
+        // into the files.
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "chart::line::tests::child_render",
+                "--ignored",
+                "--quiet",
+            ])
+            .env("EVICTLAB_REPORTS_CHILD_OUT", dir.path())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let png = std::fs::read(dir.path().join("child.png")).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("child.svg")).unwrap();
+        assert_eq!(png, sample().to_png().unwrap());
+        assert_eq!(svg, sample().to_svg().unwrap());
     }
 
     #[test]
@@ -782,6 +823,9 @@ mod tests {
             ));
         }
         let svg = c.to_svg().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // 24 legend rows do not fit beside a 400 px plot: the legend goes under it, whole.
+        assert_eq!(c.render(dir.path(), "m").unwrap().notes, vec![]);
         for needle in [
             "series number 0",
             "series number 23",

@@ -161,7 +161,8 @@ impl<'a> DrawingBackend for Raster<'a> {
         let size = style.size() as f32;
         let scale = PxScale::from(size);
         let scaled = font.as_scaled(scale);
-        let baseline = BASELINE * size;
+        // A whole-pixel baseline keeps flat glyph bottoms crisp and on one row.
+        let baseline = (BASELINE * size).round();
         let mut caret = 0.0f32;
         let mut prev = None;
         let mut glyphs = Vec::with_capacity(text.len());
@@ -189,7 +190,7 @@ impl<'a> DrawingBackend for Raster<'a> {
             VPos::Bottom => -h,
         };
         let trans = style.transform();
-        let mut result = Ok(());
+        let mut failure = None;
         for g in glyphs {
             let Some(outline) = font.outline_glyph(g) else {
                 continue; // spaces
@@ -197,7 +198,7 @@ impl<'a> DrawingBackend for Raster<'a> {
             let b = outline.px_bounds();
             let (bx, by) = (b.min.x as i32 + dx, b.min.y as i32 + dy);
             outline.draw(|x, y, coverage| {
-                if coverage <= 0.0 || result.is_err() {
+                if coverage <= 0.0 || failure.is_some() {
                     return;
                 }
                 let (tx, ty) = trans.transform(bx + x as i32, by + y as i32);
@@ -205,12 +206,78 @@ impl<'a> DrawingBackend for Raster<'a> {
                     alpha: color.alpha * f64::from(coverage.min(1.0)),
                     rgb: color.rgb,
                 };
-                result = self.inner.draw_pixel((pos.0 + tx, pos.1 + ty), c);
+                if let Err(e) = self.inner.draw_pixel((pos.0 + tx, pos.1 + ty), c) {
+                    failure = Some(e);
+                }
             });
-            if result.is_err() {
-                return result;
+            if let Some(e) = failure {
+                return Err(e);
             }
         }
-        result
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plotters::prelude::*;
+    use plotters::style::text_anchor::Pos;
+
+    /// Rows and columns holding ink (any non-white pixel) within x range `cols`.
+    fn ink_rows(buf: &[u8], w: usize, cols: std::ops::Range<usize>) -> Vec<usize> {
+        let h = buf.len() / 3 / w;
+        (0..h)
+            .filter(|&y| cols.clone().any(|x| buf[(y * w + x) * 3] < 200))
+            .collect()
+    }
+
+    /// Draws "1.1" at `size` and returns (top row, bottom row) of each glyph's ink.
+    fn glyph_rows(size: f64) -> Vec<(usize, usize)> {
+        let (w, h) = (200usize, 90usize);
+        let mut buf = vec![255u8; w * h * 3];
+        {
+            let root = Raster::with_buffer(&mut buf, (w as u32, h as u32)).into_drawing_area();
+            let style = FontDesc::new(FontFamily::SansSerif, size, FontStyle::Normal)
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Top));
+            root.draw_text("1.1", &style, (10, 10)).unwrap();
+            root.present().unwrap();
+        }
+        // Columns of ink, split into glyphs by blank columns.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for x in (0..w).filter(|&x| !ink_rows(&buf, w, x..x + 1).is_empty()) {
+            match runs.last_mut() {
+                Some(r) if r.1 + 1 == x => r.1 = x,
+                _ => runs.push((x, x)),
+            }
+        }
+        runs.iter()
+            .map(|r| {
+                let rows = ink_rows(&buf, w, r.0..r.1 + 1);
+                (rows[0], *rows.last().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decimal_point_sits_on_the_digits_baseline() {
+        crate::font::ensure_fonts().unwrap();
+        // Tick and label sizes, and a large one. plotters' own ab_glyph path leaves the
+        // point's bottom one row above the digits' at 13, 15 and 17.
+        for size in [13.0, 15.0, 17.0, 60.0] {
+            let g = glyph_rows(size);
+            assert_eq!(g.len(), 3, "three glyphs at size {size}: {g:?}");
+            assert_eq!(
+                g[1].1, g[0].1,
+                "point and digit share a baseline at size {size}: {g:?}"
+            );
+            assert_eq!(g[0], g[2], "both digits alike at size {size}");
+            // The point is a small glyph at the baseline, not floating at mid-height.
+            assert!(
+                g[1].0 > g[0].0 + (size * 0.35) as usize,
+                "size {size}: {g:?}"
+            );
+        }
     }
 }
