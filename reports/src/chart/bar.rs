@@ -215,7 +215,6 @@ impl Draw for BarChart {
                     line: None,
                     marker: None,
                     bar: true,
-                    series: g.name.clone(),
                 })
                 .collect()
         } else {

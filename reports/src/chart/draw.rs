@@ -157,8 +157,6 @@ pub struct LegendEntry {
     pub line: Option<LineKind>,
     pub marker: Option<MarkerShape>,
     pub bar: bool,
-    /// The series name used in notes (the label may carry a suffix such as "(no data)").
-    pub series: String,
 }
 
 const SWATCH_W: i32 = 34;

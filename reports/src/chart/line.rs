@@ -297,7 +297,6 @@ impl Draw for LineChart {
                     line: lk.line,
                     marker: lk.markers.then_some(lk.marker),
                     bar: false,
-                    series: s.name.clone(),
                 }
             })
             .collect();
