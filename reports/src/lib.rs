@@ -51,7 +51,7 @@ pub mod style;
 pub use axis::{Axis, AxisFormat, Scale};
 pub use chart::{
     BarChart, BarGroup, Chart, ChartSize, HLine, LineChart, ModelFit, PlotNote, RenderedChart,
-    ScatterWithModel, Series, SkipReason, VLine,
+    ScatterWithModel, Series, SkipReason, VLine, series_from_rows,
 };
 pub use error::{AxisName, ImageFormat, IoOp, ReportError};
 pub use font::ensure_fonts;

@@ -93,6 +93,48 @@ impl BarChart {
         }
     }
 
+    /// Builds a chart from tidy rows `(category, group, value)`, e.g. `(size, policy,
+    /// hit_ratio)`: categories and groups in order of first appearance. A missing
+    /// (category, group) cell becomes NaN, which leaves a gap and a note; a repeated cell
+    /// keeps the last value.
+    pub fn from_rows<I, C, G>(
+        title: impl Into<String>,
+        category_label: impl Into<String>,
+        y: Axis,
+        rows: I,
+    ) -> Self
+    where
+        I: IntoIterator<Item = (C, G, f64)>,
+        C: AsRef<str>,
+        G: AsRef<str>,
+    {
+        let mut cats: Vec<String> = Vec::new();
+        let mut groups: Vec<(String, Vec<(usize, f64)>)> = Vec::new();
+        for (c, g, v) in rows {
+            let ci = match cats.iter().position(|x| x == c.as_ref()) {
+                Some(i) => i,
+                None => {
+                    cats.push(c.as_ref().to_string());
+                    cats.len() - 1
+                }
+            };
+            match groups.iter_mut().find(|(n, _)| n == g.as_ref()) {
+                Some((_, cells)) => cells.push((ci, v)),
+                None => groups.push((g.as_ref().to_string(), vec![(ci, v)])),
+            }
+        }
+        let n = cats.len();
+        let mut chart = BarChart::new(title, category_label, cats, y);
+        for (name, cells) in groups {
+            let mut values = vec![f64::NAN; n];
+            for (ci, v) in cells {
+                values[ci] = v;
+            }
+            chart.groups.push(BarGroup::new(name, values));
+        }
+        chart
+    }
+
     /// Sets the subtitle.
     #[must_use]
     pub fn with_subtitle(mut self, subtitle: impl Into<String>) -> Self {
@@ -523,6 +565,26 @@ mod tests {
         ] {
             assert!(svg.contains(needle), "SVG lacks {needle:?}");
         }
+    }
+
+    #[test]
+    fn from_tidy_rows() {
+        let rows = [
+            ("10%", "lru", 0.5),
+            ("10%", "sieve", 0.6),
+            ("1%", "lru", 0.2),
+            // ("1%", "sieve") missing
+        ];
+        let c = BarChart::from_rows("t", "size", Axis::percent("hit"), rows);
+        assert_eq!(c.categories, vec!["10%", "1%"]);
+        assert_eq!(c.groups.len(), 2);
+        assert_eq!(c.groups[0].values, vec![0.5, 0.2]);
+        assert_eq!(c.groups[1].values[0], 0.6);
+        assert!(c.groups[1].values[1].is_nan());
+        let dir = tempfile::tempdir().unwrap();
+        let r = c.render(dir.path(), "rows").unwrap();
+        assert_eq!(r.notes.len(), 1);
+        assert_eq!(r.notes[0].series, "sieve");
     }
 
     #[test]

@@ -77,6 +77,30 @@ impl Series {
     }
 }
 
+/// Groups tidy rows `(name, x, y)` into one series per name: series in order of first
+/// appearance, points in row order. Handy for CSV rows such as `(policy, capacity, miss_ratio)`.
+pub fn series_from_rows<I, S>(rows: I, style: SeriesStyle) -> Vec<Series>
+where
+    I: IntoIterator<Item = (S, f64, f64)>,
+    S: AsRef<str>,
+{
+    let mut out: Vec<Series> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (name, x, y) in rows {
+        let name = name.as_ref();
+        let i = match index.get(name) {
+            Some(&i) => i,
+            None => {
+                index.insert(name.to_string(), out.len());
+                out.push(Series::new(name, Vec::new(), style));
+                out.len() - 1
+            }
+        };
+        out[i].points.push((x, y));
+    }
+    out
+}
+
 /// A vertical line across the plot at `x`, labelled at the top (phase boundaries, events).
 #[derive(Debug, Clone, PartialEq)]
 pub struct VLine {
@@ -737,6 +761,23 @@ mod tests {
         assert_eq!(find("empty", SkipReason::EmptySeries).unwrap().count, 1);
         let svg = std::fs::read_to_string(r.svg).unwrap();
         assert!(svg.contains("empty (no data)"));
+    }
+
+    #[test]
+    fn rows_group_into_series_in_first_seen_order() {
+        let rows = [
+            ("b", 1.0, 10.0),
+            ("a", 1.0, 20.0),
+            ("b", 2.0, 11.0),
+            ("a", 2.0, 21.0),
+        ];
+        let s = series_from_rows(rows, SeriesStyle::LineMarkers);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].name, "b");
+        assert_eq!(s[0].points, vec![(1.0, 10.0), (2.0, 11.0)]);
+        assert_eq!(s[1].name, "a");
+        assert_eq!(s[1].points, vec![(1.0, 20.0), (2.0, 21.0)]);
+        assert_eq!(s[1].style, SeriesStyle::LineMarkers);
     }
 
     #[test]

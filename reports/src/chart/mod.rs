@@ -26,7 +26,7 @@ use crate::error::{ImageFormat, IoOp, ReportError};
 use crate::font;
 
 pub use bar::{BarChart, BarGroup};
-pub use line::{HLine, LineChart, Series, VLine};
+pub use line::{HLine, LineChart, Series, VLine, series_from_rows};
 pub use scatter::{ModelFit, ScatterWithModel};
 
 /// Image size in pixels.
@@ -366,6 +366,41 @@ pub(crate) mod test_util {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mixed_charts_render_in_parallel_as_trait_objects() {
+        use crate::{Axis, BarChart, BarGroup, LineChart, Series};
+        let charts: Vec<Box<dyn Chart>> = vec![
+            Box::new(
+                LineChart::new("l", Axis::new("x"), Axis::new("y"))
+                    .with_series(Series::line("a", vec![(0.0, 1.0), (1.0, 2.0)])),
+            ),
+            Box::new(
+                BarChart::new("b", "c", vec!["x".into()], Axis::new("v"))
+                    .with_group(BarGroup::new("g", vec![3.0])),
+            ),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let parallel: Vec<RenderedChart> = std::thread::scope(|s| {
+            let handles: Vec<_> = charts
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let d = dir.path();
+                    s.spawn(move || c.render(d, &format!("c{i}")).unwrap())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (c, r) in charts.iter().zip(&parallel) {
+            assert_eq!(std::fs::read(&r.png).unwrap(), c.to_png().unwrap());
+            assert_eq!(
+                std::fs::read_to_string(&r.svg).unwrap(),
+                c.to_svg().unwrap()
+            );
+            assert_eq!(r.title, c.title());
+        }
+    }
 
     #[test]
     fn stems_are_checked() {
