@@ -105,7 +105,7 @@ pub struct Cell {
 }
 
 /// One result row (one line of `hitrate.csv`). Every column but the last is deterministic.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct HitRow {
     /// Index of the cell in its sweep (stable across shards; `merge` sorts by it).
     pub cell: u64,
@@ -118,7 +118,7 @@ pub struct HitRow {
     /// The cache size in `capacity_unit`.
     pub capacity: u64,
     /// `keys` or `bytes`.
-    pub capacity_unit: &'static str,
+    pub capacity_unit: String,
     /// Capacity as a fraction of the working set (in the same unit).
     pub capacity_fraction: f64,
     /// Engine seed.
@@ -202,7 +202,12 @@ pub fn run_cell(w: &Workload, cell: &Cell, opts: &HitOptions) -> Result<HitRow, 
     run_indexed(w, cell, opts, 0)
 }
 
-fn run_indexed(w: &Workload, cell: &Cell, opts: &HitOptions, index: u64) -> Result<HitRow, RunError> {
+fn run_indexed(
+    w: &Workload,
+    cell: &Cell,
+    opts: &HitOptions,
+    index: u64,
+) -> Result<HitRow, RunError> {
     let (cap, unit) = capacity(w, cell.size, cell.size_unit);
     let config = cell_config(cell, cap, unit, opts)?;
     let mut engine = Engine::new(config, cell.seed).map_err(|e| RunError::Config { source: e })?;
@@ -271,7 +276,7 @@ fn run_indexed(w: &Workload, cell: &Cell, opts: &HitOptions, index: u64) -> Resu
         policy: cell.policy.name.to_string(),
         samples: cell.samples,
         capacity: cap,
-        capacity_unit: unit.name(),
+        capacity_unit: unit.name().to_string(),
         capacity_fraction: if ws_units > 0 {
             cap as f64 / ws_units as f64
         } else {
@@ -305,7 +310,11 @@ pub fn run_cells(
     opts: &HitOptions,
     on_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<HitRow>, RunError> {
-    let indexed: Vec<(u64, &Cell)> = cells.iter().enumerate().map(|(i, c)| (i as u64, c)).collect();
+    let indexed: Vec<(u64, &Cell)> = cells
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i as u64, c))
+        .collect();
     run_indexed_cells(workloads, &indexed, opts, on_done)
 }
 

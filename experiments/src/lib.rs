@@ -9,9 +9,11 @@
 //!
 //! - [`workload`] — a workload loaded in memory: requests, working set, next accesses.
 //! - [`hitrate`] — hit-rate replay of one cell, grids of cells, parallel runs, `hitrate.csv` rows.
+//! - [`hitrate_report`] — the hit-rate report section (plots, tables, sentences) from rows.
 //! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
 
 pub mod hitrate;
+pub mod hitrate_report;
 pub mod output;
 pub mod workload;
 
@@ -51,6 +53,12 @@ pub enum RunError {
         name: String,
         /// The error.
         source: evictlab_workloads::WorkloadError,
+    },
+    /// A plot or report could not be written.
+    #[error("report: {message}")]
+    Report {
+        /// What failed (names the chart and file).
+        message: String,
     },
     /// A policy needs next-access information the workload does not have.
     #[error(
