@@ -291,6 +291,10 @@ pub(crate) fn resolve_range(
         });
     }
     let p = (hi - lo) * pad;
+    if !p.is_finite() {
+        // Data spanning most of f64's range: no room to pad.
+        return Ok((lo, hi));
+    }
     let mut a = lo - p;
     let mut b = hi + p;
     if lo >= 0.0 && a < 0.0 {
@@ -321,8 +325,14 @@ pub(crate) fn nice_step(raw: f64) -> f64 {
 
 /// Multiples of `step` in `[min, max]`, computed as integer multiples (no accumulated error).
 fn multiples(min: f64, max: f64, step: f64) -> Vec<f64> {
-    let first = (min / step - 1e-9).ceil() as i64;
-    let last = (max / step + 1e-9).floor() as i64;
+    let first = (min / step - 1e-9).ceil();
+    let last = (max / step + 1e-9).floor();
+    // A range too wide for f64 arithmetic (span overflowing to infinity) gets no ticks
+    // rather than an endless loop.
+    if !(first.is_finite() && last.is_finite()) || last - first > 1000.0 {
+        return Vec::new();
+    }
+    let (first, last) = (first as i64, last as i64);
     (first..=last)
         .map(|k| {
             let v = k as f64 * step;
@@ -410,7 +420,8 @@ fn plan_log(format: AxisFormat, min: f64, max: f64, target: usize) -> Option<Axi
         let stride = [1usize, 2, 5, 10, 20, 30, 40, 50, 60]
             .into_iter()
             .find(|&s| count.div_ceil(s) <= target)
-            .unwrap_or(60) as i64;
+            .unwrap_or_else(|| count.div_ceil(target).next_multiple_of(10))
+            as i64;
         let ticks: Vec<f64> = (lo..=hi)
             .filter(|e| e.rem_euclid(stride) == 0)
             .map(|e| 2f64.powi(e as i32))
@@ -575,6 +586,17 @@ mod tests {
             "narrow log axis still has ticks: {:?}",
             labels(&p)
         );
+    }
+
+    #[test]
+    fn extreme_ranges_do_not_hang() {
+        let p = plan(&Axis::new("x"), -1.7e308, 1.7e308, 5);
+        assert!(p.ticks.len() <= 1001);
+        let p = plan(&Axis::bytes("b").log(), 1e-300, 1e300, 5);
+        assert!(p.ticks.len() <= 6, "{}", p.ticks.len());
+        let a = Axis::new("y");
+        let (lo, hi) = resolve_range("c", AxisName::Y, &a, (-1.7e308, 1.7e308), 0.05).unwrap();
+        assert!(lo.is_finite() && hi.is_finite());
     }
 
     #[test]

@@ -797,6 +797,18 @@ mod tests {
     }
 
     #[test]
+    fn extreme_values_render() {
+        let c = LineChart::new("extreme", Axis::new("x"), Axis::new("y"))
+            .with_series(Series::line_markers(
+                "s",
+                vec![(0.0, -1.7e308), (1.0, 1.7e308), (2.0, 0.0)],
+            ))
+            .with_series(Series::line("tiny", vec![(0.0, 1e-320), (1.0, 2e-320)]));
+        assert_eq!(png_dimensions(&c.to_png().unwrap()), (1024, 640));
+        assert!(c.to_svg().unwrap().contains("extreme"));
+    }
+
+    #[test]
     fn fixed_range_clips_and_notes() {
         let c = LineChart::new("clip", Axis::new("x"), Axis::new("y").range(0.0, 1.0)).with_series(
             Series::line_markers("s", vec![(0.0, 0.5), (1.0, 2.0), (2.0, 0.5)]),
