@@ -503,3 +503,8 @@ pub fn shared_traces_dir() -> Option<PathBuf> {
     .into_iter()
     .find(|p| p.is_dir())
 }
+
+/// A strict unsigned decimal parser (no sign, no spaces), shared with the HCL scenario.
+pub(crate) fn parse_u64_pub(b: &[u8]) -> Option<u64> {
+    text::parse_u64(b)
+}
