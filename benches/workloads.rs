@@ -1,0 +1,2 @@
+//! Workload generation and trace reading throughput (filled in below).
+fn main() {}
