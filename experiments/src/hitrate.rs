@@ -143,6 +143,8 @@ pub struct HitRow {
     pub oom_rejections: u64,
     /// New keys the policy declined to admit.
     pub admission_bypasses: u64,
+    /// Virtual time covered by the replay, ms (from timestamps or `--rate`).
+    pub virtual_ms: u64,
     /// Replay speed (wall clock; the only non-deterministic column).
     pub requests_per_sec: f64,
 }
@@ -263,6 +265,7 @@ fn run_indexed(
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let virtual_ms = engine.now_ms();
     debug_assert!(engine.check_invariants().is_ok());
     let n = w.requests.len() as u64;
     let st = engine.stats();
@@ -293,6 +296,7 @@ fn run_indexed(
         expired_keys: st.expired_keys,
         oom_rejections: st.rejected_writes,
         admission_bypasses: st.admission_bypasses,
+        virtual_ms,
         requests_per_sec: if secs > 0.0 { n as f64 / secs } else { 0.0 },
     })
 }

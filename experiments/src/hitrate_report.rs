@@ -142,13 +142,36 @@ fn workload_section(
     report.paragraph("Hit ratio (GET hits / GETs):");
     report.table(&t);
 
-    // Sentences computed from the data.
+    // Sentences computed from the data. Rankings use one series per policy: the Redis
+    // default of 5 samples for sampled policies (or their first sample count).
+    let canonical: Vec<&String> = {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for r in rows {
+            if seen.contains(&r.policy.as_str()) {
+                continue;
+            }
+            let pick = rows
+                .iter()
+                .filter(|x| x.policy == r.policy)
+                .find(|x| x.samples == Some(5))
+                .unwrap_or(r);
+            seen.push(&r.policy);
+            out.push(
+                order
+                    .iter()
+                    .find(|n| **n == series_name(pick))
+                    .expect("series exists"),
+            );
+        }
+        out
+    };
     let mut sentences = Vec::new();
     for (&cap, &f) in &fractions {
-        let mut ranked: Vec<(&String, f64)> = order
+        let mut ranked: Vec<(&String, f64)> = canonical
             .iter()
             .filter(|n| !n.starts_with("belady"))
-            .filter_map(|n| hit(n, cap).map(|h| (n, h)))
+            .filter_map(|n| hit(n, cap).map(|h| (*n, h)))
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         if let [(best, hb), (second, hs), ..] = ranked.as_slice() {
@@ -171,7 +194,7 @@ fn workload_section(
         }
         let sampled = order
             .iter()
-            .find(|n| n.starts_with("allkeys-lru (samples 5)"))
+            .find(|n| n.as_str() == "allkeys-lru (samples 5)")
             .cloned();
         if let (Some(sampled), Some(exact)) = (sampled, hit("lru", cap))
             && let Some(h) = hit(&sampled, cap)
@@ -187,6 +210,81 @@ fn workload_section(
             }
             s.push_str(&format!(" at {}.", format::percent(f, 2)));
             sentences.push(s);
+        }
+        // What more samples buy, for each sampled policy with several sample counts.
+        let mut by_policy: BTreeMap<&str, Vec<(u32, f64)>> = BTreeMap::new();
+        for r in rows.iter().filter(|r| r.capacity == cap) {
+            if let Some(sm) = r.samples
+                && let Some(h) = hit(&series_name(r), cap)
+            {
+                let v = by_policy.entry(&r.policy).or_default();
+                if !v.iter().any(|(x, _)| *x == sm) {
+                    v.push((sm, h));
+                }
+            }
+        }
+        for (p, mut v) in by_policy {
+            if v.len() < 2 || p.starts_with("volatile") {
+                continue;
+            }
+            v.sort_by_key(|x| x.0);
+            let (lo, hi) = (v[0], v[v.len() - 1]);
+            sentences.push(format!(
+                "`{p}` at {}: {} samples → {}, {} samples → {} ({}).",
+                format::percent(f, 2),
+                lo.0,
+                format::percent(lo.1, 2),
+                hi.0,
+                format::percent(hi.1, 2),
+                format::points(hi.1 - lo.1, 2)
+            ));
+        }
+    }
+    // Volatile policies with nothing to evict behave as noeviction.
+    let stuck: Vec<&str> = {
+        let mut v: Vec<&str> = rows
+            .iter()
+            .filter(|r| {
+                r.policy.starts_with("volatile") && r.evicted_keys == 0 && r.oom_rejections > 0
+            })
+            .map(|r| r.policy.as_str())
+            .collect();
+        v.dedup();
+        v
+    };
+    if !stuck.is_empty() {
+        sentences.push(format!(
+            "{} evicted nothing and refused writes with OOM: no key of this workload has a TTL, so \
+             volatile-* policies behave as noeviction, as in Redis.",
+            stuck
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // The LRU clock's resolution against how fast the cache turns over.
+    if let Some(r) = rows
+        .iter()
+        .filter(|r| {
+            r.policy == "allkeys-lru"
+                && r.evicted_keys > 0
+                && r.virtual_ms > 0
+                && r.capacity_unit == "keys"
+        })
+        .min_by_key(|r| r.capacity)
+    {
+        let per_sec = r.evicted_keys as f64 / (r.virtual_ms as f64 / 1000.0);
+        let turnover = r.capacity as f64 / per_sec;
+        if turnover < 10.0 {
+            sentences.push(format!(
+                "At the smallest size the cache turns over every {} of virtual time ({} evictions/s over {} of replay); \
+                 Redis's LRU clock counts seconds, so keys touched within the same second tie and sampled LRU \
+                 approaches random eviction. Replaying more slowly (`--rate`) changes Redis's choices.",
+                format::seconds(turnover, 2),
+                format::si(per_sec, 1),
+                format::seconds(r.virtual_ms as f64 / 1000.0, 1)
+            ));
         }
     }
     report.bullets(sentences);
@@ -217,6 +315,7 @@ mod tests {
             expired_keys: 0,
             oom_rejections: 0,
             admission_bypasses: 0,
+            virtual_ms: 0,
             requests_per_sec: 0.0,
         }
     }

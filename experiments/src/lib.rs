@@ -7,14 +7,22 @@
 //!
 //! # Layout
 //!
+//! - [`cmd`] — the subcommands of the `experiment` binary (arguments and `run` functions).
+//! - [`source`] — `--trace` / `--workload` arguments into a loaded workload.
+//! - [`ui`] — progress bars handed in by the binary.
+//! - [`sweep`] — declarative TOML sweeps: validation, the cell grid, shards.
 //! - [`workload`] — a workload loaded in memory: requests, working set, next accesses.
 //! - [`hitrate`] — hit-rate replay of one cell, grids of cells, parallel runs, `hitrate.csv` rows.
 //! - [`hitrate_report`] — the hit-rate report section (plots, tables, sentences) from rows.
 //! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
 
+pub mod cmd;
 pub mod hitrate;
 pub mod hitrate_report;
 pub mod output;
+pub mod source;
+pub mod sweep;
+pub mod ui;
 pub mod workload;
 
 use std::path::PathBuf;
@@ -58,6 +66,33 @@ pub enum RunError {
     #[error("report: {message}")]
     Report {
         /// What failed (names the chart and file).
+        message: String,
+    },
+    /// A policy name is not in the registry.
+    #[error("unknown policy '{name}'; known policies: {known}")]
+    UnknownPolicy {
+        /// The name given.
+        name: String,
+        /// The registry's names.
+        known: String,
+    },
+    /// A command-line value is not accepted.
+    #[error("invalid value '{value}' for {flag}: expected {expected}")]
+    BadArgument {
+        /// The flag.
+        flag: &'static str,
+        /// The value.
+        value: String,
+        /// What is accepted.
+        expected: &'static str,
+    },
+    /// A sweep spec is invalid.
+    #[error(transparent)]
+    Spec(#[from] sweep::SpecError),
+    /// Result directories cannot be merged.
+    #[error("merge: {message}")]
+    Merge {
+        /// Why.
         message: String,
     },
     /// A policy needs next-access information the workload does not have.

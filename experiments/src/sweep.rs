@@ -246,7 +246,10 @@ impl SweepSpec {
                         invalid(
                             "policies",
                             n,
-                            format!("\"all\" or a list of: {}", registry::names().collect::<Vec<_>>().join(", ")),
+                            format!(
+                                "\"all\" or a list of: {}",
+                                registry::names().collect::<Vec<_>>().join(", ")
+                            ),
                         )
                     })
                 })
@@ -254,7 +257,11 @@ impl SweepSpec {
         };
         for s in self.samples.to_vec() {
             if !(1..=64).contains(&s) {
-                return Err(invalid("samples", &s.to_string(), "integers in 1..=64".into()));
+                return Err(invalid(
+                    "samples",
+                    &s.to_string(),
+                    "integers in 1..=64".into(),
+                ));
             }
         }
         let sizes = self.sizes.to_vec();
@@ -272,7 +279,11 @@ impl SweepSpec {
             }
         }
         if !(self.rate.is_finite() && self.rate > 0.0) {
-            return Err(invalid("rate", &self.rate.to_string(), "a positive number of requests per second".into()));
+            return Err(invalid(
+                "rate",
+                &self.rate.to_string(),
+                "a positive number of requests per second".into(),
+            ));
         }
         let enforcement = match self.enforcement.as_str() {
             "strict" => Enforcement::Strict,
@@ -286,7 +297,11 @@ impl SweepSpec {
             .map_err(|e| invalid("config", &self.config.join("; "), e.to_string()))?;
         // Workloads.
         if self.workloads.is_empty() {
-            return Err(invalid("workloads", "[]", "at least one [[workloads]] entry".into()));
+            return Err(invalid(
+                "workloads",
+                "[]",
+                "at least one [[workloads]] entry".into(),
+            ));
         }
         let seeds = self.seeds.to_vec();
         let mut workloads = Vec::new();
@@ -294,15 +309,26 @@ impl SweepSpec {
             let field = |f: &str| format!("workloads[{i}].{f}");
             let input = match (&w.spec, &w.trace) {
                 (Some(s), None) => {
-                    let spec: WorkloadSpec = s
-                        .parse()
-                        .map_err(|e: evictlab_workloads::WorkloadError| invalid(&field("spec"), s, e.to_string()))?;
-                    let keys = w.keys.ok_or_else(|| invalid(&field("keys"), "missing", "a number of distinct keys".into()))?;
-                    let requests = w
-                        .requests
-                        .ok_or_else(|| invalid(&field("requests"), "missing", "a number of requests".into()))?;
+                    let spec: WorkloadSpec =
+                        s.parse().map_err(|e: evictlab_workloads::WorkloadError| {
+                            invalid(&field("spec"), s, e.to_string())
+                        })?;
+                    let keys = w.keys.ok_or_else(|| {
+                        invalid(
+                            &field("keys"),
+                            "missing",
+                            "a number of distinct keys".into(),
+                        )
+                    })?;
+                    let requests = w.requests.ok_or_else(|| {
+                        invalid(&field("requests"), "missing", "a number of requests".into())
+                    })?;
                     if w.format.is_some() || w.limit.is_some() {
-                        return Err(invalid(&field("format"), "set", "format/limit only with `trace`".into()));
+                        return Err(invalid(
+                            &field("format"),
+                            "set",
+                            "format/limit only with `trace`".into(),
+                        ));
                     }
                     WorkloadInput::Synthetic {
                         spec,
@@ -312,17 +338,30 @@ impl SweepSpec {
                     }
                 }
                 (None, Some(t)) => {
-                    let path = if t.is_absolute() { t.clone() } else { base.join(t) };
+                    let path = if t.is_absolute() {
+                        t.clone()
+                    } else {
+                        base.join(t)
+                    };
                     if !path.exists() {
-                        return Err(invalid(&field("trace"), &path.display().to_string(), "an existing file".into()));
+                        return Err(invalid(
+                            &field("trace"),
+                            &path.display().to_string(),
+                            "an existing file".into(),
+                        ));
                     }
                     let format = match &w.format {
-                        Some(f) => TraceFormat::from_name(f).map_err(|e| invalid(&field("format"), f, e.to_string()))?,
+                        Some(f) => TraceFormat::from_name(f)
+                            .map_err(|e| invalid(&field("format"), f, e.to_string()))?,
                         None => evictlab_workloads::detect(&path)
                             .map_err(|e| invalid(&field("format"), "(detected)", e.to_string()))?,
                     };
                     if w.keys.is_some() || w.requests.is_some() {
-                        return Err(invalid(&field("keys"), "set", "keys/requests only with `spec`".into()));
+                        return Err(invalid(
+                            &field("keys"),
+                            "set",
+                            "keys/requests only with `spec`".into(),
+                        ));
                     }
                     WorkloadInput::Trace {
                         path,
@@ -340,7 +379,14 @@ impl SweepSpec {
             };
             workloads.push(input);
         }
-        let cells = grid(workloads.len(), &policies, &self.samples.to_vec(), &sizes, self.size_unit, &seeds);
+        let cells = grid(
+            workloads.len(),
+            &policies,
+            &self.samples.to_vec(),
+            &sizes,
+            self.size_unit,
+            &seeds,
+        );
         let options = HitOptions {
             rate: self.rate,
             fill_on_miss: self.fill_on_miss,
@@ -427,11 +473,17 @@ mod tests {
         let e = parse("name = \"t\"\nsizes = 0.1\npolicies = [\"lru\", \"lruu\"]\n[[workloads]]\nspec = \"uniform\"\nkeys = 1\nrequests = 1\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("lruu") && e.contains("allkeys-lru") && e.contains("belady"), "{e}");
+        assert!(
+            e.contains("lruu") && e.contains("allkeys-lru") && e.contains("volatile-ttl"),
+            "{e}"
+        );
         let e = parse("name = \"t\"\nsizes = 0.1\nconfig = [\"maxmemory-samples 100\"]\n[[workloads]]\nspec = \"uniform\"\nkeys = 1\nrequests = 1\n")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("maxmemory-samples") && e.contains("1..=64"), "{e}");
+        assert!(
+            e.contains("maxmemory-samples") && e.contains("1..=64"),
+            "{e}"
+        );
         let e = parse("name = \"t\"\nsizes = 0.1\n[[workloads]]\nspec = \"zipff:1\"\nkeys = 1\nrequests = 1\n")
             .unwrap_err()
             .to_string();

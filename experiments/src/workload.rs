@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use evictlab_workloads::{NEVER, Request, RequestSource, SourceInfo};
+use evictlab_workloads::{Request, RequestSource, SourceInfo};
 use hashbrown::HashMap;
 
 /// Hash map with a fixed-seed fast hasher (deterministic, no per-process randomness).
@@ -39,19 +39,25 @@ pub struct Workload {
 
 impl Workload {
     /// Reads a source to the end (in batches) and measures its working set.
-    pub fn load(mut source: Box<dyn RequestSource>) -> Result<Workload, RunError> {
-        let info = source.info().clone();
-        let mut requests = Vec::with_capacity(info.len_hint.unwrap_or(0).min(1 << 28) as usize);
-        loop {
-            let n = source
-                .fill(&mut requests, 1 << 16)
-                .map_err(|e| RunError::Workload {
-                    name: info.name.clone(),
-                    source: e,
-                })?;
-            if n == 0 {
-                break;
+    pub fn load(source: Box<dyn RequestSource>) -> Result<Workload, RunError> {
+        Workload::load_limited(source, None)
+    }
+
+    /// Reads at most `limit` requests of a source.
+    pub fn load_limited(
+        mut source: Box<dyn RequestSource>,
+        limit: Option<u64>,
+    ) -> Result<Workload, RunError> {
+        let mut info = source.info().clone();
+        let requests = evictlab_workloads::collect(source.as_mut(), limit).map_err(|e| {
+            RunError::Workload {
+                name: info.name.clone(),
+                source: e,
             }
+        })?;
+        if let Some(l) = limit {
+            info.name = format!("{}[..{l}]", info.name);
+            info.len_hint = Some(requests.len() as u64);
         }
         Ok(Workload::from_requests(info, requests))
     }
@@ -72,7 +78,7 @@ impl Workload {
             return;
         }
         let mut reqs: Vec<Request> = self.requests.as_ref().clone();
-        annotate_next_access(&mut reqs);
+        evictlab_workloads::annotate_next_access(&mut reqs);
         self.requests = Arc::new(reqs);
         self.info.has_next_access = true;
     }
@@ -91,23 +97,13 @@ pub fn working_set(requests: &[Request]) -> WorkingSet {
     ws
 }
 
-/// Sets each request's `next_access` to the index of the next request to the same key
-/// ([`NEVER`] if none), in one backwards pass.
-pub fn annotate_next_access(requests: &mut [Request]) {
-    let mut next: FastMap<u64, u64> = map_with_capacity(requests.len() / 4);
-    for i in (0..requests.len()).rev() {
-        let k = requests[i].key;
-        requests[i].next_access = next.insert(k, i as u64).unwrap_or(NEVER);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn working_set_and_next_access() {
-        let mut reqs: Vec<Request> = [(1, 10), (2, 20), (1, 99), (3, 5), (2, 1)]
+    fn working_set_counts_first_seen_sizes() {
+        let reqs: Vec<Request> = [(1, 10), (2, 20), (1, 99), (3, 5), (2, 1)]
             .iter()
             .map(|&(k, s)| Request::get(k, s))
             .collect();
@@ -119,8 +115,5 @@ mod tests {
                 bytes: 35
             }
         );
-        annotate_next_access(&mut reqs);
-        let next: Vec<u64> = reqs.iter().map(|r| r.next_access).collect();
-        assert_eq!(next, [2, 4, NEVER, NEVER, NEVER]);
     }
 }

@@ -1,1 +1,120 @@
-fn main() {}
+//! `experiment`: the evictlab command line. Parses arguments and dispatches to
+//! `evictlab_experiments::cmd`; all behaviour lives in the library crates.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use evictlab_experiments::cmd;
+use evictlab_experiments::ui::Ui;
+
+/// A laboratory for what a Redis-style in-memory store does at its memory limit.
+///
+/// With no subcommand, runs the quick default suite and writes results/suite-<timestamp>/.
+#[derive(Parser, Debug)]
+#[command(name = "experiment", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    suite: cmd::suite::SuiteArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Hit ratio of eviction policies at cache sizes on a trace or a generated workload.
+    Hitrate(cmd::hitrate::HitrateArgs),
+    /// Run a declarative sweep (TOML), optionally one shard of it.
+    Run(cmd::sweep::RunArgs),
+    /// Merge the result directories of a sharded sweep into one.
+    Merge(cmd::sweep::MergeArgs),
+    /// Write a generated workload as the lab's CSV or libCacheSim's oracleGeneral.
+    Export(cmd::export::ExportArgs),
+    /// List registered policies, workload generators or trace formats.
+    List {
+        /// What to list.
+        #[arg(value_enum)]
+        what: cmd::list::ListWhat,
+    },
+    /// Re-render the plots and report.md of a results directory from its CSVs.
+    Report(cmd::report::ReportArgs),
+    /// The default suite (same as running with no subcommand).
+    Suite(cmd::suite::SuiteArgs),
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let cli = Cli::parse();
+    let ui = Ui::terminal();
+    match cli.command {
+        None => suite(&cli.suite, &ui),
+        Some(Command::Suite(args)) => suite(&args, &ui),
+        Some(Command::Hitrate(args)) => {
+            let (dir, rows) = cmd::hitrate::run(&args, &ui).context("hitrate")?;
+            println!(
+                "{} cells; wrote {}",
+                rows.len(),
+                dir.join("hitrate.csv").display()
+            );
+            println!("report: {}", dir.join("report.md").display());
+            Ok(())
+        }
+        Some(Command::Run(args)) => {
+            let out = cmd::sweep::run(&args, &ui)
+                .with_context(|| format!("sweep {}", args.spec.display()))?;
+            match out.dir {
+                None => println!("{}: valid, {} cells", args.spec.display(), out.total_cells),
+                Some(dir) => println!(
+                    "ran {} of {} cells; wrote {}",
+                    out.cells_run,
+                    out.total_cells,
+                    dir.display()
+                ),
+            }
+            Ok(())
+        }
+        Some(Command::Merge(args)) => {
+            let dir = cmd::sweep::merge(&args).context("merge")?;
+            println!(
+                "merged {} directories into {}",
+                args.dirs.len(),
+                dir.display()
+            );
+            Ok(())
+        }
+        Some(Command::Export(args)) => {
+            let n = cmd::export::run(&args)
+                .with_context(|| format!("export to {}", args.out.display()))?;
+            println!("wrote {n} requests to {}", args.out.display());
+            Ok(())
+        }
+        Some(Command::List { what }) => {
+            print!("{}", cmd::list::render(what));
+            Ok(())
+        }
+        Some(Command::Report(args)) => {
+            let path = cmd::report::run(&args)
+                .with_context(|| format!("report {}", args.dir.display()))?;
+            println!("wrote {}", path.display());
+            Ok(())
+        }
+    }
+}
+
+fn suite(args: &cmd::suite::SuiteArgs, ui: &Ui) -> Result<()> {
+    let started = std::time::Instant::now();
+    let out = cmd::suite::run(args, ui).context("default suite")?;
+    for n in &out.notes {
+        eprintln!("note: {n}");
+    }
+    println!(
+        "suite finished in {:.1} s; wrote {}",
+        started.elapsed().as_secs_f64(),
+        out.dir.join("report.md").display()
+    );
+    Ok(())
+}

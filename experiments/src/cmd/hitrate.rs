@@ -1,0 +1,153 @@
+//! `experiment hitrate`: hit ratios of policies at cache sizes on one workload.
+
+use std::path::PathBuf;
+
+use evictlab_engine::config::Enforcement;
+use serde::Serialize;
+
+use crate::hitrate::{DEFAULT_RATE, HitOptions, HitRow, SizeUnit, grid, run_cells};
+use crate::source::{WorkloadArgs, load};
+use crate::ui::Ui;
+use crate::{RunError, hitrate_report, output};
+
+/// Enforcement choice on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnforcementArg {
+    /// Evict until the write fits (a cache of N objects holds N), as simulators do.
+    Strict,
+    /// Redis's performEvictions: evict before each command while over the limit.
+    Redis,
+}
+
+impl EnforcementArg {
+    /// The engine's enforcement.
+    pub fn engine(self) -> Enforcement {
+        match self {
+            EnforcementArg::Strict => Enforcement::Strict,
+            EnforcementArg::Redis => Enforcement::Redis,
+        }
+    }
+}
+
+/// Arguments of `experiment hitrate`.
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct HitrateArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub workload: WorkloadArgs,
+    /// Policies: `all` or a comma-separated list (see `experiment list policies`).
+    #[arg(long, value_name = "all|LIST", default_value = "all")]
+    pub policies: String,
+    /// Cache sizes, comma-separated, in --size-unit.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "0.01,0.05,0.1,0.2"
+    )]
+    pub sizes: Vec<f64>,
+    /// Unit of --sizes: a fraction of the working set (distinct objects, or the sum of their
+    /// first-seen sizes when the workload has sizes), bytes, or keys.
+    #[arg(long, value_enum, default_value = "fraction")]
+    pub size_unit: SizeUnit,
+    /// `maxmemory-samples` values, comma-separated (sampled policies only).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "5")]
+    pub samples: Vec<u32>,
+    /// Virtual requests per second when the trace has no timestamps (Redis's LRU clock has
+    /// 1 s resolution, so this changes its choices).
+    #[arg(long, value_name = "OPS", default_value_t = DEFAULT_RATE)]
+    pub rate: f64,
+    /// Fill the cache on a GET miss (cache-aside: GET, then SET of the object's size).
+    /// On by default; `--fill-on-miss false` replays GETs only.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub fill_on_miss: bool,
+    /// Memory-limit enforcement.
+    #[arg(long, value_enum, default_value = "strict")]
+    pub enforcement: EnforcementArg,
+    /// Extra engine config line for every cell, e.g. `--config "lab-sampling uniform"`
+    /// (repeatable).
+    #[arg(long = "config", value_name = "LINE")]
+    pub config: Vec<String>,
+    /// Seed of the engines (and of the generator).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory (default: results/hitrate-<timestamp>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores); results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Runs the sweep and writes `hitrate.csv`, `metadata.json`, plots and `report.md`;
+/// returns the directory and the rows.
+pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunError> {
+    let policies = super::parse_policies(&args.policies)?;
+    for &s in &args.samples {
+        if !(1..=64).contains(&s) {
+            return Err(RunError::BadArgument {
+                flag: "--samples",
+                value: s.to_string(),
+                expected: "integers in 1..=64 (maxmemory-samples)",
+            });
+        }
+    }
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return Err(RunError::BadArgument {
+            flag: "--rate",
+            value: args.rate.to_string(),
+            expected: "a positive number of requests per second",
+        });
+    }
+    for &s in &args.sizes {
+        if !(s.is_finite() && s > 0.0 && (args.size_unit != SizeUnit::Fraction || s <= 1.0)) {
+            return Err(RunError::BadArgument {
+                flag: "--sizes",
+                value: s.to_string(),
+                expected: "positive numbers (fractions in (0, 1])",
+            });
+        }
+    }
+    let input = args.workload.to_input(args.seed)?;
+    let spin = ui.spinner("loading workload");
+    let mut w = load(&input)?;
+    if policies.iter().any(|p| p.needs_next_access) {
+        spin.set_message("next-access pre-pass");
+        w.ensure_next_access();
+    }
+    spin.finish_and_clear();
+    let cells = grid(
+        1,
+        &policies,
+        &args.samples,
+        &args.sizes,
+        args.size_unit,
+        &[args.seed],
+    );
+    let opts = HitOptions {
+        rate: args.rate,
+        fill_on_miss: args.fill_on_miss,
+        enforcement: args.enforcement.engine(),
+        config_lines: args.config.clone(),
+    };
+    // Reject bad config lines before spending CPU.
+    let mut probe = evictlab_engine::Config::default();
+    probe.apply_str(&opts.config_lines.join("\n"), None)?;
+    let bar = ui.bar(cells.len() as u64, "cells");
+    bar.set_message(format!("hitrate {}", w.info.name));
+    let ws = [w];
+    let rows = super::with_threads(args.threads, || {
+        run_cells(&ws, &cells, &opts, &|| bar.inc(1))
+    })??;
+    bar.finish_and_clear();
+    let dir = super::out_dir(&args.out, "hitrate")?;
+    output::write_csv(&dir.join("hitrate.csv"), &rows)?;
+    output::write_metadata(&dir, "hitrate", args.seed, args, &super::allocator_name())?;
+    let mut report = evictlab_reports::Report::new("evictlab: hit rates");
+    hitrate_report::add_section(&mut report, &rows, &dir.join("plots"))?;
+    report.write(&dir).map_err(|e| RunError::Report {
+        message: e.to_string(),
+    })?;
+    Ok((dir, rows))
+}

@@ -1,0 +1,95 @@
+//! `experiment list policies|workloads|formats`: the registries, as text.
+
+use evictlab_engine::policy::registry::POLICIES;
+use evictlab_workloads::TraceFormat;
+use evictlab_workloads::registry::{GENERATORS, MIX_PRESETS, OPTIONS};
+
+/// What to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListWhat {
+    /// Eviction policies (the engine's registry).
+    Policies,
+    /// Workload generators, mix presets and SPEC options.
+    Workloads,
+    /// Trace formats.
+    Formats,
+}
+
+/// The listing as text.
+pub fn render(what: ListWhat) -> String {
+    let mut out = String::new();
+    match what {
+        ListWhat::Policies => {
+            out.push_str(&format!("{:<16} {:<9} {}\n", "NAME", "FAMILY", "SUMMARY"));
+            for p in POLICIES {
+                let mut s = p.summary.to_string();
+                if !p.params.is_empty() {
+                    s.push_str(&format!(" [params: {}]", p.params.join(", ")));
+                }
+                if p.needs_next_access {
+                    s.push_str(" [needs next access]");
+                }
+                out.push_str(&format!("{:<16} {:<9} {}\n", p.name, p.family.name(), s));
+            }
+        }
+        ListWhat::Workloads => {
+            out.push_str("GENERATORS (SPEC = GENERATOR[,OPTION=VALUE...])\n");
+            for g in GENERATORS {
+                out.push_str(&format!(
+                    "  {:<34} {}\n",
+                    format!("{}{}", g.name, g.params),
+                    g.doc
+                ));
+            }
+            out.push_str("\nMIX PRESETS (mix=NAME)\n");
+            for m in MIX_PRESETS {
+                out.push_str(&format!("  {:<34} {}\n", m.name, m.doc));
+            }
+            out.push_str("\nOPTIONS\n");
+            for o in OPTIONS {
+                out.push_str(&format!(
+                    "  {:<34} {}\n",
+                    format!("{}={}", o.name, o.value),
+                    o.doc
+                ));
+            }
+        }
+        ListWhat::Formats => {
+            out.push_str(&format!("{:<16} {}\n", "NAME", "DESCRIPTION"));
+            for f in TraceFormat::ALL {
+                out.push_str(&format!("{:<16} {}\n", f.name(), f.doc()));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_every_registry_entry() {
+        let p = render(ListWhat::Policies);
+        for info in POLICIES {
+            assert!(p.contains(info.name));
+        }
+        let f = render(ListWhat::Formats);
+        for name in [
+            "csv",
+            "oracle-general",
+            "vscsi",
+            "libcachesim-csv",
+            "txt",
+            "lirs",
+            "cache2k",
+            "scarab",
+            "corda",
+            "cloud-physics",
+            "adapt-size",
+        ] {
+            assert!(f.contains(name), "{name}");
+        }
+        assert!(render(ListWhat::Workloads).contains("zipf"));
+    }
+}

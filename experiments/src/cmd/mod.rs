@@ -1,0 +1,68 @@
+//! The subcommands of the `experiment` binary: each owns its clap arguments and a `run`
+//! function that returns what it wrote. The binary only parses and dispatches.
+
+pub mod export;
+pub mod hitrate;
+pub mod list;
+pub mod report;
+pub mod suite;
+pub mod sweep;
+
+use std::path::{Path, PathBuf};
+
+use evictlab_engine::policy::registry::{self, PolicyInfo};
+
+use crate::RunError;
+
+/// Parses `all` or a comma-separated list of policy names.
+pub fn parse_policies(text: &str) -> Result<Vec<&'static PolicyInfo>, RunError> {
+    if text.trim() == "all" {
+        return Ok(registry::POLICIES.iter().collect());
+    }
+    text.split(',')
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            registry::find(n).ok_or_else(|| RunError::UnknownPolicy {
+                name: n.to_string(),
+                known: registry::names().collect::<Vec<_>>().join(", "),
+            })
+        })
+        .collect()
+}
+
+/// `--out DIR` if given (created), else a fresh `results/<name>-<timestamp>`.
+pub fn out_dir(out: &Option<PathBuf>, name: &str) -> Result<PathBuf, RunError> {
+    match out {
+        Some(d) => {
+            std::fs::create_dir_all(d).map_err(|e| RunError::Io {
+                path: d.clone(),
+                source: e,
+            })?;
+            Ok(d.clone())
+        }
+        None => crate::output::new_run_dir(Path::new("results"), name),
+    }
+}
+
+/// Runs `f` on a rayon pool of `threads` threads (all cores when `None`).
+pub fn with_threads<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, RunError> {
+    match threads {
+        None => Ok(f()),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build()
+            .map_err(|e| RunError::Report {
+                message: format!("cannot start {n} worker threads: {e}"),
+            })
+            .map(|pool| pool.install(f)),
+    }
+}
+
+/// The allocator name recorded in `metadata.json` (set by the binary).
+pub fn allocator_name() -> String {
+    std::env::var("EVICTLAB_ALLOCATOR").unwrap_or_else(|_| "system".into())
+}

@@ -1,0 +1,44 @@
+//! `experiment report DIR`: re-renders plots and `report.md` from the CSVs in a results
+//! directory alone (nothing is re-run).
+
+use std::path::{Path, PathBuf};
+
+use crate::hitrate::HitRow;
+use crate::{RunError, hitrate_report, output};
+
+/// Arguments of `experiment report`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ReportArgs {
+    /// A results directory (with hitrate.csv and/or the other experiments' CSVs).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Re-renders the report of `dir`; returns the report's path.
+pub fn run(args: &ReportArgs) -> Result<PathBuf, RunError> {
+    render(&args.dir, "evictlab report")
+}
+
+/// Builds `report.md` (and the plots) from every known CSV present in `dir`.
+pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
+    let mut report = evictlab_reports::Report::new(title);
+    let mut found = false;
+    let plots = dir.join("plots");
+    let hit = dir.join("hitrate.csv");
+    if hit.exists() {
+        let rows: Vec<HitRow> = output::read_csv(&hit)?;
+        hitrate_report::add_section(&mut report, &rows, &plots)?;
+        found = true;
+    }
+    if !found {
+        return Err(RunError::Merge {
+            message: format!(
+                "{}: no result CSV found (expected hitrate.csv, mrc.csv, cow.csv or frag.csv)",
+                dir.display()
+            ),
+        });
+    }
+    report.write(dir).map_err(|e| RunError::Report {
+        message: e.to_string(),
+    })
+}

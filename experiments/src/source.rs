@@ -1,0 +1,114 @@
+//! Turning `--trace` / `--workload` arguments into a loaded [`Workload`].
+
+use std::path::PathBuf;
+
+use evictlab_workloads::{TraceFormat, WorkloadSpec};
+
+use crate::RunError;
+use crate::sweep::WorkloadInput;
+use crate::workload::Workload;
+
+/// The default generator when neither `--trace` nor `--workload` is given.
+pub const DEFAULT_WORKLOAD: &str = "zipf:0.99";
+
+/// Where the requests come from: a trace file or a generator.
+#[derive(clap::Args, Clone, Debug, serde::Serialize)]
+pub struct WorkloadArgs {
+    /// Trace file to replay (any format of `experiment list formats`).
+    #[arg(long, value_name = "FILE", conflicts_with = "workload")]
+    pub trace: Option<PathBuf>,
+    /// Trace format; detected from the file name when omitted.
+    #[arg(long, value_name = "F", requires = "trace")]
+    pub trace_format: Option<String>,
+    /// Replay only the first N requests of the trace.
+    #[arg(long, value_name = "N", requires = "trace")]
+    pub limit: Option<u64>,
+    /// Generator SPEC, e.g. `zipf:0.99`, `hotspot:0.2:0.8,read=0.5`, `uniform,ttl=0.3:fixed:60000`
+    /// (see `experiment list workloads`). Default: zipf:0.99.
+    #[arg(long, value_name = "SPEC")]
+    pub workload: Option<String>,
+    /// Distinct keys of the generator.
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub keys: u64,
+    /// Requests of the generator.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub requests: u64,
+}
+
+impl WorkloadArgs {
+    /// Validates the arguments into a workload input.
+    pub fn to_input(&self, seed: u64) -> Result<WorkloadInput, RunError> {
+        match &self.trace {
+            Some(path) => {
+                let format = match &self.trace_format {
+                    Some(f) => Some(TraceFormat::from_name(f).map_err(|e| RunError::Workload {
+                        name: path.display().to_string(),
+                        source: e,
+                    })?),
+                    None => None,
+                };
+                let format = match format {
+                    Some(f) => f,
+                    None => evictlab_workloads::detect(path).map_err(|e| RunError::Workload {
+                        name: path.display().to_string(),
+                        source: e,
+                    })?,
+                };
+                Ok(WorkloadInput::Trace {
+                    path: path.clone(),
+                    format,
+                    limit: self.limit,
+                })
+            }
+            None => {
+                let text = self.workload.as_deref().unwrap_or(DEFAULT_WORKLOAD);
+                let spec: WorkloadSpec = text.parse().map_err(|e| RunError::Workload {
+                    name: text.to_string(),
+                    source: e,
+                })?;
+                Ok(WorkloadInput::Synthetic {
+                    spec,
+                    keys: self.keys,
+                    requests: self.requests,
+                    seed,
+                })
+            }
+        }
+    }
+}
+
+/// Loads a workload input into memory.
+pub fn load(input: &WorkloadInput) -> Result<Workload, RunError> {
+    match input {
+        WorkloadInput::Synthetic {
+            spec,
+            keys,
+            requests,
+            seed,
+        } => {
+            let name = spec.to_string();
+            let src = spec
+                .build(*keys, *requests, *seed)
+                .map_err(|e| RunError::Workload {
+                    name: name.clone(),
+                    source: e,
+                })?;
+            let mut w = Workload::load(src)?;
+            w.info.name = name;
+            Ok(w)
+        }
+        WorkloadInput::Trace {
+            path,
+            format,
+            limit,
+        } => {
+            let src = evictlab_workloads::open_trace(path, Some(*format)).map_err(|e| {
+                RunError::Workload {
+                    name: path.display().to_string(),
+                    source: e,
+                }
+            })?;
+            Workload::load_limited(src, *limit)
+        }
+    }
+}
