@@ -1,1 +1,3 @@
+//! Integration tests of the root package, one binary with one module per topic.
 
+mod cli;
