@@ -22,11 +22,18 @@
 //! Policies keep per-key metadata in side tables indexed by [`Slot`]; [`list::SlotList`] is
 //! the shared doubly-linked list over slots.
 
+pub mod clock;
+pub mod fifo;
+pub mod ghost;
 pub mod list;
 pub mod lru;
 pub mod noeviction;
 pub mod redis_sampled;
 pub mod registry;
+pub mod s3fifo;
+pub mod sieve;
+pub mod sizing;
+pub mod sketch;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -54,6 +61,10 @@ pub struct PolicyCtx<'a> {
     /// The oracle's index of the next request to the current key ([`NEVER`] if none or
     /// unknown); set by the caller with [`crate::Engine::set_oracle`].
     pub next_access: u64,
+    /// While the engine makes room for a *new* key under strict enforcement: the logical
+    /// charge that key will add (so a policy sizing queues in bytes, like W-TinyLFU's window,
+    /// can tell whether the insert will overflow a queue). 0 at every other moment.
+    pub incoming_charge: u64,
 }
 
 /// Why an entry leaves the keyspace.

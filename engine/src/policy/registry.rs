@@ -3,9 +3,13 @@
 //! its family).
 
 use super::Policy;
+use super::clock::Clock;
+use super::fifo::Fifo;
 use super::lru::Lru;
 use super::noeviction::NoEviction;
 use super::redis_sampled::{RedisSampled, Score};
+use super::s3fifo::S3Fifo;
+use super::sieve::Sieve;
 use crate::config::{Config, ConfigError};
 use crate::keyspace::Scope;
 
@@ -86,6 +90,38 @@ const fn redis(
     }
 }
 
+/// A research (or, with `oracle`, an offline-optimal) policy: evicts, no Redis LFU field,
+/// not volatile-only, not sampled.
+const fn research(
+    name: &'static str,
+    summary: &'static str,
+    params: &'static [&'static str],
+    build: Builder,
+) -> PolicyInfo {
+    PolicyInfo {
+        name,
+        family: Family::Research,
+        summary,
+        evicts: true,
+        lfu_field: false,
+        volatile_only: false,
+        sampled: false,
+        needs_next_access: false,
+        params,
+        build,
+    }
+}
+
+/// An offline policy that reads each request's next access ([`crate::Engine::set_oracle`]).
+#[allow(dead_code)] // used once the oracle policies land
+const fn oracle(name: &'static str, summary: &'static str, build: Builder) -> PolicyInfo {
+    PolicyInfo {
+        family: Family::Oracle,
+        needs_next_access: true,
+        ..research(name, summary, &[], build)
+    }
+}
+
 fn sampled(scope: Scope, score: Score) -> Result<Box<dyn Policy>, ConfigError> {
     Ok(Box::new(RedisSampled::new(scope, score)))
 }
@@ -162,6 +198,18 @@ pub static POLICIES: &[PolicyInfo] = &[
         |_| sampled(Scope::Volatile, Score::Ttl),
     ),
     // Research and reference policies.
+    research(
+        "clock",
+        "CLOCK / FIFO-reinsertion with an n-bit counter (libCacheSim Clock)",
+        &["clock-bits"],
+        |c| Ok(Box::new(Clock::from_config(c)?)),
+    ),
+    research(
+        "fifo",
+        "first in, first out (hits change nothing)",
+        &[],
+        |_| Ok(Box::new(Fifo::default())),
+    ),
     PolicyInfo {
         name: "lru",
         family: Family::Research,
@@ -174,6 +222,22 @@ pub static POLICIES: &[PolicyInfo] = &[
         params: &[],
         build: |_| Ok(Box::new(Lru::default())),
     },
+    research(
+        "s3fifo",
+        "S3-FIFO: small FIFO + main CLOCK-2bit + ghost (Yang et al. SOSP'23)",
+        &[
+            "small-size-ratio",
+            "ghost-size-ratio",
+            "move-to-main-threshold",
+        ],
+        |c| Ok(Box::new(S3Fifo::from_config(c)?)),
+    ),
+    research(
+        "sieve",
+        "SIEVE: FIFO with visited bits and a sweeping hand (Zhang et al. NSDI'24)",
+        &[],
+        |_| Ok(Box::new(Sieve::default())),
+    ),
 ];
 
 /// Finds a policy by name (case-insensitive).
