@@ -22,9 +22,14 @@
 //! Policies keep per-key metadata in side tables indexed by [`Slot`]; [`list::SlotList`] is
 //! the shared doubly-linked list over slots.
 
+pub mod arc;
+pub mod belady;
 pub mod clock;
+#[cfg(test)]
+mod conformance;
 pub mod fifo;
 pub mod ghost;
+pub mod lfu;
 pub mod list;
 pub mod lru;
 pub mod noeviction;
@@ -34,6 +39,8 @@ pub mod s3fifo;
 pub mod sieve;
 pub mod sizing;
 pub mod sketch;
+pub mod twoq;
+pub mod wtinylfu;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 

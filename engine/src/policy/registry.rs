@@ -3,13 +3,18 @@
 //! its family).
 
 use super::Policy;
+use super::arc::Arc;
+use super::belady::Belady;
 use super::clock::Clock;
 use super::fifo::Fifo;
+use super::lfu::Lfu;
 use super::lru::Lru;
 use super::noeviction::NoEviction;
 use super::redis_sampled::{RedisSampled, Score};
 use super::s3fifo::S3Fifo;
 use super::sieve::Sieve;
+use super::twoq::TwoQ;
+use super::wtinylfu::WTinyLfu;
 use crate::config::{Config, ConfigError};
 use crate::keyspace::Scope;
 
@@ -113,7 +118,6 @@ const fn research(
 }
 
 /// An offline policy that reads each request's next access ([`crate::Engine::set_oracle`]).
-#[allow(dead_code)] // used once the oracle policies land
 const fn oracle(name: &'static str, summary: &'static str, build: Builder) -> PolicyInfo {
     PolicyInfo {
         family: Family::Oracle,
@@ -199,6 +203,18 @@ pub static POLICIES: &[PolicyInfo] = &[
     ),
     // Research and reference policies.
     research(
+        "2q",
+        "full 2Q: A1in FIFO + Am LRU + A1out ghosts (Johnson & Shasha VLDB'94)",
+        &["kin-ratio", "kout-ratio"],
+        |c| Ok(Box::new(TwoQ::from_config(c)?)),
+    ),
+    research(
+        "arc",
+        "ARC: T1/T2 LRUs, B1/B2 ghosts, adaptive target (Megiddo & Modha FAST'03)",
+        &[],
+        |c| Ok(Box::new(Arc::from_config(c))),
+    ),
+    research(
         "clock",
         "CLOCK / FIFO-reinsertion with an n-bit counter (libCacheSim Clock)",
         &["clock-bits"],
@@ -209,6 +225,12 @@ pub static POLICIES: &[PolicyInfo] = &[
         "first in, first out (hits change nothing)",
         &[],
         |_| Ok(Box::new(Fifo::default())),
+    ),
+    research(
+        "lfu",
+        "exact in-cache LFU, FIFO among equal counts, O(1) frequency buckets",
+        &[],
+        |_| Ok(Box::new(Lfu::default())),
     ),
     PolicyInfo {
         name: "lru",
@@ -237,6 +259,23 @@ pub static POLICIES: &[PolicyInfo] = &[
         "SIEVE: FIFO with visited bits and a sweeping hand (Zhang et al. NSDI'24)",
         &[],
         |_| Ok(Box::new(Sieve::default())),
+    ),
+    research(
+        "w-tinylfu",
+        "W-TinyLFU: LRU window + SLRU main + count-min admission (Einziger et al. TOS'17)",
+        &["percent-main", "percent-main-protected", "doorkeeper"],
+        |c| Ok(Box::new(WTinyLfu::from_config(c)?)),
+    ),
+    // Offline optimum (needs each request's next access).
+    oracle(
+        "belady",
+        "Belady's MIN: always store, evict the farthest next use (libCacheSim Belady)",
+        |_| Ok(Box::new(Belady::new(false))),
+    ),
+    oracle(
+        "belady-bypass",
+        "Belady's MIN that may decline to store a key used later than all cached",
+        |_| Ok(Box::new(Belady::new(true))),
     ),
 ];
 
