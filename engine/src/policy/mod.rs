@@ -30,6 +30,7 @@ mod conformance;
 pub mod fifo;
 pub mod ghost;
 pub mod lfu;
+pub mod lirs;
 pub mod list;
 pub mod lru;
 pub mod noeviction;

@@ -8,6 +8,7 @@ use super::belady::Belady;
 use super::clock::Clock;
 use super::fifo::Fifo;
 use super::lfu::Lfu;
+use super::lirs::Lirs;
 use super::lru::Lru;
 use super::noeviction::NoEviction;
 use super::redis_sampled::{RedisSampled, Score};
@@ -231,6 +232,12 @@ pub static POLICIES: &[PolicyInfo] = &[
         "exact in-cache LFU, FIFO among equal counts, O(1) frequency buckets",
         &[],
         |_| Ok(Box::new(Lfu::default())),
+    ),
+    research(
+        "lirs",
+        "LIRS: LIR stack S + resident-HIR queue Q + non-resident entries (Jiang & Zhang SIGMETRICS'02)",
+        &["percent-hot", "non-resident-multiplier"],
+        |c| Ok(Box::new(Lirs::from_config(c)?)),
     ),
     PolicyInfo {
         name: "lru",
