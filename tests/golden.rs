@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use evictlab_engine::{Blob, Config, Engine, GetOutcome, Key, NEVER, SetOptions, WriteOutcome};
 
-fn traces_dir() -> Option<PathBuf> {
+pub(crate) fn traces_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("EVICTLAB_TRACES") {
         return Some(PathBuf::from(d));
     }
@@ -29,7 +29,7 @@ fn traces_dir() -> Option<PathBuf> {
 
 /// One decimal id per line; skips empty lines and the LIRS `*` checkpoint markers; accepts
 /// CRLF. Panics on anything else (the traces are fixed files).
-fn read_ids(path: &PathBuf) -> Vec<u64> {
+pub(crate) fn read_ids(path: &PathBuf) -> Vec<u64> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .map(str::trim)
@@ -42,7 +42,7 @@ fn read_ids(path: &PathBuf) -> Vec<u64> {
 }
 
 /// For each request, the index of the next request to the same id ([`NEVER`] if none).
-fn next_accesses(ids: &[u64]) -> Vec<u64> {
+pub(crate) fn next_accesses(ids: &[u64]) -> Vec<u64> {
     let mut next = vec![NEVER; ids.len()];
     let mut seen: HashMap<u64, u64> = HashMap::new();
     for (i, &id) in ids.iter().enumerate().rev() {
@@ -56,6 +56,17 @@ fn next_accesses(ids: &[u64]) -> Vec<u64> {
 
 /// Misses of the engine replaying `ids` as a cache of `size` objects under `policy`.
 fn engine_misses(policy: &str, size: u64, ids: &[u64], next: &[u64]) -> u64 {
+    engine_misses_with(policy, &[], size, ids, next)
+}
+
+/// [`engine_misses`] with `lab-policy-param NAME VALUE` pairs.
+pub(crate) fn engine_misses_with(
+    policy: &str,
+    params: &[(&str, &str)],
+    size: u64,
+    ids: &[u64],
+    next: &[u64],
+) -> u64 {
     let mut c = Config::default();
     for (k, v) in [
         ("maxmemory-policy", policy),
@@ -64,6 +75,9 @@ fn engine_misses(policy: &str, size: u64, ids: &[u64], next: &[u64]) -> u64 {
         ("maxmemory", &size.to_string()),
     ] {
         c.set(k, &[v]).unwrap();
+    }
+    for (name, value) in params {
+        c.set("lab-policy-param", &[name, value]).unwrap();
     }
     let mut e = Engine::new(c, 7).unwrap();
     let oracle = e.policy_info().needs_next_access;

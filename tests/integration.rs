@@ -2,3 +2,6 @@
 
 /// Golden miss counts on the real traces against independent simple implementations.
 mod golden;
+
+/// The research policies against simple reference implementations of their sources.
+mod reference;

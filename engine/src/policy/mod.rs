@@ -21,6 +21,18 @@
 //!
 //! Policies keep per-key metadata in side tables indexed by [`Slot`]; [`list::SlotList`] is
 //! the shared doubly-linked list over slots.
+//!
+//! # Layout
+//!
+//! - [`registry`] — [`POLICIES`], the one list of every policy, and parameter parsing.
+//! - [`noeviction`], [`redis_sampled`] — Redis's eight `maxmemory-policy` values.
+//! - [`lru`], [`fifo`], [`clock`], [`sieve`], [`s3fifo`], [`arc`], [`twoq`] (`2q`), [`lfu`],
+//!   [`wtinylfu`] (`w-tinylfu`), [`lirs`] — research policies, one file each.
+//! - [`belady`] — `belady` and `belady-bypass`, the offline optimum (reads the oracle).
+//! - [`list`] — doubly-linked lists over slots; [`ghost`] — the bounded FIFO of evicted
+//!   key hashes (S3-FIFO, 2Q, ARC); [`sketch`] — TinyLFU's count-min sketch;
+//!   [`sizing`] — the capacity (keys or bytes) queue-sizing policies derive from the config.
+//! - `conformance` (tests only) — the contract every registered policy is checked against.
 
 pub mod arc;
 pub mod belady;
