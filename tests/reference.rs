@@ -239,8 +239,9 @@ fn two_q(c: usize, ids: &[u64]) -> u64 {
 
 /// LFU over in-cache counts: an ordered set of (count, when it reached that count, id).
 fn lfu(c: usize, ids: &[u64]) -> u64 {
-    let (mut order, mut state): (BTreeSet<(u64, u64, u64)>, HashMap<u64, (u64, u64)>) =
-        Default::default();
+    // (count, when it reached that count, id) in eviction order; id → (count, when).
+    let mut order: BTreeSet<(u64, u64, u64)> = BTreeSet::new();
+    let mut state: HashMap<u64, (u64, u64)> = HashMap::new();
     let mut misses = 0;
     for (t, &x) in ids.iter().enumerate() {
         let t = t as u64;
@@ -441,7 +442,12 @@ fn research_policies_match_reference_implementations() {
         ("libcachesim/cloudPhysicsIO.txt", 20_000),
     ];
     type Reference = fn(usize, &[u64]) -> u64;
-    let policies: [(&str, &[(&str, &str)], Reference); 9] = [
+    type Case = (
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        Reference,
+    );
+    let policies: [Case; 9] = [
         ("clock", &[], |c, ids| clock(c, 1, ids)),
         ("clock", &[("clock-bits", "2")], |c, ids| clock(c, 2, ids)),
         ("sieve", &[], sieve),
