@@ -123,6 +123,10 @@ impl Policy for Belady {
         !self.bypass || self.farthest().is_none_or(|(n, _)| ctx.next_access <= n)
     }
 
+    fn uses_admission(&self) -> bool {
+        self.bypass
+    }
+
     fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
         if self.live != ks.len() {
             return Err(format!(

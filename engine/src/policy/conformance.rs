@@ -114,6 +114,9 @@ impl Policy for Recorder {
     fn admit(&mut self, hash: u64, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) -> bool {
         self.inner.admit(hash, ks, ctx)
     }
+    fn uses_admission(&self) -> bool {
+        self.inner.uses_admission()
+    }
     fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
         self.inner.check_invariants(ks)
     }

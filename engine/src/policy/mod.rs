@@ -126,9 +126,15 @@ pub trait Policy: Send {
     fn select_victim(&mut self, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) -> Option<Slot>;
 
     /// Whether to store a new key (hash given) when storing it requires an eviction.
-    /// Default: always.
+    /// Default: always. Only called when [`Policy::uses_admission`] returns true.
     fn admit(&mut self, _hash: u64, _ks: &Keyspace, _ctx: &mut PolicyCtx<'_>) -> bool {
         true
+    }
+
+    /// True for policies that implement [`Policy::admit`] (asked once, when the engine is
+    /// built, so the common case pays nothing per write).
+    fn uses_admission(&self) -> bool {
+        false
     }
 
     /// Checks internal bookkeeping against the keyspace.
