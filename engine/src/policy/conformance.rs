@@ -486,3 +486,106 @@ fn the_recorder_catches_a_broken_policy() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn research_and_oracle_policies_are_registered_under_their_names() {
+    use super::registry::{Family, find};
+    for name in [
+        "lru",
+        "fifo",
+        "clock",
+        "sieve",
+        "s3fifo",
+        "arc",
+        "2q",
+        "lfu",
+        "w-tinylfu",
+        "lirs",
+    ] {
+        let p = find(name).unwrap_or_else(|| panic!("{name} is not registered"));
+        assert_eq!(p.family, Family::Research, "{name}");
+        assert!(
+            p.evicts && !p.needs_next_access && !p.volatile_only,
+            "{name}"
+        );
+    }
+    for name in ["belady", "belady-bypass"] {
+        let p = find(name).unwrap_or_else(|| panic!("{name} is not registered"));
+        assert_eq!(p.family, Family::Oracle);
+        assert!(p.needs_next_access, "{name} must ask for the oracle");
+    }
+    // Alphabetical within each family, as the registry promises.
+    for family in [Family::Research, Family::Oracle] {
+        let names: Vec<&str> = POLICIES
+            .iter()
+            .filter(|p| p.family == family)
+            .map(|p| p.name)
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "{family:?} not in alphabetical order");
+    }
+}
+
+#[test]
+fn every_policy_parameter_rejects_a_bad_value_by_name() {
+    for info in POLICIES {
+        for &param in info.params {
+            let mut c = Config::default();
+            c.set("maxmemory-policy", &[info.name]).unwrap();
+            c.set("lab-policy-param", &[param, "bogus"]).unwrap();
+            let err = match Engine::new(c, 1) {
+                Ok(_) => panic!("{} accepted {param} bogus", info.name),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                err.contains("'bogus'") && err.contains(param) && err.contains("expected"),
+                "{}: {err}",
+                info.name
+            );
+        }
+        // And an unknown parameter names the accepted ones.
+        let mut c = Config::default();
+        c.set("maxmemory-policy", &[info.name]).unwrap();
+        c.set("lab-policy-param", &["no-such-param", "1"]).unwrap();
+        let err = Engine::new(c, 1).err().unwrap().to_string();
+        for &param in info.params {
+            assert!(err.contains(param), "{}: {err}", info.name);
+        }
+    }
+}
+
+#[test]
+fn out_of_range_parameters_are_refused() {
+    for (policy, param, value) in [
+        ("clock", "clock-bits", "0"),
+        ("s3fifo", "small-size-ratio", "1.5"),
+        ("s3fifo", "move-to-main-threshold", "4"),
+        ("s3fifo", "ghost-size-ratio", "-1"),
+        ("2q", "kin-ratio", "0"),
+        ("w-tinylfu", "percent-main", "1"),
+        ("w-tinylfu", "doorkeeper", "2"),
+        ("lirs", "percent-hot", "0"),
+    ] {
+        let mut c = Config::default();
+        c.set("maxmemory-policy", &[policy]).unwrap();
+        c.set("lab-policy-param", &[param, value]).unwrap();
+        let err = Engine::new(c, 1).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains(param)),
+            "{policy} {param} {value}: {err:?}"
+        );
+    }
+    // In-range values build.
+    for (policy, param, value) in [
+        ("clock", "clock-bits", "3"),
+        ("s3fifo", "move-to-main-threshold", "1"),
+        ("w-tinylfu", "doorkeeper", "1"),
+        ("lirs", "non-resident-multiplier", "3"),
+    ] {
+        let mut c = Config::default();
+        c.set("maxmemory-policy", &[policy]).unwrap();
+        c.set("lab-policy-param", &[param, value]).unwrap();
+        assert!(Engine::new(c, 1).is_ok(), "{policy} {param} {value}");
+    }
+}
