@@ -28,7 +28,7 @@
 //! When keys are deleted or expire the lists shrink and ghosts may exceed the paper's bounds
 //! until the next insert trims them (`|T1| + |B1| ≤ c`, total ≤ `2c`).
 //!
-//! Metadata: 9 bytes per slot (links, list tag), +8 in byte mode; each ghost ~40 bytes, at
+//! Metadata: 9 bytes per slot (links, list tag), +8 in byte mode; each ghost ~30 bytes, at
 //! most about `c` ghosts. Suits mixed recency/frequency workloads and adapts to phase
 //! changes; scan-resistant (scans pass through T1). Weak when reuse distances exceed `2c`
 //! (ghosts are forgotten) and on pure loops (like LRU, slightly better).

@@ -34,7 +34,7 @@
 //! leave S entirely (only evictions leave non-resident entries). A non-resident entry is keyed
 //! by the 64-bit key hash.
 //!
-//! Metadata: ~48 bytes per entry (hash, slot, weight, status, two link pairs) for resident
+//! Metadata: 40 bytes per entry (hash, weight, slot, status, two link pairs) for resident
 //! keys and for up to 2 × capacity non-resident entries, + 4 bytes per slot and a hash index
 //! of the non-resident entries. Suits workloads with weak locality where LRU fails: loops a
 //! little larger than the cache, scans mixed with a hot set (the LIRS traces); weaker when
@@ -297,6 +297,7 @@ impl Lirs {
 }
 
 impl Policy for Lirs {
+    #[inline]
     fn on_insert(&mut self, slot: Slot, ks: &Keyspace, _: &mut PolicyCtx<'_>, _: InsertKind) {
         let hash = ks.entry(slot).hash;
         let w = self.weights.record(ks, slot);
@@ -336,6 +337,7 @@ impl Policy for Lirs {
         }
     }
 
+    #[inline]
     fn on_access(&mut self, slot: Slot, ks: &Keyspace, _: &mut PolicyCtx<'_>) {
         let i = self.node_of[slot as usize];
         let (old, new) = self.weights.refresh(ks, slot);
@@ -368,6 +370,7 @@ impl Policy for Lirs {
         }
     }
 
+    #[inline]
     fn on_remove(&mut self, slot: Slot, _: &Keyspace, cause: RemovalCause) {
         let i = std::mem::replace(&mut self.node_of[slot as usize], NIL);
         let Node {
@@ -411,6 +414,7 @@ impl Policy for Lirs {
         self.bound_nonresident();
     }
 
+    #[inline]
     fn select_victim(&mut self, _: &Keyspace, _: &mut PolicyCtx<'_>) -> Option<Slot> {
         let i = if self.q.bottom != NIL {
             self.q.bottom
@@ -504,6 +508,11 @@ impl Policy for Lirs {
 #[cfg(test)]
 mod tests {
     use crate::testutil::*;
+
+    #[test]
+    fn an_entry_costs_what_the_header_says() {
+        assert_eq!(std::mem::size_of::<super::Node>(), 40);
+    }
 
     #[test]
     fn irr_decides_lir_status() {

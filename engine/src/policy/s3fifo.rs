@@ -33,7 +33,7 @@
 //! key that no GET missed just before checks G when the key is inserted.
 //!
 //! Metadata: 10 bytes per slot (two `u32` links, counter, queue tag), +8 in byte mode (the
-//! recorded charge); G costs about 40 bytes per ghost (node + index).
+//! recorded charge); G costs about 30 bytes per ghost (a 24-byte node + its index entry).
 //! Suits skewed key-value and web workloads with many one-hit wonders (its raison d'être);
 //! on block-I/O traces with weak skew and long reuse distances it can trail LRU/ARC, and a
 //! 1-bit counter is often better there (the authors' own note).

@@ -22,7 +22,7 @@
 //! out an empty `Am`). A GET miss found in `A1out` is detected at the miss (`on_miss`); a SET of
 //! an absent key that no GET missed just before checks `A1out` when it is inserted.
 //!
-//! Metadata: 9 bytes per slot (links, queue tag), +8 in byte mode; `A1out` ~40 bytes per
+//! Metadata: 9 bytes per slot (links, queue tag), +8 in byte mode; `A1out` ~30 bytes per
 //! ghost. Suits database buffer pools and skewed workloads with one-time scans (scan
 //! resistance comes from `A1in`); fails when the working set's reuse distance exceeds
 //! `Kin + Kout` (second references arrive after the ghost is forgotten) and needs `Kin`
