@@ -213,4 +213,41 @@ mod tests {
         assert_eq!(keys(&e), [1, 4, 8, 9]);
         e.check_invariants().unwrap();
     }
+
+    #[test]
+    fn byte_mode_sizes_the_queues_in_bytes() {
+        use crate::{Blob, Key, SetOptions};
+        // 100 bytes of values (key bytes not counted): Kin = 25 B, A1out holds 50 B.
+        let mut e = engine_with(
+            "2q",
+            100,
+            &[
+                ("lab-memory-mode", "logical"),
+                ("lab-count-key-bytes", "no"),
+            ],
+        );
+        let mut put = |e: &mut crate::Engine, k: u64, bytes: u64| {
+            let r = e.set(Key::from_id(k), Blob::Sized(bytes), SetOptions::default());
+            assert_eq!(r, crate::WriteOutcome::Stored, "SET {k}");
+        };
+        put(&mut e, 1, 40);
+        put(&mut e, 2, 40); // A1in: 1 2 (80 B)
+        put(&mut e, 3, 30); // 110 B > 100: A1in (80 B) > Kin → 1 evicted → A1out [1]
+        assert_eq!(keys(&e), [2, 3]);
+        assert!(!hit(&mut e, 1)); // found in A1out
+        put(&mut e, 1, 40); // A1in (70 B) > Kin → 2 evicted → A1out [2]; 1 → Am
+        put(&mut e, 4, 50); // A1in (30 B) > Kin → 3 evicted; A1out [3 2] is 70 B > 50: 2 dropped
+        put(&mut e, 5, 20); // A1in (50 B) > Kin → 4 evicted; A1out keeps [4] (3 dropped)
+        assert_eq!(keys(&e), [1, 5]);
+        put(&mut e, 6, 45); // A1in (20 B) ≤ Kin → Am's LRU 1 evicted, not remembered
+        assert_eq!(keys(&e), [5, 6]);
+        assert!(!hit(&mut e, 2)); // 2 was dropped from A1out: a plain new key
+        put(&mut e, 2, 10); // fits (75 B): into A1in, behind 5 and 6
+        assert_eq!(keys(&e), [2, 5, 6]);
+        put(&mut e, 8, 60); // 135 B: A1in's tail 5, then 6, evicted
+        assert_eq!(keys(&e), [2, 8]);
+        put(&mut e, 9, 40); // 110 B: A1in (70 B) > Kin → its tail 2 goes (it was not in Am)
+        assert_eq!(keys(&e), [8, 9]);
+        e.check_invariants().unwrap();
+    }
 }

@@ -195,8 +195,10 @@ impl Policy for WTinyLfu {
         // compares when `data.size() > maximumSize`). Over capacity (Redis enforcement, or a
         // byte-mode key bigger than the room made), leave it for `select_victim`.
         let cap = self.weights.capacity().total;
-        while self.window_w > self.max_window && self.total_w() <= cap && self.window.len() > 1 {
-            let lru = self.window.back().expect("window not empty");
+        while self.window_w > self.max_window && self.total_w() <= cap {
+            let Some(lru) = self.window.back() else {
+                break;
+            };
             self.window_to_probation(lru);
         }
     }
@@ -338,6 +340,40 @@ mod tests {
         set(&mut e, 11); // candidate 13 (1) vs 3: 13 evicted; 11 (count 4) enters the window
         set(&mut e, 14); // candidate 11 (4) vs victim 3 (1): admitted, 3 evicted
         assert_eq!(keys(&e), [2, 4, 5, 6, 7, 8, 9, 10, 11, 14]);
+        e.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn byte_mode_anticipates_the_incoming_key() {
+        use crate::{Blob, Key, SetOptions};
+        // 100 bytes of values: window 10 B, main 90 B (protected 72 B).
+        let mut e = engine_with(
+            "w-tinylfu",
+            100,
+            &[
+                ("lab-memory-mode", "logical"),
+                ("lab-count-key-bytes", "no"),
+                ("lab-policy-param", "percent-main 0.9"),
+            ],
+        );
+        let put = |e: &mut crate::Engine, k: u64, bytes: u64| {
+            let r = e.set(Key::from_id(k), Blob::Sized(bytes), SetOptions::default());
+            assert_eq!(r, crate::WriteOutcome::Stored, "SET {k}");
+        };
+        put(&mut e, 1, 5);
+        put(&mut e, 2, 5); // window: 2 1 (10 B)
+        put(&mut e, 3, 30); // not full: the window's overflow (1, 2, then 3) moves to probation
+        put(&mut e, 4, 60); // exactly full (100 B); 4 also overflows to probation: 4 3 2 1
+        for _ in 0..3 {
+            assert!(hit(&mut e, 1)); // probation → protected
+        }
+        put(&mut e, 5, 8); // window empty: probation's LRU 2, then 3, evicted; window: 5
+        assert_eq!(keys(&e), [1, 4, 5]);
+        put(&mut e, 6, 8); // fits (81 B); 5 overflows the window into probation: 5 4
+        put(&mut e, 7, 30); // 111 B. The window (8 B) + 30 B incoming > 10 B: candidate 6
+        // (count 1) vs probation's LRU 4 (count 1): 6 evicted; still over, window empty:
+        // 4 evicted. Ignoring the incoming size would have evicted 4 only and kept 6.
+        assert_eq!(keys(&e), [1, 5, 7]);
         e.check_invariants().unwrap();
     }
 }
