@@ -226,7 +226,7 @@ mod tests {
                 ("lab-count-key-bytes", "no"),
             ],
         );
-        let mut put = |e: &mut crate::Engine, k: u64, bytes: u64| {
+        let put = |e: &mut crate::Engine, k: u64, bytes: u64| {
             let r = e.set(Key::from_id(k), Blob::Sized(bytes), SetOptions::default());
             assert_eq!(r, crate::WriteOutcome::Stored, "SET {k}");
         };
