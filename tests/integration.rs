@@ -1,3 +1,5 @@
 //! Integration tests of the root package, one binary with one module per topic.
 
 mod cli;
+mod golden;
+mod reference;

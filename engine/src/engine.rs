@@ -115,6 +115,7 @@ pub struct Engine {
     child_alive: bool,
     request_index: u64,
     next_access: u64,
+    incoming_charge: u64,
     pending_fill: Option<u64>,
     pub(crate) expire: ExpireState,
     evict_pending: bool,
@@ -137,6 +138,7 @@ macro_rules! ctx {
             lru_clock: $e.lru_clock,
             request_index: $e.request_index,
             next_access: $e.next_access,
+            incoming_charge: $e.incoming_charge,
         }
     };
 }
@@ -195,6 +197,7 @@ impl Engine {
             child_alive: false,
             request_index: 0,
             next_access: NEVER,
+            incoming_charge: 0,
             pending_fill: None,
             expire: ExpireState::new(now_ms),
             evict_pending: false,
@@ -461,7 +464,10 @@ impl Engine {
         new_charge: u64,
     ) -> (Option<Slot>, bool) {
         while self.over_limit(extra_bytes, extra_keys) {
-            let Some(victim) = self.select_victim() else {
+            self.incoming_charge = if extra_keys == 1 { new_charge } else { 0 };
+            let victim = self.select_victim();
+            self.incoming_charge = 0;
+            let Some(victim) = victim else {
                 return (target.map(|t| t.0), false);
             };
             if target.is_some_and(|(s, _)| s == victim) {

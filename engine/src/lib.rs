@@ -23,7 +23,8 @@
 //! - [`config`] — [`Config`]: Redis's parameter names, defaults and ranges; redis.conf parsing.
 //! - [`lru`] — the LRU clock and LFU counter arithmetic of `evict.c`.
 //! - `expire` — the active-expire cycle presets (redis, redis5, echovault).
-//! - [`policy`] — the [`Policy`] trait, the [`policy::registry`] and one file per policy.
+//! - [`policy`] — the [`Policy`] trait, the [`policy::registry`], one file per policy (Redis's,
+//!   research ones, Belady) and their shared parts (ghost FIFO, frequency sketch, capacity).
 //! - [`stats`] — [`Stats`], named as Redis's INFO fields.
 //!
 //! # Example

@@ -21,12 +21,39 @@
 //!
 //! Policies keep per-key metadata in side tables indexed by [`Slot`]; [`list::SlotList`] is
 //! the shared doubly-linked list over slots.
+//!
+//! # Layout
+//!
+//! - [`registry`] — [`POLICIES`], the one list of every policy, and parameter parsing.
+//! - [`noeviction`], [`redis_sampled`] — Redis's eight `maxmemory-policy` values.
+//! - [`lru`], [`fifo`], [`clock`], [`sieve`], [`s3fifo`], [`arc`], [`twoq`] (`2q`), [`lfu`],
+//!   [`wtinylfu`] (`w-tinylfu`), [`lirs`] — research policies, one file each.
+//! - [`belady`] — `belady` and `belady-bypass`, the offline optimum (reads the oracle).
+//! - [`list`] — doubly-linked lists over slots; [`ghost`] — the bounded FIFO of evicted
+//!   key hashes (S3-FIFO, 2Q, ARC); [`sketch`] — TinyLFU's count-min sketch;
+//!   [`sizing`] — the capacity (keys or bytes) queue-sizing policies derive from the config.
+//! - `conformance` (tests only) — the contract every registered policy is checked against.
 
+pub mod arc;
+pub mod belady;
+pub mod clock;
+#[cfg(test)]
+mod conformance;
+pub mod fifo;
+pub mod ghost;
+pub mod lfu;
+pub mod lirs;
 pub mod list;
 pub mod lru;
 pub mod noeviction;
 pub mod redis_sampled;
 pub mod registry;
+pub mod s3fifo;
+pub mod sieve;
+pub mod sizing;
+pub mod sketch;
+pub mod twoq;
+pub mod wtinylfu;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -54,6 +81,10 @@ pub struct PolicyCtx<'a> {
     /// The oracle's index of the next request to the current key ([`NEVER`] if none or
     /// unknown); set by the caller with [`crate::Engine::set_oracle`].
     pub next_access: u64,
+    /// While the engine makes room for a *new* key under strict enforcement: the logical
+    /// charge that key will add (so a policy sizing queues in bytes, like W-TinyLFU's window,
+    /// can tell whether the insert will overflow a queue). 0 at every other moment.
+    pub incoming_charge: u64,
 }
 
 /// Why an entry leaves the keyspace.

@@ -3,9 +3,19 @@
 //! its family).
 
 use super::Policy;
+use super::arc::Arc;
+use super::belady::Belady;
+use super::clock::Clock;
+use super::fifo::Fifo;
+use super::lfu::Lfu;
+use super::lirs::Lirs;
 use super::lru::Lru;
 use super::noeviction::NoEviction;
 use super::redis_sampled::{RedisSampled, Score};
+use super::s3fifo::S3Fifo;
+use super::sieve::Sieve;
+use super::twoq::TwoQ;
+use super::wtinylfu::WTinyLfu;
 use crate::config::{Config, ConfigError};
 use crate::keyspace::Scope;
 
@@ -86,6 +96,37 @@ const fn redis(
     }
 }
 
+/// A research (or, with `oracle`, an offline-optimal) policy: evicts, no Redis LFU field,
+/// not volatile-only, not sampled.
+const fn research(
+    name: &'static str,
+    summary: &'static str,
+    params: &'static [&'static str],
+    build: Builder,
+) -> PolicyInfo {
+    PolicyInfo {
+        name,
+        family: Family::Research,
+        summary,
+        evicts: true,
+        lfu_field: false,
+        volatile_only: false,
+        sampled: false,
+        needs_next_access: false,
+        params,
+        build,
+    }
+}
+
+/// An offline policy that reads each request's next access ([`crate::Engine::set_oracle`]).
+const fn oracle(name: &'static str, summary: &'static str, build: Builder) -> PolicyInfo {
+    PolicyInfo {
+        family: Family::Oracle,
+        needs_next_access: true,
+        ..research(name, summary, &[], build)
+    }
+}
+
 fn sampled(scope: Scope, score: Score) -> Result<Box<dyn Policy>, ConfigError> {
     Ok(Box::new(RedisSampled::new(scope, score)))
 }
@@ -162,6 +203,42 @@ pub static POLICIES: &[PolicyInfo] = &[
         |_| sampled(Scope::Volatile, Score::Ttl),
     ),
     // Research and reference policies.
+    research(
+        "2q",
+        "full 2Q: A1in FIFO + Am LRU + A1out ghosts (Johnson & Shasha VLDB'94)",
+        &["kin-ratio", "kout-ratio"],
+        |c| Ok(Box::new(TwoQ::from_config(c)?)),
+    ),
+    research(
+        "arc",
+        "ARC: T1/T2 LRUs, B1/B2 ghosts, adaptive target (Megiddo & Modha FAST'03)",
+        &[],
+        |c| Ok(Box::new(Arc::from_config(c))),
+    ),
+    research(
+        "clock",
+        "CLOCK / FIFO-reinsertion with an n-bit counter (libCacheSim Clock)",
+        &["clock-bits"],
+        |c| Ok(Box::new(Clock::from_config(c)?)),
+    ),
+    research(
+        "fifo",
+        "first in, first out (hits change nothing)",
+        &[],
+        |_| Ok(Box::new(Fifo::default())),
+    ),
+    research(
+        "lfu",
+        "exact in-cache LFU, FIFO among equal counts, O(1) frequency buckets",
+        &[],
+        |_| Ok(Box::new(Lfu::default())),
+    ),
+    research(
+        "lirs",
+        "LIRS: LIR stack S + resident-HIR queue Q + non-resident entries (Jiang & Zhang SIGMETRICS'02)",
+        &["percent-hot", "non-resident-multiplier"],
+        |c| Ok(Box::new(Lirs::from_config(c)?)),
+    ),
     PolicyInfo {
         name: "lru",
         family: Family::Research,
@@ -174,6 +251,39 @@ pub static POLICIES: &[PolicyInfo] = &[
         params: &[],
         build: |_| Ok(Box::new(Lru::default())),
     },
+    research(
+        "s3fifo",
+        "S3-FIFO: small FIFO + main CLOCK-2bit + ghost (Yang et al. SOSP'23)",
+        &[
+            "small-size-ratio",
+            "ghost-size-ratio",
+            "move-to-main-threshold",
+        ],
+        |c| Ok(Box::new(S3Fifo::from_config(c)?)),
+    ),
+    research(
+        "sieve",
+        "SIEVE: FIFO with visited bits and a sweeping hand (Zhang et al. NSDI'24)",
+        &[],
+        |_| Ok(Box::new(Sieve::default())),
+    ),
+    research(
+        "w-tinylfu",
+        "W-TinyLFU: LRU window + SLRU main + count-min admission (Einziger et al. TOS'17)",
+        &["percent-main", "percent-main-protected", "doorkeeper"],
+        |c| Ok(Box::new(WTinyLfu::from_config(c)?)),
+    ),
+    // Offline optimum (needs each request's next access).
+    oracle(
+        "belady",
+        "Belady's MIN: always store, evict the farthest next use (libCacheSim Belady)",
+        |_| Ok(Box::new(Belady::new(false))),
+    ),
+    oracle(
+        "belady-bypass",
+        "Belady's MIN that may decline to store a key used later than all cached",
+        |_| Ok(Box::new(Belady::new(true))),
+    ),
 ];
 
 /// Finds a policy by name (case-insensitive).

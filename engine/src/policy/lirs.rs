@@ -1,0 +1,541 @@
+//! `lirs`: Low Inter-reference Recency Set — keys whose last two accesses were close
+//! together (LIR) are kept; the rest (HIR) get a small share and are evicted first, while
+//! recently evicted HIR keys are remembered as non-resident entries that can win LIR status
+//! at their next access.
+//!
+//! Source: Jiang & Zhang, "LIRS: An Efficient Low Inter-reference Recency Set Replacement
+//! Policy to Improve Buffer Cache Performance", SIGMETRICS 2002, §3 (stack S, queue Q, stack
+//! pruning, the three access cases of §3.3 and Fig. 2); Caffeine's simulator
+//! `policy/irr/LirsPolicy.java` for the bounded non-resident queue.
+//!
+//! * **S** (a recency stack) holds LIR keys, resident HIR keys and non-resident HIR entries
+//!   (hashes only); its bottom is always an LIR key (*pruning* pops HIR entries off the bottom,
+//!   forgetting non-resident ones). **Q** holds the resident HIR keys in FIFO order.
+//! * hit on an LIR key → top of S (prune if it was the bottom);
+//! * hit on a resident HIR key → top of S; if it was in S it becomes LIR (leaves Q) and the
+//!   bottom LIR key is demoted to the top of Q as HIR, then S is pruned; if not, it stays HIR
+//!   and moves to the top of Q;
+//! * eviction takes Q's bottom; if it is in S it stays there as a non-resident entry;
+//! * a new key: while the LIR set is not full it becomes LIR; a key found as a non-resident
+//!   entry in S becomes LIR (demoting the bottom LIR key); any other new key is a resident HIR
+//!   key at the top of S and of Q.
+//!
+//! Parameters (Caffeine's names and defaults): `percent-hot` (0.99: the LIR set's share of the
+//! capacity, the paper's `Llirs`; `Lhirs` is the remaining 1 %) and `non-resident-multiplier`
+//! (2.0: at most 2 × the capacity of non-resident entries, the oldest forgotten first; the
+//! paper leaves S unbounded, its authors' simulator bounds it similarly). Capacity
+//! ([`super::sizing`]): keys, or bytes in byte mode (the LIR share, Q and the non-resident
+//! bound are sums of charges; a non-resident entry keeps the charge it had).
+//!
+//! Deviations: in warm-up a new HIR key is pushed on S as well as Q (the paper's case for
+//! any HIR key; Caffeine puts warm-up HIR keys on Q only). A resident HIR key hit at the very
+//! top of S becomes LIR as the paper says (Caffeine's simulator keeps it HIR). If Q is empty
+//! the victim is S's bottom LIR key (deletions can empty Q). Keys removed by DEL or expiry
+//! leave S entirely (only evictions leave non-resident entries). A non-resident entry is keyed
+//! by the 64-bit key hash.
+//!
+//! Metadata: 40 bytes per entry (hash, weight, slot, status, two link pairs) for resident
+//! keys and for up to 2 × capacity non-resident entries, + 4 bytes per slot and a hash index
+//! of the non-resident entries. Suits workloads with weak locality where LRU fails: loops a
+//! little larger than the cache, scans mixed with a hot set (the LIRS traces); weaker when
+//! popularity shifts fast (a new hot set needs second accesses within the LIR recency to win
+//! LIR status, while the 1 % HIR share thrashes).
+
+use hashbrown::HashTable;
+
+use super::registry::param_or;
+use super::sizing::{Capacity, Unit, Weights, grow};
+use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
+use crate::config::{Config, ConfigError};
+use crate::keyspace::{Keyspace, Slot};
+
+const NIL: u32 = u32::MAX;
+
+const LIR: u8 = 1;
+const HIR_RESIDENT: u8 = 2;
+const HIR_NONRESIDENT: u8 = 3;
+
+/// Which link pair: S, or the queue the entry is in (Q if resident HIR, NR if non-resident).
+const S: usize = 0;
+const QUEUE: usize = 1;
+
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    hash: u64,
+    weight: u64,
+    slot: Slot,
+    status: u8,
+    in_s: bool,
+    in_queue: bool,
+    /// `[list][0]` towards the top (newer), `[list][1]` towards the bottom (older).
+    link: [[u32; 2]; 2],
+}
+
+/// A list head over node indices: `top` is the newest end.
+#[derive(Clone, Copy, Debug)]
+struct Head {
+    top: u32,
+    bottom: u32,
+    len: usize,
+}
+
+impl Default for Head {
+    fn default() -> Head {
+        Head {
+            top: NIL,
+            bottom: NIL,
+            len: 0,
+        }
+    }
+}
+
+fn push_top(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
+    nodes[i as usize].link[k] = [NIL, head.top];
+    if head.top != NIL {
+        nodes[head.top as usize].link[k][0] = i;
+    } else {
+        head.bottom = i;
+    }
+    head.top = i;
+    head.len += 1;
+}
+
+fn unlink(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
+    let [up, down] = nodes[i as usize].link[k];
+    if up != NIL {
+        nodes[up as usize].link[k][1] = down;
+    } else {
+        head.top = down;
+    }
+    if down != NIL {
+        nodes[down as usize].link[k][0] = up;
+    } else {
+        head.bottom = up;
+    }
+    head.len -= 1;
+}
+
+/// LIRS.
+#[derive(Debug)]
+pub struct Lirs {
+    nodes: Vec<Node>,
+    free: Vec<u32>,
+    s: Head,
+    q: Head,
+    nr: Head,
+    node_of: Vec<u32>,
+    nonresident: HashTable<u32>,
+    weights: Weights,
+    lir_w: u64,
+    q_w: u64,
+    nr_w: u64,
+    max_lir: u64,
+    max_nr: u64,
+}
+
+fn bad(name: &str, value: impl ToString, expected: &str) -> ConfigError {
+    ConfigError::BadValue {
+        at: Default::default(),
+        name: format!("lab-policy-param {name}"),
+        value: value.to_string(),
+        expected: expected.into(),
+    }
+}
+
+impl Lirs {
+    /// Builds from the configuration's capacity and `lab-policy-param`s.
+    pub fn from_config(config: &Config) -> Result<Lirs, ConfigError> {
+        const HOT: &str = "a fraction in (0, 1] (the LIR set's share of the capacity)";
+        let hot: f64 = param_or(config, "percent-hot", 0.99, HOT)?;
+        if !(hot > 0.0 && hot <= 1.0) {
+            return Err(bad("percent-hot", hot, HOT));
+        }
+        const NR: &str = "a multiple of the capacity, 0 or more";
+        let nr: f64 = param_or(config, "non-resident-multiplier", 2.0, NR)?;
+        if !(nr >= 0.0 && nr.is_finite()) {
+            return Err(bad("non-resident-multiplier", nr, NR));
+        }
+        Ok(Lirs::new(Capacity::from_config(config), hot, nr))
+    }
+
+    /// LIRS over `cap` with Caffeine's `percent-hot` and `non-resident-multiplier`.
+    pub fn new(cap: Capacity, percent_hot: f64, nonresident_multiplier: f64) -> Lirs {
+        Lirs {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            s: Head::default(),
+            q: Head::default(),
+            nr: Head::default(),
+            node_of: Vec::new(),
+            nonresident: HashTable::new(),
+            weights: Weights::new(cap),
+            lir_w: 0,
+            q_w: 0,
+            nr_w: 0,
+            // Caffeine: maximumHotSize = (int) (maximumSize * percentHot).
+            max_lir: cap.fraction(percent_hot),
+            max_nr: cap.fraction(nonresident_multiplier),
+        }
+    }
+
+    fn alloc(&mut self, hash: u64, slot: Slot, weight: u64, status: u8) -> u32 {
+        let node = Node {
+            hash,
+            weight,
+            slot,
+            status,
+            in_s: false,
+            in_queue: false,
+            link: [[NIL; 2]; 2],
+        };
+        match self.free.pop() {
+            Some(i) => {
+                self.nodes[i as usize] = node;
+                i
+            }
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            }
+        }
+    }
+
+    fn s_top(&mut self, i: u32) {
+        if self.nodes[i as usize].in_s {
+            if self.s.top == i {
+                return;
+            }
+            unlink(&mut self.nodes, &mut self.s, S, i);
+        }
+        push_top(&mut self.nodes, &mut self.s, S, i);
+        self.nodes[i as usize].in_s = true;
+    }
+
+    fn s_remove(&mut self, i: u32) {
+        if self.nodes[i as usize].in_s {
+            unlink(&mut self.nodes, &mut self.s, S, i);
+            self.nodes[i as usize].in_s = false;
+        }
+    }
+
+    /// Puts `i` at the top of Q (resident HIR) or NR (non-resident), by its status.
+    fn queue_top(&mut self, i: u32) {
+        let head = if self.nodes[i as usize].status == HIR_NONRESIDENT {
+            &mut self.nr
+        } else {
+            &mut self.q
+        };
+        if self.nodes[i as usize].in_queue {
+            unlink(&mut self.nodes, head, QUEUE, i);
+        }
+        push_top(&mut self.nodes, head, QUEUE, i);
+        self.nodes[i as usize].in_queue = true;
+    }
+
+    fn queue_remove(&mut self, i: u32) {
+        if !self.nodes[i as usize].in_queue {
+            return;
+        }
+        let head = if self.nodes[i as usize].status == HIR_NONRESIDENT {
+            &mut self.nr
+        } else {
+            &mut self.q
+        };
+        unlink(&mut self.nodes, head, QUEUE, i);
+        self.nodes[i as usize].in_queue = false;
+    }
+
+    /// Forgets the non-resident entry `i` entirely.
+    fn drop_nonresident(&mut self, i: u32) {
+        let Node { hash, weight, .. } = self.nodes[i as usize];
+        self.s_remove(i);
+        self.queue_remove(i);
+        self.nr_w -= weight;
+        if let Ok(e) = self.nonresident.find_entry(hash, |&j| j == i) {
+            e.remove();
+        }
+        self.free.push(i);
+    }
+
+    /// Stack pruning: pop HIR entries off S's bottom until an LIR key is there.
+    fn prune(&mut self) {
+        while self.s.bottom != NIL {
+            let b = self.s.bottom;
+            match self.nodes[b as usize].status {
+                LIR => break,
+                HIR_NONRESIDENT => self.drop_nonresident(b),
+                _ => self.s_remove(b),
+            }
+        }
+    }
+
+    /// Forgets the oldest non-resident entries beyond the bound.
+    fn bound_nonresident(&mut self) {
+        while self.nr_w > self.max_nr && self.nr.bottom != NIL {
+            self.drop_nonresident(self.nr.bottom);
+        }
+    }
+
+    /// Demotes S's bottom LIR keys to HIR (top of Q) while the LIR set is over its share,
+    /// never demoting `keep`.
+    fn demote_excess(&mut self, keep: u32) {
+        while self.lir_w > self.max_lir {
+            self.prune();
+            let b = self.s.bottom;
+            if b == NIL || b == keep {
+                break;
+            }
+            let w = self.nodes[b as usize].weight;
+            self.s_remove(b);
+            self.nodes[b as usize].status = HIR_RESIDENT;
+            self.queue_top(b);
+            self.lir_w -= w;
+            self.q_w += w;
+        }
+        self.prune();
+    }
+}
+
+impl Policy for Lirs {
+    #[inline]
+    fn on_insert(&mut self, slot: Slot, ks: &Keyspace, _: &mut PolicyCtx<'_>, _: InsertKind) {
+        let hash = ks.entry(slot).hash;
+        let w = self.weights.record(ks, slot);
+        grow(&mut self.node_of, slot, NIL);
+        let nodes = &self.nodes;
+        let found = self
+            .nonresident
+            .find_entry(hash, |&j| nodes[j as usize].hash == hash)
+            .ok()
+            .map(|e| e.remove().0);
+        if let Some(i) = found {
+            // A non-resident HIR entry still in S: its inter-reference recency is below the
+            // LIR keys' recency, so it becomes LIR (paper §3.3, case 3a).
+            let old_w = self.nodes[i as usize].weight;
+            self.queue_remove(i);
+            self.nr_w -= old_w;
+            let n = &mut self.nodes[i as usize];
+            n.status = LIR;
+            n.slot = slot;
+            n.weight = w;
+            self.s_top(i);
+            self.lir_w += w;
+            self.node_of[slot as usize] = i;
+            self.demote_excess(i);
+        } else if self.lir_w + w <= self.max_lir {
+            // Warm-up: the LIR set is not full.
+            let i = self.alloc(hash, slot, w, LIR);
+            self.s_top(i);
+            self.lir_w += w;
+            self.node_of[slot as usize] = i;
+        } else {
+            let i = self.alloc(hash, slot, w, HIR_RESIDENT);
+            self.s_top(i);
+            self.queue_top(i);
+            self.q_w += w;
+            self.node_of[slot as usize] = i;
+        }
+    }
+
+    #[inline]
+    fn on_access(&mut self, slot: Slot, ks: &Keyspace, _: &mut PolicyCtx<'_>) {
+        let i = self.node_of[slot as usize];
+        let (old, new) = self.weights.refresh(ks, slot);
+        self.nodes[i as usize].weight = new;
+        match self.nodes[i as usize].status {
+            LIR => {
+                self.lir_w = self.lir_w - old + new;
+                let was_bottom = self.s.bottom == i;
+                self.s_top(i);
+                if was_bottom {
+                    self.prune();
+                }
+            }
+            _ => {
+                self.q_w = self.q_w - old + new;
+                if self.nodes[i as usize].in_s {
+                    // Case 2a: its IRR beat the bottom LIR key's recency.
+                    self.queue_remove(i);
+                    self.q_w -= new;
+                    self.nodes[i as usize].status = LIR;
+                    self.lir_w += new;
+                    self.s_top(i);
+                    self.demote_excess(i);
+                } else {
+                    // Case 2b.
+                    self.s_top(i);
+                    self.queue_top(i);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn on_remove(&mut self, slot: Slot, _: &Keyspace, cause: RemovalCause) {
+        let i = std::mem::replace(&mut self.node_of[slot as usize], NIL);
+        let Node {
+            hash,
+            weight,
+            status,
+            in_s,
+            ..
+        } = self.nodes[i as usize];
+        if status == LIR {
+            self.s_remove(i);
+            self.lir_w -= weight;
+            self.free.push(i);
+        } else {
+            self.queue_remove(i);
+            self.q_w -= weight;
+            if cause == RemovalCause::Evicted && in_s {
+                // Stays in S as a non-resident HIR entry.
+                let nodes = &self.nodes;
+                if let Some(&old) = self
+                    .nonresident
+                    .find(hash, |&j| nodes[j as usize].hash == hash)
+                {
+                    // Two keys with one 64-bit hash: keep the newer entry.
+                    self.drop_nonresident(old);
+                }
+                let n = &mut self.nodes[i as usize];
+                n.status = HIR_NONRESIDENT;
+                n.slot = NIL;
+                self.queue_top(i);
+                self.nr_w += weight;
+                let nodes = &self.nodes;
+                self.nonresident
+                    .insert_unique(hash, i, |&j| nodes[j as usize].hash);
+            } else {
+                self.s_remove(i);
+                self.free.push(i);
+            }
+        }
+        self.prune();
+        self.bound_nonresident();
+    }
+
+    #[inline]
+    fn select_victim(&mut self, _: &Keyspace, _: &mut PolicyCtx<'_>) -> Option<Slot> {
+        let i = if self.q.bottom != NIL {
+            self.q.bottom
+        } else {
+            self.s.bottom
+        };
+        (i != NIL).then(|| self.nodes[i as usize].slot)
+    }
+
+    fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
+        let (mut resident, mut lir_w, mut nr_n, mut nr_w) = (0usize, 0u64, 0usize, 0u64);
+        let mut cur = self.s.top;
+        let mut in_s = 0;
+        while cur != NIL {
+            let n = &self.nodes[cur as usize];
+            if !n.in_s {
+                return Err(format!("LIRS node {cur} linked in S but not flagged"));
+            }
+            match n.status {
+                LIR => lir_w += n.weight,
+                HIR_NONRESIDENT => {
+                    nr_n += 1;
+                    nr_w += n.weight;
+                    if !n.in_queue {
+                        return Err(format!("LIRS non-resident {cur} not in its queue"));
+                    }
+                }
+                _ => {}
+            }
+            if n.status != HIR_NONRESIDENT {
+                resident += 1;
+                if !ks.is_live(n.slot) || self.node_of[n.slot as usize] != cur {
+                    return Err(format!("LIRS node {cur} points at slot {} wrongly", n.slot));
+                }
+            }
+            in_s += 1;
+            cur = n.link[S][1];
+        }
+        if in_s != self.s.len {
+            return Err(format!("LIRS S has {in_s} nodes, recorded {}", self.s.len));
+        }
+        if self.s.bottom != NIL && self.nodes[self.s.bottom as usize].status != LIR {
+            return Err("LIRS: S's bottom is not an LIR key".into());
+        }
+        let (mut q_w, mut q_n) = (0u64, 0usize);
+        let mut cur = self.q.top;
+        while cur != NIL {
+            let n = &self.nodes[cur as usize];
+            if n.status != HIR_RESIDENT || !n.in_queue {
+                return Err(format!("LIRS Q holds node {cur} of status {}", n.status));
+            }
+            if !n.in_s {
+                resident += 1; // counted here when not in S
+            }
+            q_w += n.weight;
+            q_n += 1;
+            cur = n.link[QUEUE][1];
+        }
+        if resident != ks.len() {
+            return Err(format!(
+                "LIRS holds {resident} resident keys, keyspace {}",
+                ks.len()
+            ));
+        }
+        if q_n != self.q.len || q_w != self.q_w || lir_w != self.lir_w {
+            return Err(format!(
+                "LIRS weights: Q {q_w}/{} ({q_n}/{}), LIR {lir_w}/{}",
+                self.q_w, self.q.len, self.lir_w
+            ));
+        }
+        if nr_n != self.nr.len || nr_n != self.nonresident.len() || nr_w != self.nr_w {
+            return Err(format!(
+                "LIRS non-resident: {nr_n} in S, {} queued, {} indexed; weight {nr_w}/{}",
+                self.nr.len,
+                self.nonresident.len(),
+                self.nr_w
+            ));
+        }
+        if self.weights.capacity().unit == Unit::Keys
+            && (self.lir_w > self.max_lir.max(1) || self.nr_w > self.max_nr)
+        {
+            return Err(format!(
+                "LIRS over its shares: LIR {} > {} or non-resident {} > {}",
+                self.lir_w, self.max_lir, self.nr_w, self.max_nr
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::*;
+
+    #[test]
+    fn an_entry_costs_what_the_header_says() {
+        assert_eq!(std::mem::size_of::<super::Node>(), 40);
+    }
+
+    #[test]
+    fn irr_decides_lir_status() {
+        // 3 keys: LIR share ⌊3 × 0.99⌋ = 2, HIR 1. S listed top first; `n` = non-resident.
+        let mut e = engine("lirs", 3);
+        set(&mut e, 1);
+        set(&mut e, 2); // LIR: 1 2 (warm-up). S: 2 1
+        set(&mut e, 3); // LIR set full: 3 is resident HIR. S: 3 2 1; Q: 3
+        set(&mut e, 4); // evict Q's bottom 3 (stays in S as non-resident). S: 4 3n 2 1; Q: 4
+        assert_eq!(keys(&e), [1, 2, 4]);
+        assert!(!hit(&mut e, 3));
+        set(&mut e, 3); // evict 4 (→ 4n); 3 is found in S → LIR; the bottom LIR 1 is demoted
+        assert_eq!(keys(&e), [1, 2, 3]); // S: 3 4n 2; Q: 1
+        assert!(hit(&mut e, 1)); // HIR not in S: stays HIR. S: 1 3 4n 2; Q: 1
+        set(&mut e, 5); // evict 1 (→ 1n). S: 5 1n 3 4n 2; Q: 5
+        assert_eq!(keys(&e), [2, 3, 5]);
+        assert!(hit(&mut e, 2)); // LIR at the bottom → top, prune 4n. S: 2 5 1n 3
+        assert!(hit(&mut e, 5)); // HIR in S → LIR; demote 3, prune 1n. S: 5 2; Q: 3
+        set(&mut e, 6); // evict 3, not in S: forgotten. S: 6 5 2; Q: 6
+        assert_eq!(keys(&e), [2, 5, 6]);
+        assert!(!hit(&mut e, 3));
+        set(&mut e, 3); // evict 6 (→ 6n); 3 is unknown: resident HIR. S: 3 6n 5 2; Q: 3
+        assert_eq!(keys(&e), [2, 3, 5]);
+        e.check_invariants().unwrap();
+    }
+}
