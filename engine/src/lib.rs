@@ -26,6 +26,8 @@
 //! - [`policy`] — the [`Policy`] trait, the [`policy::registry`], one file per policy (Redis's,
 //!   research ones, Belady) and their shared parts (ghost FIFO, frequency sketch, capacity).
 //! - [`stats`] — [`Stats`], named as Redis's INFO fields.
+//! - [`persist`] — snapshot file, SAVE/BGSAVE by `fork()` with copy-on-write measurement,
+//!   AOF, save rules, forkless snapshot (one file each; see its Layout).
 //!
 //! # Example
 //!
@@ -52,6 +54,7 @@ mod expire;
 pub mod key;
 pub mod keyspace;
 pub mod lru;
+pub mod persist;
 pub mod policy;
 pub mod stats;
 pub mod value;

@@ -72,7 +72,7 @@ pub struct SplitMix64(pub u64);
 impl SplitMix64 {
     /// The next output.
     #[inline]
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64_raw(&mut self) -> u64 {
         // SplitMix64's golden-ratio increment (Steele et al. 2014).
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         mix64(self.0)
@@ -83,15 +83,15 @@ impl rand::TryRng for SplitMix64 {
     type Error = Infallible;
     #[inline]
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        Ok((self.next() >> 32) as u32)
+        Ok((self.next_u64_raw() >> 32) as u32)
     }
     #[inline]
     fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        Ok(self.next())
+        Ok(self.next_u64_raw())
     }
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
         for chunk in dst.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
+            let v = self.next_u64_raw().to_le_bytes();
             chunk.copy_from_slice(&v[..chunk.len()]);
         }
         Ok(())

@@ -572,7 +572,10 @@ pub fn run(cfg: &HclConfig) -> Result<HclMetrics, WorkloadError> {
     if cfg.ttl_ms.0 == 0 || cfg.ttl_ms.0 > cfg.ttl_ms.1 {
         return Err(bad("ttl_ms", format!("{:?}", cfg.ttl_ms), "1 ≤ min ≤ max"));
     }
-    if !(cfg.ops_per_sec > 0.0) || !(0.0..=1.0).contains(&cfg.invalidate_ratio) {
+    if cfg.ops_per_sec.is_nan()
+        || cfg.ops_per_sec <= 0.0
+        || !(0.0..=1.0).contains(&cfg.invalidate_ratio)
+    {
         return Err(bad(
             "ops_per_sec/invalidate_ratio",
             format!("{}/{}", cfg.ops_per_sec, cfg.invalidate_ratio),

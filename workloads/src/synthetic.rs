@@ -260,13 +260,12 @@ impl Synthetic {
     fn ttl_of(&self, key: u64) -> u64 {
         match &self.ttl {
             None => 0,
-            Some((fraction, d)) => {
-                if unit_f64(key_hash(self.seed, key, SALT_VOLATILE)) < *fraction {
-                    d.sample(&mut SplitMix64(key_hash(self.seed, key, SALT_TTL)))
-                } else {
-                    0
-                }
+            Some((fraction, d))
+                if unit_f64(key_hash(self.seed, key, SALT_VOLATILE)) < *fraction =>
+            {
+                d.sample(&mut SplitMix64(key_hash(self.seed, key, SALT_TTL)))
             }
+            Some(_) => 0,
         }
     }
 
