@@ -26,6 +26,8 @@ enum Command {
     Run(cmd::sweep::RunArgs),
     /// Merge the result directories of a sharded sweep into one.
     Merge(cmd::sweep::MergeArgs),
+    /// The HCL Cache scenario (data hashes with TTLs, metadata without) under each policy.
+    Hcl(cmd::hcl::HclArgs),
     /// Write a generated workload as the lab's CSV or libCacheSim's oracleGeneral.
     Export(cmd::export::ExportArgs),
     /// List registered policies, workload generators or trace formats.
@@ -84,6 +86,16 @@ fn run() -> Result<()> {
                 args.dirs.len(),
                 dir.display()
             );
+            Ok(())
+        }
+        Some(Command::Hcl(args)) => {
+            let (dir, rows) = cmd::hcl::run(&args, &ui).context("hcl")?;
+            println!(
+                "{} runs; wrote {}",
+                rows.len(),
+                dir.join("hcl.csv").display()
+            );
+            println!("report: {}", dir.join("report.md").display());
             Ok(())
         }
         Some(Command::Export(args)) => {

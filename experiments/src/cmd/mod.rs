@@ -2,6 +2,7 @@
 //! function that returns what it wrote. The binary only parses and dispatches.
 
 pub mod export;
+pub mod hcl;
 pub mod hitrate;
 pub mod list;
 pub mod report;

@@ -30,10 +30,16 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
         hitrate_report::add_section(&mut report, &rows, &plots)?;
         found = true;
     }
+    let hcl = dir.join("hcl.csv");
+    if hcl.exists() {
+        let rows: Vec<super::hcl::HclRow> = output::read_csv(&hcl)?;
+        super::hcl::add_section(&mut report, &rows, &plots)?;
+        found = true;
+    }
     if !found {
         return Err(RunError::Merge {
             message: format!(
-                "{}: no result CSV found (expected hitrate.csv, mrc.csv, cow.csv or frag.csv)",
+                "{}: no result CSV found (expected hitrate.csv, hcl.csv, mrc.csv, cow.csv or frag.csv)",
                 dir.display()
             ),
         });

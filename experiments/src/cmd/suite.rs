@@ -129,6 +129,9 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     })??;
     bar.finish_and_clear();
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
+    // 2. The HCL Cache scenario: metadata under each Redis policy.
+    let hcl_rows = super::hcl::measure(&super::hcl::HclArgs::quick(args.seed), ui)?;
+    output::write_csv(&dir.join("hcl.csv"), &hcl_rows)?;
     output::write_metadata(&dir, "suite", args.seed, args, &super::allocator_name())?;
     super::report::render(&dir, "evictlab: default suite")?;
     Ok(SuiteOutcome { dir, notes })
