@@ -175,47 +175,49 @@ pub fn run(args: &FragArgs, ui: &Ui) -> Result<FragOutcome, RunError> {
         });
     }
     let dir = super::out_dir(&args.out, "frag")?;
-    let summary = run_into(&dir, &allocators, &cfg, ui, args)?;
+    let results = run_into(&dir, &allocators, &cfg, ui)?;
+    let spec = Spec {
+        args,
+        resolved: &cfg,
+        allocators: results
+            .iter()
+            .zip(&allocators)
+            .map(|(r, a)| (a.name().to_string(), r.allocator_version.clone()))
+            .collect(),
+    };
+    output::write_metadata(&dir, "frag", cfg.seed, spec, &super::allocator_name())?;
     super::report::render(&dir, "evictlab: memory realism (frag)")?;
-    Ok(FragOutcome::Ran { dir, summary })
+    Ok(FragOutcome::Ran {
+        dir,
+        summary: results.iter().map(summary_line).collect(),
+    })
 }
 
 #[derive(Serialize)]
-struct Spec<'a, A: Serialize> {
-    args: &'a A,
+struct Spec<'a> {
+    args: &'a FragArgs,
     resolved: &'a FragConfig,
     allocators: Vec<(String, String)>,
 }
 
-/// Runs the workers for `allocators` and writes the CSVs and `metadata.json` into `dir`
-/// (the suite calls this too); returns one summary line per allocator.
-pub fn run_into<A: Serialize>(
+/// Runs the workers for `allocators` and writes `frag.csv`, `overhead.csv` and
+/// `defrag.csv` into `dir` (the default suite calls this too).
+pub fn run_into(
     dir: &Path,
     allocators: &[Allocator],
     cfg: &FragConfig,
     ui: &Ui,
-    args: &A,
-) -> Result<Vec<String>, RunError> {
+) -> Result<Vec<WorkerResult>, RunError> {
     let bar = ui.bar(allocators.len() as u64, "allocators");
     bar.set_message("frag");
     let results = frag::run_workers(allocators, cfg, dir, &|_| bar.inc(1))?;
     bar.finish_and_clear();
     frag::write_results(dir, &results)?;
-    let spec = Spec {
-        args,
-        resolved: cfg,
-        allocators: results
-            .iter()
-            .zip(allocators)
-            .map(|(r, a)| (a.name().to_string(), r.allocator_version.clone()))
-            .collect(),
-    };
-    output::write_metadata(dir, "frag", cfg.seed, spec, &super::allocator_name())?;
-    Ok(results.iter().map(summary_line).collect())
+    Ok(results)
 }
 
 /// `jemalloc-5.3.1: fill used 30.1 MiB rss 35.2 MiB → delete used 18.0 MiB rss 35.2 MiB`.
-fn summary_line(r: &WorkerResult) -> String {
+pub fn summary_line(r: &WorkerResult) -> String {
     let end = |phase: &str| r.frag.iter().find(|x| x.phase == phase && x.event == "end");
     let mib = |b: u64| b as f64 / (1u64 << 20) as f64;
     match (end("fill"), end("delete")) {
