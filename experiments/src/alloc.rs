@@ -638,9 +638,10 @@ mod tests {
         );
         // Three blocks: 1000, 24 and 4096 bytes requested.
         let (blocks, (bytes, req, n)) = delta(|| {
-            let a: Vec<u8> = Vec::with_capacity(1000);
-            let b = Box::new([7u8; 24]);
-            let c: Vec<u64> = Vec::with_capacity(512);
+            // black_box: the optimizer may otherwise elide an allocation nobody reads.
+            let a: Vec<u8> = std::hint::black_box(Vec::with_capacity(1000));
+            let b = std::hint::black_box(Box::new([7u8; 24]));
+            let c: Vec<u64> = std::hint::black_box(Vec::with_capacity(512));
             (a, b, c)
         });
         assert_eq!(req, 1000 + 24 + 4096);
@@ -650,7 +651,10 @@ mod tests {
         assert!(bytes >= req && bytes < req + 3 * 64, "usable {bytes}");
         // Realloc: one block grows from 1000 to 3000 requested bytes, the count stays.
         let (mut a, b, c) = blocks;
-        let (_, (_, req2, n2)) = delta(|| a.reserve_exact(3000));
+        let (_, (_, req2, n2)) = delta(|| {
+            a.reserve_exact(3000);
+            std::hint::black_box(&a);
+        });
         assert_eq!((req2, n2), (2000, 0));
         // Freeing everything brings every counter back by what was added.
         let (_, (bytes3, req3, n3)) = delta(move || drop((a, b, c)));
@@ -658,9 +662,36 @@ mod tests {
         assert!(bytes3 <= -(3000 + 24 + 4096));
     }
 
+    /// The pattern test again in a child process per allocator: this test binary
+    /// re-executed with `EVICTLAB_ALLOCATOR` set (the choice is made once per process).
+    #[test]
+    fn counting_is_exact_on_every_allocator() {
+        if requested().is_some() {
+            return; // already a child
+        }
+        let exe = std::env::current_exe().unwrap();
+        for a in Allocator::ALL {
+            let out = std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "alloc::tests::counts_a_known_allocation_pattern_exactly",
+                    "--test-threads=1",
+                ])
+                .env(ENV_VAR, a.name())
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && stdout.contains("1 passed"),
+                "{a}: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
     #[test]
     fn zeroed_allocations_are_counted_and_zeroed() {
-        let (v, (_, req, n)) = delta(|| vec![0u8; 777]);
+        let (v, (_, req, n)) = delta(|| std::hint::black_box(vec![0u8; 777]));
         assert!(v.iter().all(|&b| b == 0));
         assert_eq!((req, n), (777, 1));
         drop(v);

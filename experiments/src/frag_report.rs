@@ -145,7 +145,7 @@ pub fn add_section(
             let r = chart
                 .render(plots, &format!("frag_timeline_{a}"))
                 .map_err(rerr)?;
-            report.chart(&r, &format!("RSS and used memory over time, {a}"));
+            report.chart(&r, format!("RSS and used memory over time, {a}"));
         }
         let bars = |title: &str, f: &dyn Fn(&FragRow) -> f64, stem: &str| {
             let rows = PHASES.iter().flat_map(|p| {
