@@ -17,16 +17,27 @@
 //! - [`hitrate`] — hit-rate replay of one cell, grids of cells, parallel runs, `hitrate.csv` rows.
 //! - [`hitrate_report`] — the hit-rate report section (plots, tables, sentences) from rows.
 //! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
+//! - [`alloc`] — [`alloc::LabAllocator`]: the counting global allocator dispatching at run time
+//!   to glibc, jemalloc or mimalloc; allocator stats, purge, the jemalloc defrag hint.
+//! - [`mem`] — one memory sample: counted used bytes, RSS (`/proc/self/statm`), allocator stats.
+//! - [`frag`] — `experiment frag`: fill/delete/refill/churn/idle/defrag phases per allocator in
+//!   worker processes, per-key overhead, Redis's active defragmentation.
+//! - [`frag_report`] — the memory-realism report section from `frag.csv`, `overhead.csv`,
+//!   `defrag.csv`.
 
 // Errors are cold-path values that carry the file, field, value and what is accepted (the
 // lab's error convention), so `RunError` is larger than clippy's 128-byte default; boxing it
 // would buy nothing on a path taken once per run. `WorkloadInput` is built once per sweep.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
 
+pub mod alloc;
 pub mod cmd;
 pub mod cow;
+pub mod frag;
+pub mod frag_report;
 pub mod hitrate;
 pub mod hitrate_report;
+pub mod mem;
 pub mod output;
 pub mod source;
 pub mod sweep;

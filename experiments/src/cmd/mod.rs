@@ -2,6 +2,7 @@
 //! function that returns what it wrote. The binary only parses and dispatches.
 
 pub mod export;
+pub mod frag;
 pub mod hcl;
 pub mod hitrate;
 pub mod list;
@@ -63,7 +64,8 @@ pub fn with_threads<T: Send>(
     }
 }
 
-/// The allocator name recorded in `metadata.json` (set by the binary).
+/// The allocator name and version recorded in `metadata.json`: the allocator serving this
+/// process (see [`crate::alloc`]), e.g. `jemalloc-5.3.1` or `glibc-2.36`.
 pub fn allocator_name() -> String {
-    std::env::var("EVICTLAB_ALLOCATOR").unwrap_or_else(|_| "system".into())
+    crate::alloc::Allocator::current().version()
 }

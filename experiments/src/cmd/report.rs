@@ -36,6 +36,14 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
         super::hcl::add_section(&mut report, &rows, &plots)?;
         found = true;
     }
+    let frag_csv = dir.join("frag.csv");
+    if frag_csv.exists() {
+        let frag: Vec<crate::frag::FragRow> = output::read_csv(&frag_csv)?;
+        let overhead: Vec<crate::frag::OverheadRow> = read_if_present(&dir.join("overhead.csv"))?;
+        let defrag: Vec<crate::frag::DefragRow> = read_if_present(&dir.join("defrag.csv"))?;
+        crate::frag_report::add_section(&mut report, &frag, &overhead, &defrag, &plots)?;
+        found = true;
+    }
     if !found {
         return Err(RunError::Merge {
             message: format!(
@@ -47,4 +55,13 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
     report.write(dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })
+}
+
+/// The rows of `path`, or none when the file does not exist.
+fn read_if_present<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, RunError> {
+    if path.exists() {
+        output::read_csv(path)
+    } else {
+        Ok(Vec::new())
+    }
 }

@@ -132,6 +132,19 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     // 2. The HCL Cache scenario: metadata under each Redis policy.
     let hcl_rows = super::hcl::measure(&super::hcl::HclArgs::quick(args.seed), ui)?;
     output::write_csv(&dir.join("hcl.csv"), &hcl_rows)?;
+    // 2. Memory realism: the quick frag preset, one worker process per allocator (this
+    //    binary re-executed), into the same directory.
+    if crate::frag::can_spawn_workers() {
+        let cfg = crate::frag::FragConfig::quick(args.seed);
+        let results = super::frag::run_into(&dir, &crate::alloc::Allocator::ALL, &cfg, ui)?;
+        notes.extend(results.iter().map(super::frag::summary_line));
+    } else {
+        notes.push(
+            "memory realism (frag) skipped: it re-executes the experiment binary per \
+             allocator, and this process is not that binary"
+                .into(),
+        );
+    }
     output::write_metadata(&dir, "suite", args.seed, args, &super::allocator_name())?;
     super::report::render(&dir, "evictlab: default suite")?;
     Ok(SuiteOutcome { dir, notes })
