@@ -1,5 +1,6 @@
 //! Integration tests of the root package, one binary with one module per topic.
 
 mod cli;
+mod cow_cli;
 mod golden;
 mod reference;

@@ -9,6 +9,7 @@
 //!
 //! - [`cow`] — `experiment cow`: fork vs forkless snapshots under writes, copy-on-write measured
 //!   from the child's `Private_Dirty`, page-level ground truth, and the prediction.
+//! - [`cow_report`] — the snapshot / COW report section from `cow.csv` and `cow_timeseries.csv`.
 //! - [`cmd`] — the subcommands of the `experiment` binary (arguments and `run` functions).
 //! - [`source`] — `--trace` / `--workload` arguments into a loaded workload.
 //! - [`ui`] — progress bars handed in by the binary.
@@ -25,6 +26,7 @@
 
 pub mod cmd;
 pub mod cow;
+pub mod cow_report;
 pub mod hitrate;
 pub mod hitrate_report;
 pub mod output;

@@ -1,6 +1,7 @@
 //! The subcommands of the `experiment` binary: each owns its clap arguments and a `run`
 //! function that returns what it wrote. The binary only parses and dispatches.
 
+pub mod cow;
 pub mod export;
 pub mod hitrate;
 pub mod list;

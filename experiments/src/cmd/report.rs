@@ -30,6 +30,9 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
         hitrate_report::add_section(&mut report, &rows, &plots)?;
         found = true;
     }
+    if super::cow::add_report_section(&mut report, dir)? {
+        found = true;
+    }
     if !found {
         return Err(RunError::Merge {
             message: format!(
