@@ -4,3 +4,4 @@ mod cli;
 mod cow_cli;
 mod golden;
 mod reference;
+mod tune_cli;

@@ -17,6 +17,8 @@
 //! - [`workload`] — a workload loaded in memory: requests, working set, next accesses.
 //! - [`hitrate`] — hit-rate replay of one cell, grids of cells, parallel runs, `hitrate.csv` rows.
 //! - [`hitrate_report`] — the hit-rate report section (plots, tables, sentences) from rows.
+//! - [`tune`] — `experiment tune`: memory probe, COW runs and fits, policy sweep, derived maxmemory.
+//! - [`tune_report`] — `tuning-report.md` with every number cited to a CSV (`tune_citations.csv`).
 //! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
 
 // Errors are cold-path values that carry the file, field, value and what is accepted (the
@@ -32,6 +34,8 @@ pub mod hitrate_report;
 pub mod output;
 pub mod source;
 pub mod sweep;
+pub mod tune;
+pub mod tune_report;
 pub mod ui;
 pub mod workload;
 

@@ -28,6 +28,8 @@ enum Command {
     Merge(cmd::sweep::MergeArgs),
     /// Fork vs forkless snapshots under writes: copy-on-write measured, ground truth, model.
     Cow(cmd::cow::CowCmdArgs),
+    /// From a workload and a RAM budget to maxmemory, policy, THP and overcommit advice.
+    Tune(cmd::tune::TuneArgs),
     /// Write a generated workload as the lab's CSV or libCacheSim's oracleGeneral.
     Export(cmd::export::ExportArgs),
     /// List registered policies, workload generators or trace formats.
@@ -104,6 +106,14 @@ fn run() -> Result<()> {
             if let Some(dir) = s.csv.parent() {
                 println!("report: {}", dir.join("report.md").display());
             }
+            Ok(())
+        }
+        Some(Command::Tune(args)) => {
+            let (o, path) = cmd::tune::run(&args, &ui).context("tune")?;
+            if let Some(m) = o.rec("maxmemory_bytes") {
+                println!("maxmemory {}mb", (m / 1048576.0).floor());
+            }
+            println!("wrote {}", path.display());
             Ok(())
         }
         Some(Command::Export(args)) => {

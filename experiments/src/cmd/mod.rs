@@ -8,6 +8,7 @@ pub mod list;
 pub mod report;
 pub mod suite;
 pub mod sweep;
+pub mod tune;
 
 use std::path::{Path, PathBuf};
 
