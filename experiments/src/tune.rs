@@ -871,6 +871,16 @@ pub fn run(p: &TuneParams, ui: &Ui) -> Result<TuneOutcome, RunError> {
         "bytes",
         "largest x with x + cow(x) + reserve <= ram, cow = tune_fit.csv cow_peak_bytes fork thp=off",
     );
+    let measured_max = cow
+        .iter()
+        .map(|r| r.parent_rss_start_bytes as f64)
+        .fold(1.0, f64::max);
+    rec(
+        "extrapolation_factor",
+        x_off / measured_max,
+        "x",
+        "rss_at_fork_bytes / largest parent_rss_start_bytes in cow.csv",
+    );
     rec(
         "cow_headroom_bytes",
         cow_off.at(x_off).max(0.0),

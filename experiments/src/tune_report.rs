@@ -429,7 +429,7 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
          stated write rate with {} writes (`cow.csv`). The lab cannot build your full dataset, \
          so it fits a least-squares line to each quantity against the RSS at the fork (for \
          fork latency a line through the origin: the fork copies page tables in proportion to \
-         the RSS, and millisecond forks are too noisy for an intercept) and evaluates it at the RSS the recommended maxmemory implies ({}). For uniform writes \
+         the RSS, and millisecond forks are too noisy for an intercept) and evaluates it at the RSS the recommended maxmemory implies ({}, {} times the largest RSS measured). For uniform writes \
          during a save whose duration grows with the data, the distinct pages dirtied grow \
          linearly with the data, so a line is the expected form; R² and residuals are in \
          `tune_fit.csv`. This is an extrapolation: the fit is only as good as the small runs \
@@ -437,7 +437,8 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
         o.cow
             .first()
             .map_or("uniform".into(), |r| r.distribution.clone()),
-        c.rec(o, "rss_at_fork_bytes", b)
+        c.rec(o, "rss_at_fork_bytes", b),
+        c.rec(o, "extrapolation_factor", |v| format::trimmed(v, 1))
     ));
     if let Some(ch) = fit_chart(
         o,
