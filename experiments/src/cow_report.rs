@@ -15,6 +15,9 @@ use evictlab_reports::{Align, Axis, BarChart, Chart, LineChart, Report, Series, 
 use crate::RunError;
 use crate::cow::{CowPoint, CowRow};
 
+/// (snapshot, thp, write rate, repeat) of a time series.
+type SeriesKey = (String, String, u64, u32);
+
 fn rerr(e: evictlab_reports::ReportError) -> RunError {
     RunError::Report {
         message: e.to_string(),
@@ -144,7 +147,7 @@ fn dataset_section(
         report.heading(3, format!("Dataset {}", dataset_label(ds)));
     }
     // 1. COW over time, one series per (snapshot, thp, rate, repeat), from the child's samples.
-    let mut series: BTreeMap<(String, String, u64, u32), Vec<(f64, f64)>> = BTreeMap::new();
+    let mut series: BTreeMap<SeriesKey, Vec<(f64, f64)>> = BTreeMap::new();
     for p in points {
         if p.source != "child" {
             continue;

@@ -1150,3 +1150,64 @@ pub fn run(p: &TuneParams, ui: &Ui) -> Result<TuneOutcome, RunError> {
         params_text,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn least_squares_recovers_a_line_and_reports_residual_quality() {
+        let pts: Vec<(f64, f64)> = (1..=5).map(|i| (i as f64, 3.0 + 2.0 * i as f64)).collect();
+        let l = fit_line(&pts);
+        assert!((l.slope - 2.0).abs() < 1e-12 && (l.intercept - 3.0).abs() < 1e-12);
+        assert!((l.r2 - 1.0).abs() < 1e-12);
+        let noisy = [(1.0, 1.0), (2.0, 3.0), (3.0, 2.0)];
+        let l = fit_line(&noisy);
+        assert!(l.r2 < 1.0 && l.r2 > 0.0);
+        let o = fit_origin(&[(1.0, 2.0), (2.0, 4.0)]);
+        assert!((o.slope - 2.0).abs() < 1e-12 && o.intercept == 0.0);
+    }
+
+    #[test]
+    fn save_points_fire_at_the_later_of_seconds_and_changes() {
+        let rules = [
+            SaveRule {
+                seconds: 900,
+                changes: 1,
+            },
+            SaveRule {
+                seconds: 300,
+                changes: 100,
+            },
+            SaveRule {
+                seconds: 60,
+                changes: 10_000,
+            },
+        ];
+        // 100 writes/s: 10000 changes take 100 s, so the 60 s point fires after 100 s.
+        assert_eq!(save_interval_secs(&rules, 100), Some(100.0));
+        assert_eq!(save_interval_secs(&rules, 1_000_000), Some(60.0));
+        assert_eq!(save_interval_secs(&rules, 0), None);
+        assert_eq!(save_interval_secs(&[], 10), None);
+    }
+
+    #[test]
+    fn headroom_solves_rss_plus_cow_equal_to_ram() {
+        let cow = Line {
+            slope: 0.25,
+            intercept: 1000.0,
+            r2: 1.0,
+            n: 3,
+        };
+        let x = max_rss(10_000.0, 500.0, &cow);
+        assert!((x + cow.at(x) + 500.0 - 10_000.0).abs() < 1e-6);
+        // A negative line (no COW) leaves everything but the reserve.
+        let none = Line {
+            slope: 0.0,
+            intercept: -5.0,
+            r2: 1.0,
+            n: 3,
+        };
+        assert_eq!(max_rss(10_000.0, 500.0, &none), 9_500.0);
+    }
+}

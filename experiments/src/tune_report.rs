@@ -236,16 +236,18 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
         let frac = c.policy(bp, "fraction", bp.fraction, format::percent(bp.fraction, 2));
         let mut s = format!(
             "**`maxmemory-policy {}`** {}: hit ratio {h} (range {lo} – {hi} over {} engine \
-             seeds) at {} ({frac} of the working set), {gap} below Belady's optimum.",
+             seeds) with a cache of {frac} of the working set{}, {gap} below Belady's \
+             optimum.",
             bp.policy,
             samples_text(bp),
             bp.seeds,
             if bp.size == "budget" {
-                "the cache size this maxmemory holds"
+                " (what this maxmemory holds)"
             } else {
-                "a quarter of the working set: this maxmemory holds all of it, so every \
-                 evicting policy ties there (cold misses only) and the choice matters only once \
-                 the keyspace grows past the budget"
+                " (this maxmemory holds all of it, so every evicting policy ties at the \
+                 budget with cold misses only; the ranking shown is for a quarter of the \
+                 working set, where the choice starts to matter — pass `--keyspace` with your \
+                 real key count to rank at the budget)"
             }
         );
         if o.rec("gain_over_allkeys_lru5_pp").is_some() {

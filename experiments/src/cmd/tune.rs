@@ -36,7 +36,7 @@ pub fn parse_save(text: &str) -> Result<Vec<SaveRule>, RunError> {
         value: text.to_string(),
         expected: "pairs of <seconds> <changes>, e.g. \"3600 1 300 100 60 10000\", or \"\"",
     };
-    if nums.len() % 2 != 0 {
+    if !nums.len().is_multiple_of(2) {
         return Err(bad());
     }
     nums.chunks(2)
@@ -151,4 +151,20 @@ pub fn run(args: &TuneArgs, ui: &Ui) -> Result<(TuneOutcome, PathBuf), RunError>
     // The detailed sections (every hit-rate cell, every snapshot) in report.md.
     super::report::render(&dir, "evictlab: tune (details)")?;
     Ok((outcome, path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_points_parse_like_redis_conf() {
+        let r = parse_save("900 1 300 100").unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[1].seconds, r[1].changes), (300, 100));
+        assert!(parse_save("\"\"").unwrap().is_empty());
+        let e = parse_save("900 1 300").unwrap_err().to_string();
+        assert!(e.contains("--save") && e.contains("900 1 300"), "{e}");
+        assert!(parse_save("9x 1").is_err());
+    }
 }
