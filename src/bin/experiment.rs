@@ -30,6 +30,8 @@ enum Command {
     Cow(cmd::cow::CowCmdArgs),
     /// From a workload and a RAM budget to maxmemory, policy, THP and overcommit advice.
     Tune(cmd::tune::TuneArgs),
+    /// The HCL Cache scenario (data hashes with TTLs, metadata without) under each policy.
+    Hcl(cmd::hcl::HclArgs),
     /// Write a generated workload as the lab's CSV or libCacheSim's oracleGeneral.
     Export(cmd::export::ExportArgs),
     /// List registered policies, workload generators or trace formats.
@@ -114,6 +116,16 @@ fn run() -> Result<()> {
                 println!("maxmemory {}mb", (m / 1048576.0).floor());
             }
             println!("wrote {}", path.display());
+            Ok(())
+        }
+        Some(Command::Hcl(args)) => {
+            let (dir, rows) = cmd::hcl::run(&args, &ui).context("hcl")?;
+            println!(
+                "{} runs; wrote {}",
+                rows.len(),
+                dir.join("hcl.csv").display()
+            );
+            println!("report: {}", dir.join("report.md").display());
             Ok(())
         }
         Some(Command::Export(args)) => {

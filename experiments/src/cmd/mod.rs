@@ -3,6 +3,7 @@
 
 pub mod cow;
 pub mod export;
+pub mod hcl;
 pub mod hitrate;
 pub mod list;
 pub mod report;

@@ -30,13 +30,19 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
         hitrate_report::add_section(&mut report, &rows, &plots)?;
         found = true;
     }
+    let hcl = dir.join("hcl.csv");
+    if hcl.exists() {
+        let rows: Vec<super::hcl::HclRow> = output::read_csv(&hcl)?;
+        super::hcl::add_section(&mut report, &rows, &plots)?;
+        found = true;
+    }
     if super::cow::add_report_section(&mut report, dir)? {
         found = true;
     }
     if !found {
         return Err(RunError::Merge {
             message: format!(
-                "{}: no result CSV found (expected hitrate.csv, mrc.csv, cow.csv or frag.csv)",
+                "{}: no result CSV found (expected hitrate.csv, hcl.csv, mrc.csv, cow.csv or frag.csv)",
                 dir.display()
             ),
         });

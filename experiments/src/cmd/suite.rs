@@ -129,7 +129,10 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     })??;
     bar.finish_and_clear();
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
-    // 2. Snapshots: the quick COW preset, shrunk to a few seconds. Its cells fork worker
+    // 2. The HCL Cache scenario: metadata under each Redis policy.
+    let hcl_rows = super::hcl::measure(&super::hcl::HclArgs::quick(args.seed), ui)?;
+    output::write_csv(&dir.join("hcl.csv"), &hcl_rows)?;
+    // 3. Snapshots: the quick COW preset, shrunk to a few seconds. Its cells fork worker
     //    processes from this thread, so the workloads are dropped first (the workers would
     //    inherit them) and the rayon work above has finished.
     drop(workloads);
