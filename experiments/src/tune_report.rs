@@ -221,6 +221,15 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
          peak COW of one BGSAVE at {rate} writes/s extrapolated to this size {cowh}, reserve \
          {reserve} and fragmentation ratio {frag} (rss − base over used_memory, measured)."
     ));
+    if o.rec("maxmemory_bytes").unwrap_or(0.0) < 16.0 * 1048576.0 {
+        recs.push(format!(
+            "**This RAM is too small for this write rate with fork snapshots**: the base \
+             footprint and the COW of one BGSAVE leave almost nothing for data ({mm} above). Use \
+             a forkless snapshot ({}), persist on a replica, or lower the write rate during \
+             saves.",
+            c.rec(o, "maxmemory_forkless_bytes", b)
+        ));
+    }
     let best = best_at_budget(&o.policies, &crate::tune::recommendable);
     let any = best_at_budget(&o.policies, &|r| r.family != "oracle");
     if let Some(bp) = best {
