@@ -44,6 +44,9 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
         crate::frag_report::add_section(&mut report, &frag, &overhead, &defrag, &plots)?;
         found = true;
     }
+    if super::cow::add_report_section(&mut report, dir)? {
+        found = true;
+    }
     if !found {
         return Err(RunError::Merge {
             message: format!(
