@@ -16,6 +16,9 @@
 //! - [`workload`] — a workload loaded in memory: requests, working set, next accesses.
 //! - [`hitrate`] — hit-rate replay of one cell, grids of cells, parallel runs, `hitrate.csv` rows.
 //! - [`hitrate_report`] — the hit-rate report section (plots, tables, sentences) from rows.
+//! - [`mrc`] — LRU miss-ratio curves in one pass: exact stack distances (Fenwick tree) and
+//!   SHARDS fixed-rate / fixed-size sampling, `mrc.csv` rows, mean absolute error.
+//! - [`mrc_report`] — the miss-ratio-curve report section (exact vs SHARDS plot, MAE table).
 //! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
 
 // Errors are cold-path values that carry the file, field, value and what is accepted (the
@@ -27,6 +30,8 @@ pub mod cmd;
 pub mod cow;
 pub mod hitrate;
 pub mod hitrate_report;
+pub mod mrc;
+pub mod mrc_report;
 pub mod output;
 pub mod source;
 pub mod sweep;

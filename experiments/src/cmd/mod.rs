@@ -4,6 +4,7 @@
 pub mod export;
 pub mod hitrate;
 pub mod list;
+pub mod mrc;
 pub mod report;
 pub mod suite;
 pub mod sweep;
