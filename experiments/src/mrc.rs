@@ -601,54 +601,97 @@ struct Slot {
     size: u32,
 }
 
-/// The LRU stack: last access times marked in Fenwick trees (a count, and sizes when byte
-/// distances are wanted).
+/// The LRU stack. Each object's last access time is a set bit in a bitmap over timestamps;
+/// a Fenwick tree counts the set bits per 64-bit word, so "marks after `t0`" is a popcount
+/// in `t0`'s word plus a prefix sum over 64× fewer entries than timestamps (the tree and the
+/// bitmap stay in cache). When byte distances are wanted, a second Fenwick tree holds each
+/// mark's size per timestamp.
 struct Stack {
-    counts: Fenwick<u32>,
+    marks: Marks,
     bytes: Option<Fenwick<u64>>,
     last: FastMap<u64, Slot>,
-    /// The next timestamp.
+    /// The next timestamp; `len` is the end of the timeline.
     now: u32,
-    live: u32,
+    len: u32,
     live_bytes: u64,
-    /// Compaction scratch (timestamps; then per-position values).
-    scratch_ts: Vec<u32>,
-    scratch_counts: Vec<u32>,
+    /// Compaction scratch: per-timestamp sizes, per-word counts.
     scratch_bytes: Vec<u64>,
+    scratch_words: Vec<u32>,
+}
+
+/// The set of last-access timestamps: a bitmap and a Fenwick tree of per-word counts.
+struct Marks {
+    bits: Vec<u64>,
+    words: Fenwick<u32>,
+    /// The key whose mark is at each timestamp (for compaction without sorting).
+    keys_at: Vec<u64>,
+    live: u32,
+}
+
+impl Marks {
+    #[inline]
+    fn mark(&mut self, t: u32, key: u64) {
+        let (w, b) = ((t / 64) as usize, t % 64);
+        self.bits[w] |= 1 << b;
+        self.words.add(w, 1);
+        self.keys_at[t as usize] = key;
+    }
+
+    #[inline]
+    fn unmark(&mut self, t: u32) {
+        let (w, b) = ((t / 64) as usize, t % 64);
+        self.bits[w] &= !(1 << b);
+        self.words.sub(w, 1);
+    }
+
+    /// Marks strictly after `t` (the distinct objects used since `t`).
+    #[inline]
+    fn after(&self, t: u32) -> u32 {
+        let (w, b) = ((t / 64) as usize, t % 64);
+        let in_word = (self.bits[w] >> b >> 1).count_ones();
+        self.live - self.words.prefix(w) + in_word
+    }
 }
 
 impl Stack {
     /// A stack expected to hold up to `objects` objects at once.
     fn new(objects: usize, track_bytes: bool) -> Stack {
-        let len = (objects.max(1) * 2).max(1024);
         let mut s = Stack {
-            counts: Fenwick::new(0),
+            marks: Marks {
+                bits: Vec::new(),
+                words: Fenwick::new(0),
+                keys_at: Vec::new(),
+                live: 0,
+            },
             bytes: None,
             last: FastMap::with_capacity_and_hasher(
                 objects + 1,
                 foldhash::fast::FixedState::default(),
             ),
             now: 0,
-            live: 0,
+            len: 0,
             live_bytes: 0,
-            scratch_ts: Vec::new(),
-            scratch_counts: Vec::new(),
             scratch_bytes: Vec::new(),
+            scratch_words: Vec::new(),
         };
-        s.resize(len, track_bytes);
+        // Compaction runs every (len - live) accesses: 4× the objects keeps it rare.
+        s.resize((objects.max(1) * 4).max(4096), track_bytes);
         s
     }
 
     fn resize(&mut self, len: usize, track_bytes: bool) {
-        self.counts = Fenwick::new(len);
+        let len = len.div_ceil(64) * 64;
+        self.len = u32::try_from(len).expect("fewer than 2^32 timestamps");
+        self.marks.bits = vec![0; len / 64];
+        self.marks.words = Fenwick::new(len / 64);
+        self.marks.keys_at = vec![0; len];
+        self.scratch_words = vec![0; len / 64];
         self.bytes = track_bytes.then(|| Fenwick::new(len));
-        self.scratch_ts = Vec::with_capacity(len);
-        self.scratch_counts = vec![0; len];
         self.scratch_bytes = if track_bytes { vec![0; len] } else { Vec::new() };
     }
 
     fn live(&self) -> usize {
-        self.live as usize
+        self.marks.live as usize
     }
 
     fn contains(&self, key: u64) -> bool {
@@ -660,34 +703,34 @@ impl Stack {
     /// sizes plus its own cached size. `set` replaces the cached size with `size`.
     #[inline]
     fn access(&mut self, key: u64, size: u32, set: bool) -> Option<(u64, u64)> {
-        if self.now as usize == self.counts.len() {
+        if self.now == self.len {
             self.compact();
         }
         let now = self.now;
         self.now += 1;
         match self.last.get_mut(&key) {
             Some(slot) => {
-                let t0 = slot.ts as usize;
-                let depth = self.live - self.counts.prefix(t0);
-                self.counts.sub(t0, 1);
-                self.counts.add(now as usize, 1);
+                let depth = self.marks.after(slot.ts);
+                self.marks.unmark(slot.ts);
+                self.marks.mark(now, key);
                 let mut dist = 0;
                 if let Some(b) = self.bytes.as_mut() {
                     let old = slot.size as u64;
-                    dist = self.live_bytes - b.prefix(t0) + old;
-                    let new = if set { size as u64 } else { old };
-                    b.sub(t0, old);
-                    b.add(now as usize, new);
-                    self.live_bytes = self.live_bytes - old + new;
-                    slot.size = new as u32;
+                    dist = self.live_bytes - b.prefix(slot.ts as usize) + old;
+                    if set {
+                        slot.size = size;
+                    }
+                    b.sub(slot.ts as usize, old);
+                    b.add(now as usize, slot.size as u64);
+                    self.live_bytes = self.live_bytes - old + slot.size as u64;
                 }
                 slot.ts = now;
                 Some((depth as u64, dist))
             }
             None => {
                 self.last.insert(key, Slot { ts: now, size });
-                self.live += 1;
-                self.counts.add(now as usize, 1);
+                self.marks.live += 1;
+                self.marks.mark(now, key);
                 if let Some(b) = self.bytes.as_mut() {
                     b.add(now as usize, size as u64);
                     self.live_bytes += size as u64;
@@ -700,8 +743,8 @@ impl Stack {
     /// Removes `key` from the stack (a DELETE, or SHARDS dropping a key).
     fn remove(&mut self, key: u64) {
         if let Some(slot) = self.last.remove(&key) {
-            self.live -= 1;
-            self.counts.sub(slot.ts as usize, 1);
+            self.marks.live -= 1;
+            self.marks.unmark(slot.ts);
             if let Some(b) = self.bytes.as_mut() {
                 b.sub(slot.ts as usize, slot.size as u64);
                 self.live_bytes -= slot.size as u64;
@@ -709,39 +752,58 @@ impl Stack {
         }
     }
 
-    /// Renumbers the live marks `0..live` in order (and doubles the trees if they were
-    /// more than half full, so compactions stay rare).
+    /// Renumbers the live marks `0..live` in time order (scanning the bitmap, so no sort),
+    /// doubling the timeline first if it was more than half full so compactions stay rare.
     fn compact(&mut self) {
-        let len = self.counts.len();
-        if self.live as usize * 2 > len {
+        if self.marks.live as usize * 2 > self.len as usize {
+            // Move the marks and their keys into the grown arrays.
+            let old_bits = std::mem::take(&mut self.marks.bits);
+            let old_keys = std::mem::take(&mut self.marks.keys_at);
             let track = self.bytes.is_some();
-            self.resize(len * 2, track);
+            self.resize(self.len as usize * 2, track);
+            self.marks.bits[..old_bits.len()].copy_from_slice(&old_bits);
+            self.marks.keys_at[..old_keys.len()].copy_from_slice(&old_keys);
         }
-        self.scratch_ts.clear();
-        self.scratch_ts.extend(self.last.values().map(|s| s.ts));
-        self.scratch_ts.sort_unstable();
-        let n = self.counts.len();
-        self.scratch_counts[..n].fill(0);
         let track = self.bytes.is_some();
         if track {
-            self.scratch_bytes[..n].fill(0);
+            self.scratch_bytes.fill(0);
         }
-        for s in self.last.values_mut() {
-            let pos = self
-                .scratch_ts
-                .binary_search(&s.ts)
-                .expect("every live timestamp was collected");
-            s.ts = pos as u32;
-            self.scratch_counts[pos] = 1;
-            if track {
-                self.scratch_bytes[pos] = s.size as u64;
+        let m = &mut self.marks;
+        let mut next = 0usize;
+        for w in 0..m.bits.len() {
+            let mut word = m.bits[w];
+            m.bits[w] = 0;
+            while word != 0 {
+                let t = w * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                let key = m.keys_at[t];
+                let slot = self
+                    .last
+                    .get_mut(&key)
+                    .expect("every mark belongs to a live key");
+                slot.ts = next as u32;
+                if track {
+                    self.scratch_bytes[next] = slot.size as u64;
+                }
+                m.keys_at[next] = key;
+                next += 1;
             }
         }
-        self.counts.rebuild(&self.scratch_counts[..n]);
-        if let Some(b) = self.bytes.as_mut() {
-            b.rebuild(&self.scratch_bytes[..n]);
+        debug_assert_eq!(next, m.live as usize);
+        // Marks 0..live: full words, then a partial one.
+        let full = next / 64;
+        m.bits[..full].fill(u64::MAX);
+        if next % 64 != 0 {
+            m.bits[full] = (1u64 << (next % 64)) - 1;
         }
-        self.now = self.live;
+        for (c, w) in self.scratch_words.iter_mut().zip(&m.bits) {
+            *c = w.count_ones();
+        }
+        m.words.rebuild(&self.scratch_words);
+        if let Some(b) = self.bytes.as_mut() {
+            b.rebuild(&self.scratch_bytes);
+        }
+        self.now = m.live;
     }
 }
 
@@ -807,11 +869,12 @@ mod tests {
 
     #[test]
     fn compaction_keeps_distances() {
-        // A stack with a tiny tree compacts (and grows) many times over a long loop.
+        // A stack sized for one object compacts many times and grows its timeline (4096
+        // timestamps) once more than 2048 objects are live.
         let mut small = Stack::new(1, true);
         let mut reference: Vec<u64> = Vec::new(); // most recent last
-        for i in 0..20_000u64 {
-            let k = (i * 7919) % 1500 + (i % 3);
+        for i in 0..30_000u64 {
+            let k = (i * 7919) % 5000 + (i % 3);
             let got = small.access(k, (k % 13 + 1) as u32, false);
             let want = reference.iter().rposition(|&x| x == k).map(|p| {
                 let after = &reference[p + 1..];
