@@ -30,7 +30,7 @@ pub struct MrcArgs {
     /// SHARDS fixed sampling rate R in (0, 1].
     #[arg(long, value_name = "R", default_value_t = DEFAULT_RATE)]
     pub rate: f64,
-    /// Turn off the SHARDS_adj correction of the fixed-rate method.
+    /// Turn off the SHARDS_adj correction (both SHARDS methods).
     #[arg(long)]
     pub no_adjust: bool,
     /// SHARDS fixed-size: the most keys tracked at once (s_max).
@@ -62,7 +62,7 @@ pub fn parse_methods(
         let m = match n {
             "exact" => Method::Exact,
             "shards-rate" => Method::ShardsRate { rate, adjust },
-            "shards-size" => Method::ShardsSize { s_max },
+            "shards-size" => Method::ShardsSize { s_max, adjust },
             _ => {
                 return Err(RunError::BadArgument {
                     flag: "--methods",
