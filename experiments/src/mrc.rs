@@ -42,8 +42,14 @@
 //!
 //! What is counted: GET requests (the engine's `keyspace_misses`); a GET miss is filled (the
 //! demand-fill cache `experiment hitrate` replays by default). A SET makes its key most
-//! recent without being counted; a DELETE removes its key from the stack (removing an object
-//! from every cache size keeps the inclusion property). TTLs are ignored (no expiry).
+//! recent without being counted. A DELETE frees a slot in every cache holding the key, so
+//! those caches hold one object fewer than the top of the stack until a miss fills the slot
+//! without evicting: the key's mark stays in the stack as a *hole* (it counts in the depth of
+//! the keys below it), and the next access to a key below the most recent hole moves that
+//! hole into the key's old place (the caches that missed filled it), while a new key removes
+//! it. This is exact for object capacity (the tests compare it with the engine on workloads
+//! with DELETEs); byte distances drop a deleted key's size at once, which is exact only
+//! without DELETEs. TTLs are ignored (no expiry).
 //!
 //! The hot loop does not allocate: maps, trees, histograms and the SHARDS heap are sized
 //! before the pass (only a compaction that finds the tree more than half full doubles it,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::hitrate::{HitOptions, HitRow, SizeUnit, grid, run_cells};
+use crate::mrc::{self, Method};
 use crate::source::load;
 use crate::sweep::WorkloadInput;
 use crate::ui::Ui;
@@ -129,6 +130,41 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     })??;
     bar.finish_and_clear();
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
+    // 2. Miss-ratio curves: exact LRU against SHARDS on the Zipfian workload and the real
+    //    traces (well under 3 s in a release build).
+    let mrc_methods = [
+        Method::Exact,
+        Method::ShardsRate {
+            rate: mrc::DEFAULT_RATE,
+            adjust: true,
+        },
+        Method::ShardsSize {
+            s_max: mrc::DEFAULT_SHARDS_SIZE,
+            adjust: true,
+        },
+    ];
+    let mrc_workloads: Vec<&crate::workload::Workload> = workloads
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i == 0 || i >= 2)
+        .map(|(_, w)| w)
+        .collect();
+    let bar = ui.bar((mrc_workloads.len() * mrc_methods.len()) as u64, "curves");
+    bar.set_message("miss-ratio curves");
+    let mut mrc_rows = Vec::new();
+    for w in mrc_workloads {
+        let curves = super::mrc::curves(
+            w,
+            &mrc_methods,
+            100,
+            mrc::GridKind::Linear,
+            args.seed,
+            &|| bar.inc(1),
+        )?;
+        mrc_rows.extend(mrc::rows(w, &curves));
+    }
+    bar.finish_and_clear();
+    mrc::write_csv(&dir.join("mrc.csv"), &mrc_rows)?;
     output::write_metadata(&dir, "suite", args.seed, args, &super::allocator_name())?;
     super::report::render(&dir, "evictlab: default suite")?;
     Ok(SuiteOutcome { dir, notes })
