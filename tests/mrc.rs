@@ -114,14 +114,24 @@ fn exact_byte_mrc_equals_engine_lru_in_bytes() {
     // A size per key, stable (the condition under which the byte curve is exact).
     let w = synthetic("zipf:0.8,size=uniform:1:4000", 2000, 30_000);
     assert!(w.info.has_sizes);
-    let max_size = w.requests.iter().map(|r| r.value_size as u64).max().unwrap();
+    let max_size = w
+        .requests
+        .iter()
+        .map(|r| r.value_size as u64)
+        .max()
+        .unwrap();
     let grids = Grids {
         keys: vec![10, 200],
         // Including capacities below the largest object (the engine then empties the cache).
         bytes: Some(
-            [max_size / 2, max_size, 20 * max_size, w.working_set.bytes / 4]
-                .into_iter()
-                .collect(),
+            [
+                max_size / 2,
+                max_size,
+                20 * max_size,
+                w.working_set.bytes / 4,
+            ]
+            .into_iter()
+            .collect(),
         ),
     };
     assert_exact_matches_engine(&w, &grids);
@@ -149,7 +159,11 @@ fn exact_mrc_equals_engine_lru_on_real_traces() {
 
 #[test]
 fn shards_at_rate_one_is_exact() {
-    let w = synthetic("zipf:0.9,size=uniform:1:100,read=0.9,delete=0.1", 5000, 50_000);
+    let w = synthetic(
+        "zipf:0.9,size=uniform:1:100,read=0.9,delete=0.1",
+        5000,
+        50_000,
+    );
     let grids = grids_for(&w, 40, GridKind::Linear);
     let exact = compute(&w, Method::Exact, &grids, 3).unwrap();
     for adjust in [true, false] {

@@ -201,9 +201,9 @@ pub fn capacity_grid(max: u64, points: usize, kind: GridKind) -> Vec<u64> {
         .map(|i| match kind {
             GridKind::Linear => ((max as f64 * i as f64) / points as f64).round() as u64,
             GridKind::Log if points == 1 => max,
-            GridKind::Log => {
-                (max as f64).powf((i - 1) as f64 / (points - 1) as f64).round() as u64
-            }
+            GridKind::Log => (max as f64)
+                .powf((i - 1) as f64 / (points - 1) as f64)
+                .round() as u64,
         })
         .map(|c| c.clamp(1, max))
         .collect();
@@ -440,13 +440,7 @@ fn shards_rate(w: &Workload, grids: &Grids, rate: f64, adjust: bool, seed: u64) 
     (keys, bytes, r, gets, sampled)
 }
 
-fn shards_size(
-    w: &Workload,
-    grids: &Grids,
-    s_max: usize,
-    adjust: bool,
-    seed: u64,
-) -> PassResult {
+fn shards_size(w: &Workload, grids: &Grids, s_max: usize, adjust: bool, seed: u64) -> PassResult {
     let mut thr = u64::MAX;
     let mut r = 1.0f64;
     let mut stack = Stack::new(s_max + 1, grids.bytes.is_some());
@@ -716,7 +710,11 @@ impl Stack {
         self.marks.keys_at = vec![0; len];
         self.scratch_words = vec![0; len / 64];
         self.bytes = track_bytes.then(|| Fenwick::new(len));
-        self.scratch_bytes = if track_bytes { vec![0; len] } else { Vec::new() };
+        self.scratch_bytes = if track_bytes {
+            vec![0; len]
+        } else {
+            Vec::new()
+        };
     }
 
     /// Objects in the stack (holes not counted).
@@ -860,7 +858,7 @@ impl Stack {
         // Marks 0..live: full words, then a partial one.
         let full = next / 64;
         m.bits[..full].fill(u64::MAX);
-        if next % 64 != 0 {
+        if !next.is_multiple_of(64) {
             m.bits[full] = (1u64 << (next % 64)) - 1;
         }
         for (c, w) in self.scratch_words.iter_mut().zip(&m.bits) {
@@ -991,18 +989,7 @@ mod tests {
         let w = workload(&[1, 2]);
         let g = grids_for(&w, 2, GridKind::Linear);
         for rate in [0.0, -1.0, 1.5, f64::NAN] {
-            assert!(
-                compute(
-                    &w,
-                    Method::ShardsRate {
-                        rate,
-                        adjust: true
-                    },
-                    &g,
-                    1
-                )
-                .is_err()
-            );
+            assert!(compute(&w, Method::ShardsRate { rate, adjust: true }, &g, 1).is_err());
         }
         let m = Method::ShardsSize {
             s_max: 0,

@@ -163,7 +163,10 @@ fn group_section(
                 format::percent(r0.sampled_requests as f64 / r0.gets.max(1) as f64, 2),
             );
             if let Some(sp) = speedup {
-                s.push_str(&format!(", {}× the exact pass's speed", format::trimmed(sp, 1)));
+                s.push_str(&format!(
+                    ", {}× the exact pass's speed",
+                    format::trimmed(sp, 1)
+                ));
             }
             s.push('.');
             sentences.push(s);
@@ -231,7 +234,10 @@ mod tests {
         let mut r = Report::new("t");
         add_section(&mut r, &rows, dir.path()).unwrap();
         let md = r.to_markdown(dir.path());
-        assert!(md.contains("mean absolute error of 0.0250 (at most 0.0300)"), "{md}");
+        assert!(
+            md.contains("mean absolute error of 0.0250 (at most 0.0300)"),
+            "{md}"
+        );
         assert!(md.contains("20× the exact pass's speed"), "{md}");
         assert!(dir.path().join("mrc_0_keys.png").exists());
     }

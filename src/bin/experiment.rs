@@ -67,7 +67,11 @@ fn run() -> Result<()> {
         }
         Some(Command::Mrc(args)) => {
             let (dir, rows) = cmd::mrc::run(&args, &ui).context("mrc")?;
-            println!("{} points; wrote {}", rows.len(), dir.join("mrc.csv").display());
+            println!(
+                "{} points; wrote {}",
+                rows.len(),
+                dir.join("mrc.csv").display()
+            );
             println!("report: {}", dir.join("report.md").display());
             Ok(())
         }
