@@ -35,8 +35,9 @@ pub fn add_section(report: &mut Report, rows: &[MrcRow], plots: &Path) -> Result
          from one pass computing each request's stack distance with a Fenwick tree \
          (Mattson et al. 1970; Bennett & Kruskal 1975). SHARDS (Waldspurger et al., FAST '15) \
          runs the same pass on the requests of a hash-sampled subset of the keys and scales \
-         distances by 1/R: `shards-rate` samples a fixed rate R (with the SHARDS_adj \
-         correction), `shards-size` tracks at most s_max keys and lowers R as needed. \
+         distances by 1/R: `shards-rate` samples a fixed rate R, `shards-size` tracks at \
+         most s_max keys and lowers R as needed; both apply the SHARDS_adj correction \
+         unless run with `--no-adjust`. \
          MAE is the mean over the grid of |SHARDS − exact|.",
     );
     let mut groups: BTreeMap<(&str, &str), Vec<&MrcRow>> = BTreeMap::new();
