@@ -4,5 +4,6 @@ mod cli;
 mod cow_cli;
 mod frag;
 mod golden;
+mod mrc;
 mod reference;
 mod tune_cli;

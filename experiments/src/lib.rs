@@ -19,6 +19,9 @@
 //! - [`hitrate_report`] — the hit-rate report section (plots, tables, sentences) from rows.
 //! - [`tune`] — `experiment tune`: memory probe, COW runs and fits, policy sweep, derived maxmemory.
 //! - [`tune_report`] — `tuning-report.md` with every number cited to a CSV (`tune_citations.csv`).
+//! - [`mrc`] — LRU miss-ratio curves in one pass: exact stack distances (Fenwick tree) and
+//!   SHARDS fixed-rate / fixed-size sampling, `mrc.csv` rows, mean absolute error.
+//! - [`mrc_report`] — the miss-ratio-curve report section (exact vs SHARDS plot, MAE table).
 //! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
 //! - [`alloc`] — [`alloc::LabAllocator`]: the counting global allocator dispatching at run time
 //!   to glibc, jemalloc or mimalloc; allocator stats, purge, the jemalloc defrag hint.
@@ -42,6 +45,8 @@ pub mod frag_report;
 pub mod hitrate;
 pub mod hitrate_report;
 pub mod mem;
+pub mod mrc;
+pub mod mrc_report;
 pub mod output;
 pub mod source;
 pub mod sweep;

@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Hit ratio of eviction policies at cache sizes on a trace or a generated workload.
     Hitrate(cmd::hitrate::HitrateArgs),
+    /// LRU miss-ratio curve: exact in one pass (stack distances) and SHARDS sampling.
+    Mrc(cmd::mrc::MrcArgs),
     /// Run a declarative sweep (TOML), optionally one shard of it.
     Run(cmd::sweep::RunArgs),
     /// Merge the result directories of a sharded sweep into one.
@@ -74,6 +76,16 @@ fn run() -> Result<()> {
                 "{} cells; wrote {}",
                 rows.len(),
                 dir.join("hitrate.csv").display()
+            );
+            println!("report: {}", dir.join("report.md").display());
+            Ok(())
+        }
+        Some(Command::Mrc(args)) => {
+            let (dir, rows) = cmd::mrc::run(&args, &ui).context("mrc")?;
+            println!(
+                "{} points; wrote {}",
+                rows.len(),
+                dir.join("mrc.csv").display()
             );
             println!("report: {}", dir.join("report.md").display());
             Ok(())

@@ -7,6 +7,7 @@ pub mod frag;
 pub mod hcl;
 pub mod hitrate;
 pub mod list;
+pub mod mrc;
 pub mod report;
 pub mod suite;
 pub mod sweep;

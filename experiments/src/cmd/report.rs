@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::hitrate::HitRow;
-use crate::{RunError, hitrate_report, output};
+use crate::mrc::MrcRow;
+use crate::{RunError, hitrate_report, mrc_report, output};
 
 /// Arguments of `experiment report`.
 #[derive(clap::Args, Clone, Debug)]
@@ -45,6 +46,12 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
         found = true;
     }
     if super::cow::add_report_section(&mut report, dir)? {
+        found = true;
+    }
+    let mrc = dir.join("mrc.csv");
+    if mrc.exists() {
+        let rows: Vec<MrcRow> = output::read_csv(&mrc)?;
+        mrc_report::add_section(&mut report, &rows, &plots)?;
         found = true;
     }
     if !found {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::hitrate::{HitOptions, HitRow, SizeUnit, grid, run_cells};
+use crate::mrc::{self, Method};
 use crate::source::load;
 use crate::sweep::WorkloadInput;
 use crate::ui::Ui;
@@ -129,10 +130,45 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     })??;
     bar.finish_and_clear();
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
-    // 2. The HCL Cache scenario: metadata under each Redis policy.
+    // 2. Miss-ratio curves: exact LRU against SHARDS on the Zipfian workload and the real
+    //    traces (well under 3 s in a release build).
+    let mrc_methods = [
+        Method::Exact,
+        Method::ShardsRate {
+            rate: mrc::DEFAULT_RATE,
+            adjust: true,
+        },
+        Method::ShardsSize {
+            s_max: mrc::DEFAULT_SHARDS_SIZE,
+            adjust: true,
+        },
+    ];
+    let mrc_workloads: Vec<&crate::workload::Workload> = workloads
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i == 0 || i >= 2)
+        .map(|(_, w)| w)
+        .collect();
+    let bar = ui.bar((mrc_workloads.len() * mrc_methods.len()) as u64, "curves");
+    bar.set_message("miss-ratio curves");
+    let mut mrc_rows = Vec::new();
+    for w in mrc_workloads {
+        let curves = super::mrc::curves(
+            w,
+            &mrc_methods,
+            100,
+            mrc::GridKind::Linear,
+            args.seed,
+            &|| bar.inc(1),
+        )?;
+        mrc_rows.extend(mrc::rows(w, &curves));
+    }
+    bar.finish_and_clear();
+    mrc::write_csv(&dir.join("mrc.csv"), &mrc_rows)?;
+    // 3. The HCL Cache scenario: metadata under each Redis policy.
     let hcl_rows = super::hcl::measure(&super::hcl::HclArgs::quick(args.seed), ui)?;
     output::write_csv(&dir.join("hcl.csv"), &hcl_rows)?;
-    // 2. Memory realism: the quick frag preset, one worker process per allocator (this
+    // 4. Memory realism: the quick frag preset, one worker process per allocator (this
     //    binary re-executed), into the same directory.
     if crate::frag::can_spawn_workers() {
         let cfg = crate::frag::FragConfig::quick(args.seed);
@@ -145,7 +181,7 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
                 .into(),
         );
     }
-    // 3. Snapshots: the quick COW preset, shrunk to a few seconds. Its cells fork worker
+    // 5. Snapshots: the quick COW preset, shrunk to a few seconds. Its cells fork worker
     //    processes from this thread, so the workloads are dropped first (the workers would
     //    inherit them) and the rayon work above has finished.
     drop(workloads);
