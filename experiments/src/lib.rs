@@ -9,6 +9,7 @@
 //!
 //! - [`cow`] — `experiment cow`: fork vs forkless snapshots under writes, copy-on-write measured
 //!   from the child's `Private_Dirty`, page-level ground truth, and the prediction.
+//! - [`cow_report`] — the snapshot / COW report section from `cow.csv` and `cow_timeseries.csv`.
 //! - [`cmd`] — the subcommands of the `experiment` binary (arguments and `run` functions).
 //! - [`source`] — `--trace` / `--workload` arguments into a loaded workload.
 //! - [`ui`] — progress bars handed in by the binary.
@@ -16,6 +17,8 @@
 //! - [`workload`] — a workload loaded in memory: requests, working set, next accesses.
 //! - [`hitrate`] — hit-rate replay of one cell, grids of cells, parallel runs, `hitrate.csv` rows.
 //! - [`hitrate_report`] — the hit-rate report section (plots, tables, sentences) from rows.
+//! - [`tune`] — `experiment tune`: memory probe, COW runs and fits, policy sweep, derived maxmemory.
+//! - [`tune_report`] — `tuning-report.md` with every number cited to a CSV (`tune_citations.csv`).
 //! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
 //! - [`alloc`] — [`alloc::LabAllocator`]: the counting global allocator dispatching at run time
 //!   to glibc, jemalloc or mimalloc; allocator stats, purge, the jemalloc defrag hint.
@@ -33,6 +36,7 @@
 pub mod alloc;
 pub mod cmd;
 pub mod cow;
+pub mod cow_report;
 pub mod frag;
 pub mod frag_report;
 pub mod hitrate;
@@ -41,6 +45,8 @@ pub mod mem;
 pub mod output;
 pub mod source;
 pub mod sweep;
+pub mod tune;
+pub mod tune_report;
 pub mod ui;
 pub mod workload;
 

@@ -32,6 +32,12 @@ enum Command {
     Run(cmd::sweep::RunArgs),
     /// Merge the result directories of a sharded sweep into one.
     Merge(cmd::sweep::MergeArgs),
+    /// Fork vs forkless snapshots under writes: copy-on-write measured, ground truth, model.
+    Cow(cmd::cow::CowCmdArgs),
+    /// From a workload and a RAM budget to maxmemory, policy, THP and overcommit advice.
+    Tune(cmd::tune::TuneArgs),
+    /// The HCL Cache scenario (data hashes with TTLs, metadata without) under each policy.
+    Hcl(cmd::hcl::HclArgs),
     /// Write a generated workload as the lab's CSV or libCacheSim's oracleGeneral.
     Export(cmd::export::ExportArgs),
     /// List registered policies, workload generators or trace formats.
@@ -93,6 +99,42 @@ fn run() -> Result<()> {
                 args.dirs.len(),
                 dir.display()
             );
+            Ok(())
+        }
+        Some(Command::Cow(args)) => {
+            let s = cmd::cow::run(&args, &ui).context("cow")?;
+            for l in s.log.iter().filter(|l| l.starts_with("WARNING")) {
+                eprintln!("{l}");
+            }
+            let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1}"));
+            println!(
+                "{} snapshots; fork ms/GiB THP off {}, THP on {}; wrote {}",
+                s.rows.len(),
+                ms(s.fork_ms_per_gb_thp_off),
+                ms(s.fork_ms_per_gb_thp_on),
+                s.csv.display()
+            );
+            if let Some(dir) = s.csv.parent() {
+                println!("report: {}", dir.join("report.md").display());
+            }
+            Ok(())
+        }
+        Some(Command::Tune(args)) => {
+            let (o, path) = cmd::tune::run(&args, &ui).context("tune")?;
+            if let Some(m) = o.rec("maxmemory_bytes") {
+                println!("maxmemory {}mb", (m / 1048576.0).floor());
+            }
+            println!("wrote {}", path.display());
+            Ok(())
+        }
+        Some(Command::Hcl(args)) => {
+            let (dir, rows) = cmd::hcl::run(&args, &ui).context("hcl")?;
+            println!(
+                "{} runs; wrote {}",
+                rows.len(),
+                dir.join("hcl.csv").display()
+            );
+            println!("report: {}", dir.join("report.md").display());
             Ok(())
         }
         Some(Command::Export(args)) => {

@@ -1,13 +1,16 @@
 //! The subcommands of the `experiment` binary: each owns its clap arguments and a `run`
 //! function that returns what it wrote. The binary only parses and dispatches.
 
+pub mod cow;
 pub mod export;
 pub mod frag;
+pub mod hcl;
 pub mod hitrate;
 pub mod list;
 pub mod report;
 pub mod suite;
 pub mod sweep;
+pub mod tune;
 
 use std::path::{Path, PathBuf};
 

@@ -30,6 +30,12 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
         hitrate_report::add_section(&mut report, &rows, &plots)?;
         found = true;
     }
+    let hcl = dir.join("hcl.csv");
+    if hcl.exists() {
+        let rows: Vec<super::hcl::HclRow> = output::read_csv(&hcl)?;
+        super::hcl::add_section(&mut report, &rows, &plots)?;
+        found = true;
+    }
     let frag_csv = dir.join("frag.csv");
     if frag_csv.exists() {
         let frag: Vec<crate::frag::FragRow> = output::read_csv(&frag_csv)?;
@@ -38,10 +44,13 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
         crate::frag_report::add_section(&mut report, &frag, &overhead, &defrag, &plots)?;
         found = true;
     }
+    if super::cow::add_report_section(&mut report, dir)? {
+        found = true;
+    }
     if !found {
         return Err(RunError::Merge {
             message: format!(
-                "{}: no result CSV found (expected hitrate.csv, mrc.csv, cow.csv or frag.csv)",
+                "{}: no result CSV found (expected hitrate.csv, hcl.csv, mrc.csv, cow.csv or frag.csv)",
                 dir.display()
             ),
         });

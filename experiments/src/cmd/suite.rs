@@ -129,6 +129,9 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     })??;
     bar.finish_and_clear();
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
+    // 2. The HCL Cache scenario: metadata under each Redis policy.
+    let hcl_rows = super::hcl::measure(&super::hcl::HclArgs::quick(args.seed), ui)?;
+    output::write_csv(&dir.join("hcl.csv"), &hcl_rows)?;
     // 2. Memory realism: the quick frag preset, one worker process per allocator (this
     //    binary re-executed), into the same directory.
     if crate::frag::can_spawn_workers() {
@@ -142,6 +145,15 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
                 .into(),
         );
     }
+    // 3. Snapshots: the quick COW preset, shrunk to a few seconds. Its cells fork worker
+    //    processes from this thread, so the workloads are dropped first (the workers would
+    //    inherit them) and the rayon work above has finished.
+    drop(workloads);
+    let mut cow = crate::cow::quick_args(&dir);
+    cow.dataset = 16 << 20;
+    cow.write_rates = vec![0, 50_000];
+    cow.seed = args.seed;
+    super::cow::run_cells(&cow, ui)?;
     output::write_metadata(&dir, "suite", args.seed, args, &super::allocator_name())?;
     super::report::render(&dir, "evictlab: default suite")?;
     Ok(SuiteOutcome { dir, notes })

@@ -191,8 +191,10 @@ impl CowArgs {
     }
 }
 
-/// One row of `cow.csv`: one snapshot under one workload.
+/// One row of `cow.csv`: one snapshot under one workload. Missing columns read as their
+/// defaults, so rows written by other tools (e.g. `snapshot = redis-bgsave`) load too.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CowRow {
     /// `fork` or `forkless`.
     pub snapshot: String,
@@ -273,8 +275,9 @@ pub struct CowRow {
     pub status: String,
 }
 
-/// One row of `cow_timeseries.csv`.
+/// One row of `cow_timeseries.csv` (missing columns read as their defaults).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CowPoint {
     /// `fork` or `forkless`.
     pub snapshot: String,
