@@ -126,6 +126,19 @@ fn frag_compares_three_allocators_and_shows_the_faq_effect() {
     }
     let defrag = rows(&out.join("defrag.csv"));
     assert_eq!(defrag.len(), 3);
+    for r in &defrag {
+        // Moving values neither frees nor leaks them.
+        let (before, after) = (num(r, "used_before_bytes"), num(r, "used_after_bytes"));
+        assert!((after - before).abs() < 0.01 * before, "{r:?}");
+        assert_eq!(r["started"], "true", "{r:?}");
+        assert!(num(r, "hits") > 0.0);
+    }
+    for a in ["system", "jemalloc", "mimalloc"] {
+        assert_eq!(
+            end_row(&frag, a, "idle")["keys"],
+            end_row(&frag, a, "defrag")["keys"]
+        );
+    }
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("Memory realism") && report.contains("Redis FAQ"));
     for stem in [

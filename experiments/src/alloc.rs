@@ -365,8 +365,31 @@ pub fn jemalloc_defrag_hint(ptr: *const u8) -> Option<bool> {
 /// slab instead of being handed out again. Does nothing with another allocator.
 pub fn jemalloc_set_thread_cache(enabled: bool) {
     if Allocator::current() == Allocator::Jemalloc {
+        if !enabled {
+            jemalloc_flush_thread_cache();
+        }
         // SAFETY: the mallctl names a bool that is writable per thread.
         let _ = unsafe { tikv_jemalloc_ctl::raw::write(b"thread.tcache.enabled\0", enabled) };
+    }
+}
+
+/// Returns the regions cached by the calling thread's jemalloc thread cache to their slabs
+/// (`thread.tcache.flush`). Until then a freed region still counts as in use in its slab,
+/// so after a few thousand deletes the small-bin fragmentation and the defrag hint would
+/// not see the holes. Does nothing with another allocator.
+pub fn jemalloc_flush_thread_cache() {
+    if Allocator::current() == Allocator::Jemalloc {
+        let name = c"thread.tcache.flush";
+        // SAFETY: a void mallctl: no old or new value, name NUL-terminated.
+        unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+            )
+        };
     }
 }
 
