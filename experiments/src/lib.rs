@@ -17,6 +17,9 @@
 //! - [`hitrate`] — hit-rate replay of one cell, grids of cells, parallel runs, `hitrate.csv` rows.
 //! - [`hitrate_report`] — the hit-rate report section (plots, tables, sentences) from rows.
 //! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
+//! - [`server`] — replaying a workload against a real Redis-protocol server (INFO, BGSAVE COW).
+//! - [`regress`] — the regression gate: exact deterministic columns, throughput relative to a
+//!   reference loop (`timings.csv`).
 
 // Errors are cold-path values that carry the file, field, value and what is accepted (the
 // lab's error convention), so `RunError` is larger than clippy's 128-byte default; boxing it
@@ -28,6 +31,8 @@ pub mod cow;
 pub mod hitrate;
 pub mod hitrate_report;
 pub mod output;
+pub mod regress;
+pub mod server;
 pub mod source;
 pub mod sweep;
 pub mod ui;
@@ -112,5 +117,13 @@ pub enum RunError {
         policy: &'static str,
         /// The workload.
         workload: String,
+    },
+    /// A real server refused a command or could not be reached.
+    #[error("server {url}: {message}")]
+    Server {
+        /// The server URL.
+        url: String,
+        /// The command and the server's or client's error.
+        message: String,
     },
 }

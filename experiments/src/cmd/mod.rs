@@ -1,10 +1,13 @@
 //! The subcommands of the `experiment` binary: each owns its clap arguments and a `run`
 //! function that returns what it wrote. The binary only parses and dispatches.
 
+pub mod compare;
 pub mod export;
 pub mod hitrate;
 pub mod list;
+pub mod regress;
 pub mod report;
+pub mod server;
 pub mod suite;
 pub mod sweep;
 

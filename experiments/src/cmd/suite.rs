@@ -24,6 +24,10 @@ pub struct SuiteArgs {
     /// Worker threads (default: all cores); results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// A smaller deterministic suite (synthetic workloads of 10 000 keys and 200 000
+    /// requests, no traces): what `tests/baselines/quick-suite` holds for `experiment regress`.
+    #[arg(long)]
+    pub quick: bool,
 }
 
 /// Real traces the suite replays when `../shared/traces` is present (file, why).
@@ -59,8 +63,8 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
                 name: text.into(),
                 source: e,
             })?,
-            keys: 100_000,
-            requests: 1_000_000,
+            keys: if args.quick { 10_000 } else { 100_000 },
+            requests: if args.quick { 200_000 } else { 1_000_000 },
             seed: args.seed,
         })
     };
@@ -79,7 +83,7 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
         (zipf("zipf:0.99")?, no_volatile.clone()),
         (zipf("zipf:0.99,ttl=0.5:uniform:1000:30000")?, ttl_policies),
     ];
-    match evictlab_workloads::trace::shared_traces_dir() {
+    match evictlab_workloads::trace::shared_traces_dir().filter(|_| !args.quick) {
         Some(root) => {
             for (rel, _) in SUITE_TRACES {
                 let path = root.join(rel);
@@ -97,6 +101,7 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
                 ));
             }
         }
+        None if args.quick => {}
         None => {
             notes.push("../shared/traces not found: the suite ran synthetic workloads only".into())
         }
@@ -129,6 +134,8 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     })??;
     bar.finish_and_clear();
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
+    // The reference loop's speed, so `experiment regress` can judge requests_per_sec.
+    crate::regress::write_timings(&dir)?;
     output::write_metadata(&dir, "suite", args.seed, args, &super::allocator_name())?;
     super::report::render(&dir, "evictlab: default suite")?;
     Ok(SuiteOutcome { dir, notes })
