@@ -372,10 +372,7 @@ fn compare_file(
         }
         m
     };
-    let cur_keys: Vec<usize> = keys
-        .iter()
-        .filter_map(|&i| col(&base.headers[i]))
-        .collect();
+    let cur_keys: Vec<usize> = keys.iter().filter_map(|&i| col(&base.headers[i])).collect();
     let bi = index(base, &keys);
     let ci = index(cur, &cur_keys);
     let missing: Vec<&String> = bi.keys().filter(|k| !ci.contains_key(*k)).collect();
@@ -422,10 +419,7 @@ fn compare_file(
             compared,
             regression: !diffs.is_empty(),
             detail: if diffs.is_empty() {
-                format!(
-                    "{} deterministic columns equal",
-                    metrics.len()
-                )
+                format!("{} deterministic columns equal", metrics.len())
             } else {
                 format!(
                     "{} values differ; first: {}",
@@ -462,7 +456,13 @@ fn compare_file(
             continue;
         }
         let ratio = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
-        out.checks.push(throughput_check(name, h, logs.len() as u64, ratio, tolerance));
+        out.checks.push(throughput_check(
+            name,
+            h,
+            logs.len() as u64,
+            ratio,
+            tolerance,
+        ));
     }
 }
 
@@ -521,7 +521,8 @@ mod tests {
         write(
             b.path(),
             "hitrate.csv",
-            &HIT.replace(",1000\n", ",500\n").replace(",2000\n", ",1000\n"),
+            &HIT.replace(",1000\n", ",500\n")
+                .replace(",2000\n", ",1000\n"),
         );
         write(b.path(), "timings.csv", &timings(50.0));
         let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
@@ -538,12 +539,24 @@ mod tests {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         write(a.path(), "hitrate.csv", HIT);
         write(a.path(), "mrc.csv", "policy,size,miss_ratio\nlru,1,0.5\n");
-        write(b.path(), "hitrate.csv", HIT.lines().take(2).collect::<Vec<_>>().join("\n").as_str());
+        write(
+            b.path(),
+            "hitrate.csv",
+            HIT.lines().take(2).collect::<Vec<_>>().join("\n").as_str(),
+        );
         write(b.path(), "frag.csv", "a\n1\n");
         let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
         assert_eq!(o.regressions(), 1, "{}", o.table());
-        assert!(o.notes.iter().any(|n| n.contains("mrc.csv is only in the baseline")));
-        assert!(o.notes.iter().any(|n| n.contains("frag.csv is only in the current")));
+        assert!(
+            o.notes
+                .iter()
+                .any(|n| n.contains("mrc.csv is only in the baseline"))
+        );
+        assert!(
+            o.notes
+                .iter()
+                .any(|n| n.contains("frag.csv is only in the current"))
+        );
         assert!(o.notes.iter().any(|n| n.contains("reference loop missing")));
     }
 

@@ -710,11 +710,7 @@ pub struct BgsaveOptions {
 /// at `opts.write_rate`, polling INFO persistence. Returns one [`CowRow`] with
 /// `snapshot = redis-bgsave`. Fields Redis cannot show are 0 (page-level ground truth,
 /// predictions, forkless columns) and `ground_truth_method` is `n/a (redis INFO)`.
-pub fn bgsave(
-    s: &mut Server,
-    writes: &Workload,
-    opts: &BgsaveOptions,
-) -> Result<CowRow, RunError> {
+pub fn bgsave(s: &mut Server, writes: &Workload, opts: &BgsaveOptions) -> Result<CowRow, RunError> {
     let pipeline = opts.pipeline.max(1);
     s.reset()?;
     s.config_set("maxmemory-policy", "noeviction")?;
@@ -818,7 +814,9 @@ pub fn bgsave(
         .max(finished.u64("current_cow_peak"));
     let write_secs = write_started.map_or(0.0, |t| t.elapsed().as_secs_f64());
     let snapshot_bytes = match (s.config_get("dir")?, s.config_get("dbfilename")?) {
-        (Some(d), Some(f)) => std::fs::metadata(std::path::Path::new(&d).join(f)).map_or(0, |m| m.len()),
+        (Some(d), Some(f)) => {
+            std::fs::metadata(std::path::Path::new(&d).join(f)).map_or(0, |m| m.len())
+        }
         _ => 0,
     };
     Ok(CowRow {

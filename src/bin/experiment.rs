@@ -139,10 +139,7 @@ fn run() -> Result<()> {
                     println!("no regression");
                     Ok(())
                 }
-                n => anyhow::bail!(
-                    "{n} regression(s) against {}",
-                    args.baseline.display()
-                ),
+                n => anyhow::bail!("{n} regression(s) against {}", args.baseline.display()),
             }
         }
         Some(Command::Report(args)) => {

@@ -42,10 +42,19 @@ pub struct CompareArgs {
     #[allow(missing_docs)]
     pub conn: ServerConnArgs,
     /// Redis policies: `all` (Redis's eight) or a comma-separated list.
-    #[arg(long, value_name = "all|LIST", default_value = "allkeys-lru,allkeys-lfu,allkeys-random")]
+    #[arg(
+        long,
+        value_name = "all|LIST",
+        default_value = "allkeys-lru,allkeys-lfu,allkeys-random"
+    )]
     pub policies: String,
     /// Cache sizes in --size-unit (hitrate rules).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "0.01,0.05,0.1,0.2")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "0.01,0.05,0.1,0.2"
+    )]
     pub sizes: Vec<f64>,
     /// Unit of --sizes.
     #[arg(long, value_enum, default_value = "fraction")]
@@ -240,7 +249,17 @@ pub fn compare_rows(
         ),
         ("keys", SizeUnit::Keys, s.keys),
     ] {
-        let e = engine_run(w, policy, s.samples, cap, unit, rate, opts, fill_on_miss, seed)?;
+        let e = engine_run(
+            w,
+            policy,
+            s.samples,
+            cap,
+            unit,
+            rate,
+            opts,
+            fill_on_miss,
+            seed,
+        )?;
         let eh = if e.gets > 0 {
             e.hits as f64 / e.gets as f64
         } else {
@@ -339,7 +358,11 @@ pub fn add_section(report: &mut Report, rows: &[CompareRow], plots: &Path) -> Re
         }
         report.heading(3, format!("Matched by {matching}"));
         let label = |r: &CompareRow| match r.samples {
-            Some(s) => format!("{} s{s} @{}", r.policy, format::trimmed(r.capacity_fraction, 4)),
+            Some(s) => format!(
+                "{} s{s} @{}",
+                r.policy,
+                format::trimmed(r.capacity_fraction, 4)
+            ),
             None => format!("{} @{}", r.policy, format::trimmed(r.capacity_fraction, 4)),
         };
         let bars = sel.iter().flat_map(|r| {
@@ -395,7 +418,9 @@ pub fn add_section(report: &mut Report, rows: &[CompareRow], plots: &Path) -> Re
         let sentences: Vec<String> = by_policy
             .iter()
             .map(|(p, d)| {
-                let max = d.iter().fold(0.0f64, |m, x| if x.abs() > m.abs() { *x } else { m });
+                let max = d
+                    .iter()
+                    .fold(0.0f64, |m, x| if x.abs() > m.abs() { *x } else { m });
                 let mean = d.iter().sum::<f64>() / d.len() as f64;
                 format!(
                     "{p}: the engine is {:+.2} pp from the server on average over {} sizes \

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::hitrate::SizeUnit;
-use crate::server::{self, BgsaveOptions, Server, ServerCell, ServerOptions, ServerPoint, ServerRow};
+use crate::server::{
+    self, BgsaveOptions, Server, ServerCell, ServerOptions, ServerPoint, ServerRow,
+};
 use crate::source::{WorkloadArgs, load};
 use crate::ui::Ui;
 use crate::workload::Workload;
@@ -41,7 +43,12 @@ pub struct ServerConnArgs {
     #[arg(long, value_name = "BYTES", default_value_t = 1024)]
     pub bgsave_value_size: u32,
     /// BGSAVE: write rates during the save (writes/s, 0 = unpaced), one row each.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "1000,10000,0")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "1000,10000,0"
+    )]
     pub bgsave_rates: Vec<u64>,
     /// BGSAVE: Redis `rdb-key-save-delay` (µs per key saved) so the child runs long enough
     /// to be written under; 0 = full speed.
@@ -59,11 +66,20 @@ pub struct ServerArgs {
     #[allow(missing_docs)]
     pub conn: ServerConnArgs,
     /// Redis policies: `all` (Redis's eight) or a comma-separated list.
-    #[arg(long, value_name = "all|LIST", default_value = "allkeys-lru,allkeys-lfu,allkeys-random")]
+    #[arg(
+        long,
+        value_name = "all|LIST",
+        default_value = "allkeys-lru,allkeys-lfu,allkeys-random"
+    )]
     pub policies: String,
     /// Cache sizes, comma-separated, in --size-unit (the hitrate rules; a key count is
     /// turned into the maxmemory that held that many keys on the server).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "0.01,0.05,0.1,0.2")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "0.01,0.05,0.1,0.2"
+    )]
     pub sizes: Vec<f64>,
     /// Unit of --sizes.
     #[arg(long, value_enum, default_value = "fraction")]
@@ -97,7 +113,12 @@ pub fn server_policies(
 }
 
 /// Validates sizes and samples with the hitrate rules.
-pub fn check_grid(sizes: &[f64], unit: SizeUnit, samples: &[u32], rate: f64) -> Result<(), RunError> {
+pub fn check_grid(
+    sizes: &[f64],
+    unit: SizeUnit,
+    samples: &[u32],
+    rate: f64,
+) -> Result<(), RunError> {
     for &s in samples {
         if !(1..=64).contains(&s) {
             return Err(RunError::BadArgument {
