@@ -148,19 +148,41 @@ pub struct EngineResult {
     pub logical_bytes: u64,
 }
 
+/// One engine run of a comparison.
+#[derive(Clone, Copy, Debug)]
+pub struct EngineRun {
+    /// The policy.
+    pub policy: &'static evictlab_engine::policy::registry::PolicyInfo,
+    /// `maxmemory-samples`.
+    pub samples: Option<u32>,
+    /// Capacity in `unit`.
+    pub cap: u64,
+    /// `Keys`, or `Bytes` (key + value bytes).
+    pub unit: SizeUnit,
+    /// Virtual requests per second.
+    pub rate: f64,
+    /// Fill on a GET miss.
+    pub fill_on_miss: bool,
+    /// Engine seed.
+    pub seed: u64,
+}
+
 /// Replays `w` into an engine limited to `cap` keys (`unit` = keys) or `cap` bytes of key +
 /// value (`unit` = bytes), at `rate` virtual requests per second.
 pub fn engine_run(
     w: &Workload,
-    policy: &'static evictlab_engine::policy::registry::PolicyInfo,
-    samples: Option<u32>,
-    cap: u64,
-    unit: SizeUnit,
-    rate: f64,
+    run: &EngineRun,
     opts: &HitOptions,
-    fill_on_miss: bool,
-    seed: u64,
 ) -> Result<EngineResult, RunError> {
+    let EngineRun {
+        policy,
+        samples,
+        cap,
+        unit,
+        rate,
+        fill_on_miss,
+        seed,
+    } = *run;
     let cell = Cell {
         workload: 0,
         policy,
@@ -249,17 +271,16 @@ pub fn compare_rows(
         ),
         ("keys", SizeUnit::Keys, s.keys),
     ] {
-        let e = engine_run(
-            w,
+        let run = EngineRun {
             policy,
-            s.samples,
+            samples: s.samples,
             cap,
             unit,
             rate,
-            opts,
             fill_on_miss,
             seed,
-        )?;
+        };
+        let e = engine_run(w, &run, opts)?;
         let eh = if e.gets > 0 {
             e.hits as f64 / e.gets as f64
         } else {
