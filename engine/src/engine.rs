@@ -61,6 +61,20 @@ pub enum FillOutcome {
     WrongType,
 }
 
+/// What one [`Engine::defrag_scan`] step did (Redis's INFO `active_defrag_hits` /
+/// `active_defrag_misses`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DefragStep {
+    /// Where the next step starts; `None` when the scan has covered the keyspace.
+    pub next: Option<usize>,
+    /// Live keys visited.
+    pub scanned: u64,
+    /// Payloads moved to a new allocation.
+    pub hits: u64,
+    /// Payloads examined and left where they are.
+    pub misses: u64,
+}
+
 /// The result of a write on the fast path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -269,6 +283,14 @@ impl Engine {
     // ----------------------------------------------------------------------------------
     // Hooks for runners and the persistence layer
     // ----------------------------------------------------------------------------------
+
+    /// `CONFIG SET maxmemory`: changes the limit at run time; the next command evicts down
+    /// to it under `lab-enforcement redis` (redis `src/config.c` applies a lower limit by
+    /// calling `performEvictions()` right away; here it happens before the next command).
+    pub fn set_maxmemory(&mut self, bytes: u64) {
+        self.cfg.maxmemory = bytes;
+        self.limits_active = self.cfg.maxmemory != 0 || self.cfg.maxkeys != 0;
+    }
 
     /// Installs the live-heap-bytes probe used by `lab-memory-mode allocator`.
     pub fn set_allocator_probe(&mut self, probe: fn() -> u64) {
@@ -965,6 +987,55 @@ impl Engine {
     /// Random slot of a scope using the engine's RNG (for samplers outside the engine).
     pub fn random_slot(&mut self, scope: Scope) -> Option<Slot> {
         self.ks.random_uniform(&mut self.rng, scope)
+    }
+
+    /// One step of active defragmentation's keyspace scan (Redis ≥ 4 `src/defrag.c`:
+    /// `activeDefragCycle` walks the keyspace with a cursor, and `activeDefragAlloc` moves
+    /// an allocation — malloc a new block, copy, free the old one — when the allocator's
+    /// hint says its page is sparse, so the allocator can give whole pages back).
+    ///
+    /// Visits slots `cursor..` (at most `max_slots` of them, live or not); for each
+    /// materialized string payload asks `should_move(ptr)` with the address of its heap
+    /// block and, if true, copies the payload into a fresh allocation and frees the old
+    /// one. Keys, aggregates and sized payloads are not moved. No value, TTL, LRU field or
+    /// statistic changes. Like Redis, it does nothing while a fork child is alive
+    /// ("Defragging memory while there's a fork will just do damage").
+    pub fn defrag_scan(
+        &mut self,
+        cursor: usize,
+        max_slots: usize,
+        mut should_move: impl FnMut(*const u8) -> bool,
+    ) -> DefragStep {
+        let mut step = DefragStep {
+            next: Some(cursor),
+            ..DefragStep::default()
+        };
+        if self.child_alive {
+            return step;
+        }
+        let end = cursor
+            .saturating_add(max_slots)
+            .min(self.ks.slot_capacity());
+        for slot in cursor..end {
+            let slot = slot as Slot;
+            if !self.ks.is_live(slot) {
+                continue;
+            }
+            step.scanned += 1;
+            if let Value::Str(Blob::Bytes(b)) = &mut self.ks.entry_mut(slot).value
+                && !b.is_empty()
+            {
+                if should_move(b.as_ptr()) {
+                    let moved: crate::value::Bytes = b.as_slice().into();
+                    *b = moved;
+                    step.hits += 1;
+                } else {
+                    step.misses += 1;
+                }
+            }
+        }
+        step.next = (end < self.ks.slot_capacity()).then_some(end);
+        step
     }
 }
 

@@ -66,7 +66,7 @@ mod testutil;
 
 pub use command::{Command, ErrorReply, Reply, SetCondition, SetExpiry, SetOptions};
 pub use config::{Config, ConfigError, MemoryMode, parse_size};
-pub use engine::{Engine, FillOutcome, GetOutcome, MutationObserver, WriteOutcome};
+pub use engine::{DefragStep, Engine, FillOutcome, GetOutcome, MutationObserver, WriteOutcome};
 pub use expire::ExpireParams;
 pub use key::Key;
 pub use keyspace::{Entry, Keyspace, NO_EXPIRE, Scope, Slot};

@@ -17,6 +17,13 @@
 //! - [`hitrate`] — hit-rate replay of one cell, grids of cells, parallel runs, `hitrate.csv` rows.
 //! - [`hitrate_report`] — the hit-rate report section (plots, tables, sentences) from rows.
 //! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
+//! - [`alloc`] — [`alloc::LabAllocator`]: the counting global allocator dispatching at run time
+//!   to glibc, jemalloc or mimalloc; allocator stats, purge, the jemalloc defrag hint.
+//! - [`mem`] — one memory sample: counted used bytes, RSS (`/proc/self/statm`), allocator stats.
+//! - [`frag`] — `experiment frag`: fill/delete/refill/churn/idle/defrag phases per allocator in
+//!   worker processes, per-key overhead, Redis's active defragmentation.
+//! - [`frag_report`] — the memory-realism report section from `frag.csv`, `overhead.csv`,
+//!   `defrag.csv`.
 //! - [`server`] — replaying a workload against a real Redis-protocol server (INFO, BGSAVE COW).
 //! - [`regress`] — the regression gate: exact deterministic columns, throughput relative to a
 //!   reference loop (`timings.csv`).
@@ -26,10 +33,14 @@
 // would buy nothing on a path taken once per run. `WorkloadInput` is built once per sweep.
 #![allow(clippy::result_large_err, clippy::large_enum_variant)]
 
+pub mod alloc;
 pub mod cmd;
 pub mod cow;
+pub mod frag;
+pub mod frag_report;
 pub mod hitrate;
 pub mod hitrate_report;
+pub mod mem;
 pub mod output;
 pub mod regress;
 pub mod server;

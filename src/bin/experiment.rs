@@ -6,6 +6,12 @@ use clap::{Parser, Subcommand};
 use evictlab_experiments::cmd;
 use evictlab_experiments::ui::Ui;
 
+/// Counts live heap bytes (the engine's `used_memory` in allocator memory mode) and serves
+/// the heap from glibc, jemalloc or mimalloc as `EVICTLAB_ALLOCATOR` says (read once).
+#[global_allocator]
+static GLOBAL: evictlab_experiments::alloc::LabAllocator =
+    evictlab_experiments::alloc::LabAllocator;
+
 /// A laboratory for what a Redis-style in-memory store does at its memory limit.
 ///
 /// With no subcommand, runs the quick default suite and writes results/suite-<timestamp>/.
@@ -26,6 +32,8 @@ enum Command {
     Run(cmd::sweep::RunArgs),
     /// Merge the result directories of a sharded sweep into one.
     Merge(cmd::sweep::MergeArgs),
+    /// The HCL Cache scenario (data hashes with TTLs, metadata without) under each policy.
+    Hcl(cmd::hcl::HclArgs),
     /// Write a generated workload as the lab's CSV or libCacheSim's oracleGeneral.
     Export(cmd::export::ExportArgs),
     /// List registered policies, workload generators or trace formats.
@@ -36,6 +44,9 @@ enum Command {
     },
     /// Re-render the plots and report.md of a results directory from its CSVs.
     Report(cmd::report::ReportArgs),
+    /// Used memory vs RSS per allocator: fill, delete, refill, eviction churn, idle,
+    /// active defragmentation; per-key overhead.
+    Frag(cmd::frag::FragArgs),
     /// The default suite (same as running with no subcommand).
     Suite(cmd::suite::SuiteArgs),
     /// Replay the workload against a real Redis-protocol server (server.csv; --bgsave: cow.csv).
@@ -92,6 +103,16 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
+        Some(Command::Hcl(args)) => {
+            let (dir, rows) = cmd::hcl::run(&args, &ui).context("hcl")?;
+            println!(
+                "{} runs; wrote {}",
+                rows.len(),
+                dir.join("hcl.csv").display()
+            );
+            println!("report: {}", dir.join("report.md").display());
+            Ok(())
+        }
         Some(Command::Export(args)) => {
             let n = cmd::export::run(&args)
                 .with_context(|| format!("export to {}", args.out.display()))?;
@@ -100,6 +121,19 @@ fn run() -> Result<()> {
         }
         Some(Command::List { what }) => {
             print!("{}", cmd::list::render(what));
+            Ok(())
+        }
+        Some(Command::Frag(args)) => {
+            match cmd::frag::run(&args, &ui).context("frag")? {
+                cmd::frag::FragOutcome::Worker => {}
+                cmd::frag::FragOutcome::Ran { dir, summary } => {
+                    for line in summary {
+                        println!("{line}");
+                    }
+                    println!("wrote {}", dir.join("frag.csv").display());
+                    println!("report: {}", dir.join("report.md").display());
+                }
+            }
             Ok(())
         }
         Some(Command::Server(args)) => {

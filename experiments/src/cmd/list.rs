@@ -1,5 +1,6 @@
-//! `experiment list policies|workloads|formats`: the registries, as text.
+//! `experiment list policies|workloads|formats|config`: the registries, as text.
 
+use evictlab_engine::config::PARAMS;
 use evictlab_engine::policy::registry::POLICIES;
 use evictlab_workloads::TraceFormat;
 use evictlab_workloads::registry::{GENERATORS, MIX_PRESETS, OPTIONS};
@@ -13,6 +14,8 @@ pub enum ListWhat {
     Workloads,
     /// Trace formats.
     Formats,
+    /// Engine configuration parameters (redis.conf names, defaults, what they accept).
+    Config,
 }
 
 /// The listing as text.
@@ -60,6 +63,19 @@ pub fn render(what: ListWhat) -> String {
                 out.push_str(&format!("{:<16} {}\n", f.name(), f.doc()));
             }
         }
+        ListWhat::Config => {
+            let defaults = evictlab_engine::Config::default();
+            for p in PARAMS {
+                let default = defaults.get(p.name).unwrap_or_default();
+                out.push_str(&format!(
+                    "{} (default: {})\n    {}\n    accepts: {}\n",
+                    p.name,
+                    if default.is_empty() { "\"\"" } else { &default },
+                    p.doc,
+                    p.accepts
+                ));
+            }
+        }
     }
     out
 }
@@ -91,5 +107,10 @@ mod tests {
             assert!(f.contains(name), "{name}");
         }
         assert!(render(ListWhat::Workloads).contains("zipf"));
+        let c = render(ListWhat::Config);
+        for p in PARAMS {
+            assert!(c.contains(p.name), "{}", p.name);
+        }
+        assert!(c.contains("maxmemory-samples (default: 5)"), "{c}");
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod compare;
 pub mod export;
+pub mod frag;
+pub mod hcl;
 pub mod hitrate;
 pub mod list;
 pub mod regress;
@@ -65,7 +67,8 @@ pub fn with_threads<T: Send>(
     }
 }
 
-/// The allocator name recorded in `metadata.json` (set by the binary).
+/// The allocator name and version recorded in `metadata.json`: the allocator serving this
+/// process (see [`crate::alloc`]), e.g. `jemalloc-5.3.1` or `glibc-2.36`.
 pub fn allocator_name() -> String {
-    std::env::var("EVICTLAB_ALLOCATOR").unwrap_or_else(|_| "system".into())
+    crate::alloc::Allocator::current().version()
 }

@@ -30,6 +30,20 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
         hitrate_report::add_section(&mut report, &rows, &plots)?;
         found = true;
     }
+    let hcl = dir.join("hcl.csv");
+    if hcl.exists() {
+        let rows: Vec<super::hcl::HclRow> = output::read_csv(&hcl)?;
+        super::hcl::add_section(&mut report, &rows, &plots)?;
+        found = true;
+    }
+    let frag_csv = dir.join("frag.csv");
+    if frag_csv.exists() {
+        let frag: Vec<crate::frag::FragRow> = output::read_csv(&frag_csv)?;
+        let overhead: Vec<crate::frag::OverheadRow> = read_if_present(&dir.join("overhead.csv"))?;
+        let defrag: Vec<crate::frag::DefragRow> = read_if_present(&dir.join("defrag.csv"))?;
+        crate::frag_report::add_section(&mut report, &frag, &overhead, &defrag, &plots)?;
+        found = true;
+    }
     // Real server: server.csv (+ BGSAVE rows of cow.csv) and compare.csv.
     let server = dir.join("server.csv");
     if server.exists() {
@@ -55,7 +69,7 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
     if !found {
         return Err(RunError::Merge {
             message: format!(
-                "{}: no result CSV found (expected hitrate.csv, mrc.csv, cow.csv, frag.csv, server.csv or compare.csv)",
+                "{}: no result CSV found (expected hitrate.csv, hcl.csv, mrc.csv, cow.csv, frag.csv, server.csv or compare.csv)",
                 dir.display()
             ),
         });
@@ -63,4 +77,13 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
     report.write(dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })
+}
+
+/// The rows of `path`, or none when the file does not exist.
+fn read_if_present<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, RunError> {
+    if path.exists() {
+        output::read_csv(path)
+    } else {
+        Ok(Vec::new())
+    }
 }

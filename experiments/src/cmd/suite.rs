@@ -134,6 +134,26 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     })??;
     bar.finish_and_clear();
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
+    // 2. The HCL Cache scenario: metadata under each Redis policy.
+    let hcl_rows = super::hcl::measure(&super::hcl::HclArgs::quick(args.seed), ui)?;
+    output::write_csv(&dir.join("hcl.csv"), &hcl_rows)?;
+    // 2. Memory realism: the quick frag preset, one worker process per allocator (this
+    //    binary re-executed), into the same directory.
+    if args.quick {
+        notes.push(
+            "--quick: memory realism (frag) skipped (it measures RSS: not deterministic)".into(),
+        );
+    } else if crate::frag::can_spawn_workers() {
+        let cfg = crate::frag::FragConfig::quick(args.seed);
+        let results = super::frag::run_into(&dir, &crate::alloc::Allocator::ALL, &cfg, ui)?;
+        notes.extend(results.iter().map(super::frag::summary_line));
+    } else {
+        notes.push(
+            "memory realism (frag) skipped: it re-executes the experiment binary per \
+             allocator, and this process is not that binary"
+                .into(),
+        );
+    }
     // The reference loop's speed, so `experiment regress` can judge requests_per_sec.
     crate::regress::write_timings(&dir)?;
     output::write_metadata(&dir, "suite", args.seed, args, &super::allocator_name())?;

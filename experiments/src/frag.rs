@@ -1,0 +1,986 @@
+//! `experiment frag`: used memory versus RSS through fill, delete, refill and eviction
+//! churn, per allocator; per-key overhead; active defragmentation.
+//!
+//! Redis's FAQ says it "will not always free up (return) memory to the OS when keys are
+//! removed": fill 5 GB, delete 2 GB, and RSS stays near 5 GB while `used_memory` says 3 GB
+//! (redis.io, "Memory optimization" / FAQ). This module reproduces that per allocator.
+//!
+//! One worker process per allocator ([`run_worker`]) — the `experiment` binary re-executed
+//! with `EVICTLAB_ALLOCATOR` set (see [`crate::alloc`] for why) — runs an engine in
+//! `lab-memory-mode allocator` with materialized values (`used_memory` = the counted live
+//! heap, as Redis's zmalloc counts it) through these phases:
+//!
+//! 1. `fill`: new keys with values of `fill_sizes` bytes (uniform) until the logical bytes
+//!    reach `fill_bytes`;
+//! 2. `delete`: every fill key is deleted with probability `delete_fraction` (the FAQ's
+//!    2 GB of 5 GB is 40 %);
+//! 3. `refill`: new keys with values of `refill_sizes` bytes (a different distribution)
+//!    until the logical bytes are back at the fill's;
+//! 4. `churn`: `maxmemory` is set to `churn_maxmemory` × the used memory after the refill
+//!    and `churn_writes` × (fill keys) new keys of mixed sizes are written under
+//!    `allkeys-lru`: eviction keeps the counted `used_memory` at the limit while the
+//!    allocator's heap reshapes;
+//! 5. `idle`: nothing runs for `idle_ms` (sampled);
+//! 6. `defrag`: active defragmentation with Redis's thresholds ([`DefragConfig`]).
+//!
+//! Each phase ends with a sample (`event = end`); with `purge`, the allocator's purge
+//! (Redis's `MEMORY PURGE`: `malloc_trim(0)`, jemalloc `arena.<ALL>.purge`,
+//! `mi_collect(true)`) runs and is sampled too (`event = purged`); in between, a sample is
+//! taken every `sample_ms` (`event = grid`). A sample reads the counters, the RSS and the
+//! allocator's stats together ([`crate::mem::MemSample`]).
+//!
+//! Before the phases the worker measures the per-key overhead of small strings
+//! ([`OverheadRow`]), on a fresh engine per value size.
+//!
+//! Outputs: `frag.csv` ([`FragRow`]), `overhead.csv` ([`OverheadRow`]), `defrag.csv`
+//! ([`DefragRow`]). The logical columns (`keys`, `logical_bytes`) of the `end` rows of
+//! fill, delete and refill depend only on the seed and the sizes; everything else is
+//! measured.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use evictlab_engine::{Blob, Config, Engine, Key, MemoryMode, SetOptions, Storage};
+use rand::{RngExt, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+
+use crate::RunError;
+use crate::alloc::{self, Allocator};
+use crate::mem::MemSample;
+
+/// Redis's active-defrag settings (redis `src/config.c` defaults) and the lab's pass cap.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DefragConfig {
+    /// `active-defrag-ignore-bytes`: do not start below this many fragmentation bytes
+    /// (Redis: 100 MB).
+    pub ignore_bytes: u64,
+    /// `active-defrag-threshold-lower`: start at this fragmentation % (Redis: 10).
+    pub threshold_lower: f64,
+    /// `active-defrag-threshold-upper`: full effort at this % (Redis: 100).
+    pub threshold_upper: f64,
+    /// `active-defrag-cycle-min`: CPU % at the lower threshold (Redis: 1).
+    pub cycle_min: f64,
+    /// `active-defrag-cycle-max`: CPU % at the upper threshold (Redis: 25).
+    pub cycle_max: f64,
+    /// `hz`: cron calls per second (Redis: 10).
+    pub hz: u32,
+    /// Full keyspace passes at most (Redis keeps going while the thresholds say so).
+    pub max_passes: u32,
+}
+
+impl Default for DefragConfig {
+    fn default() -> DefragConfig {
+        DefragConfig {
+            ignore_bytes: 100 << 20,
+            threshold_lower: 10.0,
+            threshold_upper: 100.0,
+            cycle_min: 1.0,
+            cycle_max: 25.0,
+            hz: 10,
+            max_passes: 3,
+        }
+    }
+}
+
+impl DefragConfig {
+    /// Redis's effort for a fragmentation percentage (redis `src/defrag.c`
+    /// `computeDefragCycles`): `cycle_min` at the lower threshold rising linearly to
+    /// `cycle_max` at the upper one, clamped.
+    pub fn cpu_pct(&self, frag_pct: f64) -> f64 {
+        let span = (self.threshold_upper - self.threshold_lower).max(f64::MIN_POSITIVE);
+        let pct = self.cycle_min
+            + (frag_pct - self.threshold_lower) * (self.cycle_max - self.cycle_min) / span;
+        pct.clamp(self.cycle_min, self.cycle_max)
+    }
+
+    /// Time budget of one cron call at `cpu_pct`: `1e6 × cpu% / hz / 100` µs.
+    pub fn cron_budget(&self, cpu_pct: f64) -> Duration {
+        Duration::from_secs_f64(cpu_pct / 100.0 / self.hz.max(1) as f64)
+    }
+}
+
+/// Everything a worker needs (serialized into `metadata.json` and handed to the workers).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FragConfig {
+    /// Logical bytes (keys + values) written by the fill phase.
+    pub fill_bytes: u64,
+    /// Value sizes of the fill (uniform, inclusive).
+    pub fill_sizes: (u64, u64),
+    /// Value sizes of the refill (uniform, inclusive).
+    pub refill_sizes: (u64, u64),
+    /// Probability that a fill key is deleted.
+    pub delete_fraction: f64,
+    /// `maxmemory` of the churn phase as a fraction of the used memory after the refill.
+    pub churn_maxmemory: f64,
+    /// Writes of the churn phase as a multiple of the fill's key count.
+    pub churn_writes: f64,
+    /// Length of the idle phase, ms.
+    pub idle_ms: u64,
+    /// Time grid of the samples, ms (Redis samples every 100 ms).
+    pub sample_ms: u64,
+    /// Purge after every phase.
+    pub purge: bool,
+    /// Keys per per-key-overhead measurement (0 = skip it).
+    pub overhead_keys: u64,
+    /// Value sizes of the per-key-overhead measurement.
+    pub overhead_value_sizes: Vec<u64>,
+    /// Active defragmentation after the idle phase (`None` = skip).
+    pub defrag: Option<DefragConfig>,
+    /// Seed of the sizes and of the deleted keys.
+    pub seed: u64,
+}
+
+impl FragConfig {
+    /// The full-size defaults: 256 MiB of 64–512-byte values, refill with 512–2048 bytes.
+    pub fn full(seed: u64) -> FragConfig {
+        FragConfig {
+            fill_bytes: 256 << 20,
+            fill_sizes: (64, 512),
+            refill_sizes: (512, 2048),
+            delete_fraction: 0.4,
+            churn_maxmemory: 0.8,
+            churn_writes: 1.0,
+            idle_ms: 2000,
+            sample_ms: 100,
+            purge: false,
+            overhead_keys: 200_000,
+            overhead_value_sizes: vec![10, 40, 100],
+            defrag: Some(DefragConfig::default()),
+            seed,
+        }
+    }
+
+    /// The quick preset (a few seconds for three allocators): 24 MiB, 20 k keys of
+    /// overhead, 300 ms idle, `active-defrag-ignore-bytes` scaled from 100 MB to 1 MB so
+    /// that defragmentation can start at this size.
+    pub fn quick(seed: u64) -> FragConfig {
+        FragConfig {
+            fill_bytes: 24 << 20,
+            overhead_keys: 20_000,
+            idle_ms: 300,
+            sample_ms: 50,
+            defrag: Some(DefragConfig {
+                ignore_bytes: 1 << 20,
+                ..DefragConfig::default()
+            }),
+            ..FragConfig::full(seed)
+        }
+    }
+
+    /// Checks the values; the error names the field, the value and what is accepted.
+    pub fn validate(&self) -> Result<(), RunError> {
+        let bad = |flag: &'static str, value: String, expected: &'static str| {
+            Err(RunError::BadArgument {
+                flag,
+                value,
+                expected,
+            })
+        };
+        for (flag, (lo, hi)) in [
+            ("--sizes", self.fill_sizes),
+            ("--refill-sizes", self.refill_sizes),
+        ] {
+            if lo == 0 || lo > hi {
+                return bad(flag, format!("{lo}-{hi}"), "LO-HI with 1 <= LO <= HI bytes");
+            }
+        }
+        if self.fill_bytes == 0 {
+            return bad("--fill", "0".into(), "a size above 0 (e.g. 256mb)");
+        }
+        if !(0.0..=1.0).contains(&self.delete_fraction) {
+            return bad(
+                "--delete-fraction",
+                self.delete_fraction.to_string(),
+                "a fraction in 0..=1",
+            );
+        }
+        if !(self.churn_maxmemory > 0.0 && self.churn_maxmemory <= 1.0) {
+            return bad(
+                "--churn-maxmemory",
+                self.churn_maxmemory.to_string(),
+                "a fraction in (0, 1]",
+            );
+        }
+        if !(self.churn_writes >= 0.0 && self.churn_writes.is_finite()) {
+            return bad(
+                "--churn-writes",
+                self.churn_writes.to_string(),
+                "a multiple >= 0 of the fill's keys",
+            );
+        }
+        if self.sample_ms == 0 {
+            return bad("--sample-ms", "0".into(), "at least 1 ms");
+        }
+        Ok(())
+    }
+}
+
+/// Parses `LO-HI` (bytes, e.g. `64-512`) or a single size.
+pub fn parse_range(flag: &'static str, text: &str) -> Result<(u64, u64), RunError> {
+    let bad = || RunError::BadArgument {
+        flag,
+        value: text.to_string(),
+        expected: "LO-HI in bytes (e.g. 64-512) with 1 <= LO <= HI",
+    };
+    let (lo, hi) = match text.split_once('-') {
+        Some((a, b)) => (a.trim(), b.trim()),
+        None => (text.trim(), text.trim()),
+    };
+    let lo = evictlab_engine::parse_size(lo).ok_or_else(bad)?;
+    let hi = evictlab_engine::parse_size(hi).ok_or_else(bad)?;
+    if lo == 0 || lo > hi {
+        return Err(bad());
+    }
+    Ok((lo, hi))
+}
+
+/// One row of `frag.csv`: a sample of one allocator's process.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FragRow {
+    /// `system`, `jemalloc` or `mimalloc`.
+    pub allocator: String,
+    /// `start`, `fill`, `delete`, `refill`, `churn`, `idle`, `defrag`.
+    pub phase: String,
+    /// `grid` (time-grid sample during the phase), `end` (phase done), `purged` (after
+    /// the allocator's purge at the end of the phase).
+    pub event: String,
+    /// Milliseconds since the phases started.
+    pub t_ms: u64,
+    /// Keys in the engine.
+    pub keys: u64,
+    /// Σ key + value bytes (the logical model).
+    pub logical_bytes: u64,
+    /// Counted live usable heap bytes: `used_memory`.
+    pub used_bytes: u64,
+    /// Counted live requested heap bytes.
+    pub requested_bytes: u64,
+    /// Counted live heap blocks.
+    pub live_allocations: u64,
+    /// The allocator's allocated bytes (`allocator_allocated`).
+    pub allocator_allocated_bytes: u64,
+    /// The allocator's active bytes (`allocator_active`).
+    pub allocator_active_bytes: u64,
+    /// The allocator's resident bytes (`allocator_resident`; the RSS when unknown).
+    pub allocator_resident_bytes: u64,
+    /// Bytes the allocator has mapped.
+    pub allocator_mapped_bytes: u64,
+    /// Bytes the allocator keeps without returning them (jemalloc retained; glibc free).
+    pub allocator_retained_bytes: u64,
+    /// Fragmentation bytes as the allocator gives them (jemalloc: small-bin, Redis ≥ 7.4).
+    pub allocator_frag_bytes: u64,
+    /// Process RSS.
+    pub rss_bytes: u64,
+    /// `rss / used` (Redis's `mem_fragmentation_ratio`).
+    pub mem_fragmentation_ratio: f64,
+    /// `allocator_frag_bytes / allocated + 1` (Redis's `allocator_frag_ratio`).
+    pub allocator_frag_ratio: f64,
+    /// Keys evicted so far.
+    pub evicted_keys: u64,
+    /// `maxmemory` in force (0 = none).
+    pub maxmemory: u64,
+}
+
+/// One row of `overhead.csv`: what a small string key costs, per allocator.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OverheadRow {
+    /// The allocator.
+    pub allocator: String,
+    /// Key length (16, as the Redis worked example).
+    pub key_bytes: u64,
+    /// Value length.
+    pub value_bytes: u64,
+    /// Keys stored.
+    pub keys: u64,
+    /// The logical model: key + value bytes per key.
+    pub logical_bytes_per_key: f64,
+    /// Counted usable heap bytes per key (`used_memory` delta / keys).
+    pub used_bytes_per_key: f64,
+    /// Counted requested heap bytes per key.
+    pub requested_bytes_per_key: f64,
+    /// Heap blocks per key.
+    pub allocations_per_key: f64,
+    /// RSS growth per key (approximate: the heap may reuse memory freed earlier).
+    pub rss_bytes_per_key: f64,
+    /// Redis 7 with a distribution's jemalloc (16-byte quantum): key sds + value robj/sds
+    /// + dictEntry + bucket pointers at this key count, each rounded to a size class
+    ///   (redis-internals §7.5; the 10-byte row was measured at 104 B on Debian's 7.0.15).
+    pub redis7_distro_bytes_per_key: f64,
+}
+
+/// One row of `defrag.csv`: an active-defragmentation run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DefragRow {
+    /// The allocator.
+    pub allocator: String,
+    /// Whether the thresholds let it start.
+    pub started: bool,
+    /// Why it stopped: `threshold-lower`, `ignore-bytes`, `max-passes`.
+    pub stop_reason: String,
+    /// Fragmentation % when it was evaluated first (`frag_bytes / allocated × 100`).
+    pub frag_pct_before: f64,
+    /// Fragmentation bytes then.
+    pub frag_bytes_before: u64,
+    /// Fragmentation % at the end.
+    pub frag_pct_after: f64,
+    /// CPU % of the first pass (Redis's effort formula).
+    pub cpu_pct: f64,
+    /// Full keyspace passes.
+    pub passes: u32,
+    /// Keys visited.
+    pub scanned: u64,
+    /// Values moved (`active_defrag_hits`).
+    pub hits: u64,
+    /// Values left in place (`active_defrag_misses`).
+    pub misses: u64,
+    /// Cron calls used.
+    pub cron_calls: u64,
+    /// Time spent moving values, ms (measured).
+    pub cpu_ms: f64,
+    /// Wall time the cron calls take at `hz` (cron_calls / hz), ms.
+    pub wall_ms_at_duty_cycle: f64,
+    /// Used memory before / after.
+    pub used_before_bytes: u64,
+    /// Used memory after.
+    pub used_after_bytes: u64,
+    /// RSS before defrag (after a purge, so only defrag's own effect remains).
+    pub rss_before_bytes: u64,
+    /// RSS right after defrag.
+    pub rss_after_bytes: u64,
+    /// RSS after defrag and a purge.
+    pub rss_after_purge_bytes: u64,
+    /// `rss_before − rss_after_purge` (negative when RSS grew).
+    pub rss_recovered_bytes: i64,
+}
+
+/// What one worker measured.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct WorkerResult {
+    /// The allocator's name and version.
+    pub allocator_version: String,
+    /// `frag.csv` rows.
+    pub frag: Vec<FragRow>,
+    /// `overhead.csv` rows.
+    pub overhead: Vec<OverheadRow>,
+    /// `defrag.csv` rows.
+    pub defrag: Vec<DefragRow>,
+}
+
+fn engine_config(maxmemory: u64) -> Config {
+    let mut c = Config {
+        maxmemory,
+        maxmemory_policy: "allkeys-lru".into(),
+        memory_mode: MemoryMode::Allocator,
+        storage: Storage::Materialized,
+        ..Config::default()
+    };
+    c.save.clear();
+    c
+}
+
+/// A deterministic payload for key `id` of `len` bytes (checked after defragmentation).
+pub fn payload(id: u64, len: usize, scratch: &mut Vec<u8>) -> Blob {
+    scratch.clear();
+    scratch.extend((0..len).map(|i| (id as usize).wrapping_mul(31).wrapping_add(i) as u8));
+    Blob::bytes(scratch)
+}
+
+struct Sampler {
+    allocator: Allocator,
+    start: Instant,
+    next_ms: u64,
+    sample_ms: u64,
+    rows: Vec<FragRow>,
+    ops: u64,
+}
+
+impl Sampler {
+    fn sample(&mut self, phase: &str, event: &str, e: &Engine) -> Result<MemSample, RunError> {
+        let t_ms = self.start.elapsed().as_millis() as u64;
+        let s = MemSample::read().map_err(|source| RunError::Io {
+            path: "/proc/self/statm".into(),
+            source,
+        })?;
+        self.rows.push(FragRow {
+            allocator: self.allocator.name().into(),
+            phase: phase.into(),
+            event: event.into(),
+            t_ms,
+            keys: e.len() as u64,
+            logical_bytes: e.logical_bytes(),
+            used_bytes: s.used_bytes,
+            requested_bytes: s.requested_bytes,
+            live_allocations: s.live_allocations,
+            allocator_allocated_bytes: s.allocator.allocated,
+            allocator_active_bytes: s.allocator.active,
+            allocator_resident_bytes: s.allocator_resident(),
+            allocator_mapped_bytes: s.allocator.mapped,
+            allocator_retained_bytes: s.allocator.retained,
+            allocator_frag_bytes: s.allocator.frag_bytes,
+            rss_bytes: s.rss_bytes,
+            mem_fragmentation_ratio: s.mem_fragmentation_ratio(),
+            allocator_frag_ratio: s.allocator.frag_ratio(),
+            evicted_keys: e.stats().evicted_keys,
+            maxmemory: e.config().maxmemory,
+        });
+        Ok(s)
+    }
+
+    /// Called once per operation: samples when the time grid says so.
+    #[inline]
+    fn tick(&mut self, phase: &str, e: &Engine) -> Result<(), RunError> {
+        self.ops += 1;
+        if self.ops.is_multiple_of(256) && self.start.elapsed().as_millis() as u64 >= self.next_ms {
+            self.sample(phase, "grid", e)?;
+            let now = self.start.elapsed().as_millis() as u64;
+            self.next_ms = (now / self.sample_ms + 1) * self.sample_ms;
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, phase: &str, e: &Engine, purge: bool) -> Result<MemSample, RunError> {
+        let s = self.sample(phase, "end", e)?;
+        if purge {
+            self.allocator.purge();
+            self.sample(phase, "purged", e)?;
+        }
+        Ok(s)
+    }
+}
+
+/// jemalloc size class with the default 16-byte quantum (what a distribution's jemalloc,
+/// and so Debian's Redis, uses): 8, 16, 32, 48, …, 128, then four classes per doubling.
+pub fn jemalloc_q16_class(n: u64) -> u64 {
+    match n {
+        0..=8 => 8,
+        9..=128 => n.div_ceil(16) * 16,
+        _ => {
+            let k = 63 - (n - 1).leading_zeros() as u64; // 2^k < n <= 2^(k+1)
+            let step = 1u64 << (k - 2);
+            n.div_ceil(step) * step
+        }
+    }
+}
+
+/// Redis 7's bytes per string key (no TTL, non-cluster) with a 16-byte-quantum jemalloc
+/// (redis `src/sds.c`, `src/object.c`, `src/dict.c`; redis-internals §7.5): key sds
+/// (SDS_TYPE_5 below 32 bytes: 1 + len + 1, else sdshdr8: 3 + len + 1) + value (EMBSTR
+/// up to 44 bytes: robj 16 + 3 + len + 1 in one block; else robj 16 + sdshdr8 block) +
+/// dictEntry 24 + the bucket array (8 bytes × the power of two ≥ keys, per key).
+pub fn redis7_distro_bytes_per_key(key_len: u64, value_len: u64, keys: u64) -> f64 {
+    let key = if key_len < 32 {
+        jemalloc_q16_class(key_len + 2)
+    } else {
+        jemalloc_q16_class(key_len + 4)
+    };
+    let value = if value_len <= 44 {
+        jemalloc_q16_class(16 + 3 + value_len + 1)
+    } else {
+        jemalloc_q16_class(16) + jemalloc_q16_class(3 + value_len + 1)
+    };
+    let entry = jemalloc_q16_class(24);
+    let buckets = keys.max(4).next_power_of_two() as f64 * 8.0 / keys.max(1) as f64;
+    (key + value + entry) as f64 + buckets
+}
+
+fn measure_overhead(allocator: Allocator, cfg: &FragConfig) -> Result<Vec<OverheadRow>, RunError> {
+    let mut rows = Vec::new();
+    let mut scratch = Vec::with_capacity(4096);
+    let n = cfg.overhead_keys;
+    for &vlen in &cfg.overhead_value_sizes {
+        allocator.purge();
+        let read = || {
+            MemSample::read().map_err(|source| RunError::Io {
+                path: "/proc/self/statm".into(),
+                source,
+            })
+        };
+        let mut e = Engine::new(engine_config(0), cfg.seed)?;
+        e.set_allocator_probe(alloc::used_memory);
+        // Key strings are built before the baseline so only the engine's copies count.
+        let keys: Vec<Key> = (0..n)
+            .map(|i| Key::from(format!("key:{i:012}").as_str()))
+            .collect();
+        let before = read()?;
+        for (i, k) in keys.iter().enumerate() {
+            e.set(
+                k.clone(),
+                payload(i as u64, vlen as usize, &mut scratch),
+                SetOptions::default(),
+            );
+        }
+        let after = read()?;
+        let per = |a: u64, b: u64| (a as f64 - b as f64) / n.max(1) as f64;
+        rows.push(OverheadRow {
+            allocator: allocator.name().into(),
+            key_bytes: 16,
+            value_bytes: vlen,
+            keys: e.len() as u64,
+            logical_bytes_per_key: e.logical_bytes() as f64 / n.max(1) as f64,
+            used_bytes_per_key: per(after.used_bytes, before.used_bytes),
+            requested_bytes_per_key: per(after.requested_bytes, before.requested_bytes),
+            allocations_per_key: per(after.live_allocations, before.live_allocations),
+            rss_bytes_per_key: per(after.rss_bytes, before.rss_bytes),
+            redis7_distro_bytes_per_key: redis7_distro_bytes_per_key(16, vlen, n),
+        });
+        drop(e);
+        drop(keys);
+    }
+    allocator.purge();
+    Ok(rows)
+}
+
+/// The allocator's fragmentation % and bytes as the defrag start test reads them:
+/// jemalloc `frag_smallbins / allocated × 100` (Redis ≥ 7.4); others `active / allocated
+/// × 100 − 100`.
+fn frag_pct(s: &MemSample) -> (f64, u64) {
+    let a = s.allocator;
+    if a.allocated == 0 {
+        return (0.0, 0);
+    }
+    (
+        a.frag_bytes as f64 * 100.0 / a.allocated as f64,
+        a.frag_bytes,
+    )
+}
+
+/// Runs Redis's active defragmentation on `e` (redis `src/defrag.c`): start only when
+/// fragmentation is at least `threshold_lower` % and `ignore_bytes`; effort from
+/// [`DefragConfig::cpu_pct`]; each cron call moves values for its time budget, checking
+/// the clock every 16 keys; passes repeat while the thresholds still say so. The cron
+/// calls run back to back (the CPU time is measured; the wall time they would take at
+/// `hz` is reported). With jemalloc the thread cache is off during the scan, as Redis
+/// moves with `MALLOCX_TCACHE_NONE`, and only allocations the hint picks move; the other
+/// allocators have no hint, so every value moves.
+pub fn active_defrag(
+    allocator: Allocator,
+    e: &mut Engine,
+    dc: &DefragConfig,
+) -> Result<DefragRow, RunError> {
+    let read = || {
+        MemSample::read().map_err(|source| RunError::Io {
+            path: "/proc/self/statm".into(),
+            source,
+        })
+    };
+    allocator.purge();
+    let before = read()?;
+    let (pct0, bytes0) = frag_pct(&before);
+    let mut row = DefragRow {
+        allocator: allocator.name().into(),
+        started: false,
+        stop_reason: String::new(),
+        frag_pct_before: pct0,
+        frag_bytes_before: bytes0,
+        frag_pct_after: pct0,
+        cpu_pct: 0.0,
+        passes: 0,
+        scanned: 0,
+        hits: 0,
+        misses: 0,
+        cron_calls: 0,
+        cpu_ms: 0.0,
+        wall_ms_at_duty_cycle: 0.0,
+        used_before_bytes: before.used_bytes,
+        used_after_bytes: before.used_bytes,
+        rss_before_bytes: before.rss_bytes,
+        rss_after_bytes: before.rss_bytes,
+        rss_after_purge_bytes: before.rss_bytes,
+        rss_recovered_bytes: 0,
+    };
+    let jemalloc = allocator == Allocator::Jemalloc;
+    let mut cpu = Duration::ZERO;
+    loop {
+        let s = read()?;
+        let (pct, bytes) = frag_pct(&s);
+        if pct < dc.threshold_lower {
+            row.stop_reason = "threshold-lower".into();
+            break;
+        }
+        if bytes < dc.ignore_bytes {
+            row.stop_reason = "ignore-bytes".into();
+            break;
+        }
+        if row.passes >= dc.max_passes {
+            row.stop_reason = "max-passes".into();
+            break;
+        }
+        let cpu_pct = dc.cpu_pct(pct);
+        if row.passes == 0 {
+            row.started = true;
+            row.cpu_pct = cpu_pct;
+        }
+        let budget = dc.cron_budget(cpu_pct);
+        if jemalloc {
+            alloc::jemalloc_set_thread_cache(false);
+        }
+        let mut cursor = Some(0usize);
+        while let Some(c0) = cursor {
+            row.cron_calls += 1;
+            let t0 = Instant::now();
+            let mut c = c0;
+            loop {
+                let step = e.defrag_scan(c, 16, |p| alloc::jemalloc_defrag_hint(p).unwrap_or(true));
+                row.scanned += step.scanned;
+                row.hits += step.hits;
+                row.misses += step.misses;
+                match step.next {
+                    None => {
+                        cursor = None;
+                        break;
+                    }
+                    Some(n) => c = n,
+                }
+                if t0.elapsed() >= budget {
+                    cursor = Some(c);
+                    break;
+                }
+            }
+            cpu += t0.elapsed();
+        }
+        if jemalloc {
+            alloc::jemalloc_set_thread_cache(true);
+        }
+        row.passes += 1;
+    }
+    let after = read()?;
+    allocator.purge();
+    let after_purge = read()?;
+    row.frag_pct_after = frag_pct(&after_purge).0;
+    row.cpu_ms = cpu.as_secs_f64() * 1000.0;
+    row.wall_ms_at_duty_cycle = row.cron_calls as f64 * 1000.0 / dc.hz.max(1) as f64;
+    row.used_after_bytes = after.used_bytes;
+    row.rss_after_bytes = after.rss_bytes;
+    row.rss_after_purge_bytes = after_purge.rss_bytes;
+    row.rss_recovered_bytes = before.rss_bytes as i64 - after_purge.rss_bytes as i64;
+    Ok(row)
+}
+
+/// Runs every phase in this process, whose heap is served by `allocator` (the process
+/// must have been started with `EVICTLAB_ALLOCATOR` naming it and [`alloc::LabAllocator`]
+/// as its global allocator).
+pub fn run_worker(allocator: Allocator, cfg: &FragConfig) -> Result<WorkerResult, RunError> {
+    cfg.validate()?;
+    if !alloc::installed() || Allocator::current() != allocator {
+        return Err(RunError::BadArgument {
+            flag: "--worker",
+            value: allocator.name().into(),
+            expected: "the allocator this process runs on (start the experiment binary with EVICTLAB_ALLOCATOR set to it)",
+        });
+    }
+    let overhead = if cfg.overhead_keys > 0 {
+        measure_overhead(allocator, cfg)?
+    } else {
+        Vec::new()
+    };
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
+    let mut scratch = Vec::with_capacity(cfg.refill_sizes.1.max(cfg.fill_sizes.1) as usize);
+    let mut e = Engine::new(engine_config(0), cfg.seed)?;
+    e.set_allocator_probe(alloc::used_memory);
+    let mut s = Sampler {
+        allocator,
+        start: Instant::now(),
+        next_ms: cfg.sample_ms,
+        sample_ms: cfg.sample_ms,
+        rows: Vec::with_capacity(4096),
+        ops: 0,
+    };
+    s.sample("start", "end", &e)?;
+    let set = |e: &mut Engine, id: u64, len: u64, scratch: &mut Vec<u8>| {
+        e.set(
+            Key::from_id(id),
+            payload(id, len as usize, scratch),
+            SetOptions::default(),
+        );
+    };
+    // 1. fill
+    let mut next_id = 0u64;
+    while e.logical_bytes() < cfg.fill_bytes {
+        let len = rng.random_range(cfg.fill_sizes.0..=cfg.fill_sizes.1);
+        set(&mut e, next_id, len, &mut scratch);
+        next_id += 1;
+        s.tick("fill", &e)?;
+    }
+    let fill_keys = next_id;
+    let fill_logical = e.logical_bytes();
+    s.end("fill", &e, cfg.purge)?;
+    // 2. delete a random fraction of the fill's keys
+    for id in 0..fill_keys {
+        if rng.random_bool(cfg.delete_fraction) {
+            e.del(&Key::from_id(id));
+        }
+        s.tick("delete", &e)?;
+    }
+    s.end("delete", &e, cfg.purge)?;
+    // 3. refill with another size distribution, back to the fill's logical bytes
+    while e.logical_bytes() < fill_logical {
+        let len = rng.random_range(cfg.refill_sizes.0..=cfg.refill_sizes.1);
+        set(&mut e, next_id, len, &mut scratch);
+        next_id += 1;
+        s.tick("refill", &e)?;
+    }
+    let refilled = s.end("refill", &e, cfg.purge)?;
+    // 4. eviction churn under maxmemory (allocator accounting), mixed sizes
+    e.set_maxmemory((refilled.used_bytes as f64 * cfg.churn_maxmemory) as u64);
+    let (lo, hi) = (
+        cfg.fill_sizes.0.min(cfg.refill_sizes.0),
+        cfg.fill_sizes.1.max(cfg.refill_sizes.1),
+    );
+    let writes = (fill_keys as f64 * cfg.churn_writes) as u64;
+    for _ in 0..writes {
+        let len = rng.random_range(lo..=hi);
+        set(&mut e, next_id, len, &mut scratch);
+        next_id += 1;
+        s.tick("churn", &e)?;
+    }
+    s.end("churn", &e, cfg.purge)?;
+    // 5. idle
+    let idle_end = Instant::now() + Duration::from_millis(cfg.idle_ms);
+    while Instant::now() < idle_end {
+        let left = idle_end.saturating_duration_since(Instant::now());
+        std::thread::sleep(left.min(Duration::from_millis(cfg.sample_ms)));
+        s.sample("idle", "grid", &e)?;
+    }
+    s.end("idle", &e, cfg.purge)?;
+    // 6. active defragmentation
+    let mut defrag = Vec::new();
+    if let Some(dc) = &cfg.defrag {
+        defrag.push(active_defrag(allocator, &mut e, dc)?);
+        s.end("defrag", &e, cfg.purge)?;
+    }
+    Ok(WorkerResult {
+        allocator_version: allocator.version(),
+        frag: s.rows,
+        overhead,
+        defrag,
+    })
+}
+
+/// True when this process is the `experiment` binary with [`alloc::LabAllocator`] as its
+/// global allocator, i.e. it can re-execute itself as a worker.
+pub fn can_spawn_workers() -> bool {
+    alloc::installed()
+        && std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s == "experiment"))
+            .unwrap_or(false)
+}
+
+/// Runs one worker process per allocator (this binary, `frag --worker NAME`) and collects
+/// their results. `progress` is called after each allocator.
+pub fn run_workers(
+    allocators: &[Allocator],
+    cfg: &FragConfig,
+    dir: &Path,
+    progress: &dyn Fn(Allocator),
+) -> Result<Vec<WorkerResult>, RunError> {
+    let exe = std::env::current_exe().map_err(|source| RunError::Io {
+        path: PathBuf::from("/proc/self/exe"),
+        source,
+    })?;
+    let cfg_json = serde_json::to_string(cfg).map_err(|e| RunError::Csv {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    for &a in allocators {
+        let result_path = dir.join(format!(".frag-worker-{}.json", a.name()));
+        let output = std::process::Command::new(&exe)
+            .arg("frag")
+            .arg("--worker")
+            .arg(a.name())
+            .arg("--worker-config")
+            .arg(&cfg_json)
+            .arg("--worker-out")
+            .arg(&result_path)
+            .env(alloc::ENV_VAR, a.name())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|source| RunError::Io {
+                path: exe.clone(),
+                source,
+            })?;
+        if !output.status.success() {
+            return Err(RunError::Report {
+                message: format!(
+                    "frag worker for {} failed ({}): {}",
+                    a.name(),
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(&result_path).map_err(|source| RunError::Io {
+            path: result_path.clone(),
+            source,
+        })?;
+        let _ = std::fs::remove_file(&result_path);
+        let r: WorkerResult = serde_json::from_str(&text).map_err(|e| RunError::Csv {
+            path: result_path.clone(),
+            message: e.to_string(),
+        })?;
+        out.push(r);
+        progress(a);
+    }
+    Ok(out)
+}
+
+/// Writes `frag.csv`, `overhead.csv` and `defrag.csv` from the workers' results.
+pub fn write_results(dir: &Path, results: &[WorkerResult]) -> Result<(), RunError> {
+    let frag: Vec<FragRow> = results.iter().flat_map(|r| r.frag.clone()).collect();
+    let overhead: Vec<OverheadRow> = results.iter().flat_map(|r| r.overhead.clone()).collect();
+    let defrag: Vec<DefragRow> = results.iter().flat_map(|r| r.defrag.clone()).collect();
+    crate::output::write_csv(&dir.join("frag.csv"), &frag)?;
+    if !overhead.is_empty() {
+        crate::output::write_csv(&dir.join("overhead.csv"), &overhead)?;
+    }
+    if !defrag.is_empty() {
+        crate::output::write_csv(&dir.join("defrag.csv"), &defrag)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_classes_and_the_redis_model_match_the_reference() {
+        assert_eq!(
+            [8, 9, 17, 24, 30, 64, 65, 129, 160, 161, 257, 320].map(jemalloc_q16_class),
+            [8, 16, 32, 32, 32, 64, 80, 160, 160, 192, 320, 320]
+        );
+        // redis-internals §7.5: 16-char key, 10-byte value, 981,650 keys in 2^20 buckets:
+        // 32 + 32 + 32 + 8.5 ≈ 104.5 bytes per key on a distribution's build.
+        let b = redis7_distro_bytes_per_key(16, 10, 981_650);
+        assert!((b - 104.5).abs() < 0.1, "{b}");
+    }
+
+    #[test]
+    fn defrag_effort_follows_redis() {
+        let d = DefragConfig::default();
+        assert_eq!(d.cpu_pct(5.0), 1.0);
+        assert_eq!(d.cpu_pct(10.0), 1.0);
+        assert_eq!(d.cpu_pct(100.0), 25.0);
+        assert!((d.cpu_pct(55.0) - 13.0).abs() < 1e-9);
+        // 25 % at hz 10: 25 ms per cron call (1e6 × 25 / 10 / 100 µs).
+        assert_eq!(d.cron_budget(25.0), Duration::from_millis(25));
+    }
+
+    #[test]
+    fn ranges_parse_and_bad_ones_are_named() {
+        assert_eq!(parse_range("--sizes", "64-512").unwrap(), (64, 512));
+        assert_eq!(parse_range("--sizes", "1kb-2kb").unwrap(), (1024, 2048));
+        assert_eq!(parse_range("--sizes", "100").unwrap(), (100, 100));
+        let e = parse_range("--sizes", "512-64").unwrap_err().to_string();
+        assert!(e.contains("512-64") && e.contains("--sizes"), "{e}");
+        let mut c = FragConfig::quick(1);
+        c.delete_fraction = 1.5;
+        assert!(c.validate().unwrap_err().to_string().contains("1.5"));
+    }
+
+    /// Defragmentation moves payloads and never changes one: every key is checked.
+    #[test]
+    fn defrag_never_changes_a_value() {
+        let mut e = Engine::new(engine_config(0), 5).unwrap();
+        e.set_allocator_probe(alloc::used_memory);
+        let mut scratch = Vec::new();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        for id in 0..20_000u64 {
+            let len = rng.random_range(1..=600);
+            e.set(
+                Key::from_id(id),
+                payload(id, len, &mut scratch),
+                SetOptions::default(),
+            );
+        }
+        for id in (0..20_000u64).step_by(3) {
+            e.del(&Key::from_id(id));
+        }
+        let snapshot = |e: &Engine| -> Vec<(Key, Vec<u8>)> {
+            e.keyspace()
+                .iter()
+                .map(|(_, en)| match &en.value {
+                    evictlab_engine::Value::Str(b) => (en.key.clone(), b.to_bytes().unwrap()),
+                    _ => unreachable!(),
+                })
+                .collect()
+        };
+        let before = snapshot(&e);
+        let ptrs_before: Vec<usize> = e
+            .keyspace()
+            .iter()
+            .filter_map(|(_, en)| match &en.value {
+                evictlab_engine::Value::Str(Blob::Bytes(b)) => Some(b.as_ptr() as usize),
+                _ => None,
+            })
+            .collect();
+        // Thresholds at zero: the pass always starts; without a hint every value moves.
+        let dc = DefragConfig {
+            ignore_bytes: 0,
+            threshold_lower: -1.0,
+            max_passes: 1,
+            ..DefragConfig::default()
+        };
+        let row = active_defrag(Allocator::current(), &mut e, &dc).unwrap();
+        assert!(row.started && row.passes == 1);
+        assert_eq!(row.scanned, e.len() as u64);
+        assert_eq!(row.hits + row.misses, e.len() as u64);
+        assert_eq!(snapshot(&e), before);
+        for (k, v) in &before {
+            let kid = k.as_id().unwrap();
+            assert_eq!(
+                payload(kid, v.len(), &mut scratch).as_bytes().unwrap(),
+                &v[..]
+            );
+        }
+        e.check_invariants().unwrap();
+        if Allocator::current() != Allocator::Jemalloc {
+            // No hint: every payload got a new block (the old ones were freed after the
+            // copy, so no new block can sit at its own old address).
+            let ptrs_after: Vec<usize> = e
+                .keyspace()
+                .iter()
+                .filter_map(|(_, en)| match &en.value {
+                    evictlab_engine::Value::Str(Blob::Bytes(b)) => Some(b.as_ptr() as usize),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(row.hits, e.len() as u64);
+            assert!(ptrs_before.iter().zip(&ptrs_after).all(|(a, b)| a != b));
+        }
+    }
+
+    /// In allocator memory mode `maxmemory` is enforced against the counted bytes.
+    #[test]
+    fn allocator_mode_enforces_maxmemory_on_counted_bytes() {
+        // Count only this thread's allocations (other tests allocate concurrently).
+        static BASE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        fn probe() -> u64 {
+            (alloc::thread_counters().0 - BASE.load(std::sync::atomic::Ordering::Relaxed)).max(0)
+                as u64
+        }
+        let limit = 2u64 << 20;
+        let mut e = Engine::new(engine_config(limit), 9).unwrap();
+        BASE.store(
+            alloc::thread_counters().0,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        e.set_allocator_probe(probe);
+        let mut scratch = Vec::new();
+        let mut max_seen = 0;
+        for id in 0..20_000u64 {
+            e.set(
+                Key::from_id(id),
+                payload(id, 1000, &mut scratch),
+                SetOptions::default(),
+            );
+            max_seen = max_seen.max(e.used_memory());
+        }
+        assert!(e.stats().evicted_keys > 10_000, "{:?}", e.stats());
+        // Redis evicts before each command; one write (value block + table growth) may
+        // overshoot the limit.
+        assert!(max_seen <= limit + (256 << 10), "{max_seen} vs {limit}");
+        assert!(e.used_memory() <= limit + (256 << 10));
+    }
+}
