@@ -850,11 +850,7 @@ pub fn bgsave(s: &mut Server, writes: &Workload, opts: &BgsaveOptions) -> Result
         cow_baseline_bytes: 0,
         cow_peak_bytes: cow_peak,
         cow_final_bytes: cow_last,
-        cow_average_bytes: if cow_samples > 0 {
-            cow_sum / cow_samples
-        } else {
-            0
-        },
+        cow_average_bytes: cow_sum.checked_div(cow_samples).unwrap_or(0),
         cow_samples,
         predicted_pages: 0.0,
         predicted_cow_bytes: 0,
