@@ -6,4 +6,5 @@ mod frag;
 mod golden;
 mod mrc;
 mod reference;
+mod server;
 mod tune_cli;

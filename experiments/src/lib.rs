@@ -30,6 +30,9 @@
 //!   worker processes, per-key overhead, Redis's active defragmentation.
 //! - [`frag_report`] — the memory-realism report section from `frag.csv`, `overhead.csv`,
 //!   `defrag.csv`.
+//! - [`server`] — replaying a workload against a real Redis-protocol server (INFO, BGSAVE COW).
+//! - [`regress`] — the regression gate: exact deterministic columns, throughput relative to a
+//!   reference loop (`timings.csv`).
 
 // Errors are cold-path values that carry the file, field, value and what is accepted (the
 // lab's error convention), so `RunError` is larger than clippy's 128-byte default; boxing it
@@ -48,6 +51,8 @@ pub mod mem;
 pub mod mrc;
 pub mod mrc_report;
 pub mod output;
+pub mod regress;
+pub mod server;
 pub mod source;
 pub mod sweep;
 pub mod tune;
@@ -134,5 +139,13 @@ pub enum RunError {
         policy: &'static str,
         /// The workload.
         workload: String,
+    },
+    /// A real server refused a command or could not be reached.
+    #[error("server {url}: {message}")]
+    Server {
+        /// The server URL.
+        url: String,
+        /// The command and the server's or client's error.
+        message: String,
     },
 }

@@ -55,6 +55,12 @@ enum Command {
     Frag(cmd::frag::FragArgs),
     /// The default suite (same as running with no subcommand).
     Suite(cmd::suite::SuiteArgs),
+    /// Replay the workload against a real Redis-protocol server (server.csv; --bgsave: cow.csv).
+    Server(cmd::server::ServerArgs),
+    /// The engine and a real server on the same workload, policy and size (compare.csv).
+    Compare(cmd::compare::CompareArgs),
+    /// Compare a results directory with a baseline; exits 1 on a regression.
+    Regress(cmd::regress::RegressArgs),
 }
 
 fn main() {
@@ -171,6 +177,46 @@ fn run() -> Result<()> {
                 }
             }
             Ok(())
+        }
+        Some(Command::Server(args)) => {
+            let (dir, out) = cmd::server::run(&args, &ui).context("server")?;
+            println!(
+                "{} cells, {} BGSAVE rows; wrote {}",
+                out.rows.len(),
+                out.cow.len(),
+                dir.join("server.csv").display()
+            );
+            println!("report: {}", dir.join("report.md").display());
+            Ok(())
+        }
+        Some(Command::Compare(args)) => {
+            let (dir, rows) = cmd::compare::run(&args, &ui).context("compare")?;
+            for r in &rows {
+                println!(
+                    "{:<16} samples {:<4} {:>6} match {:<5} engine {:.4} server {:.4} diff {:+.2} pp",
+                    r.policy,
+                    r.samples.map_or("-".to_string(), |s| s.to_string()),
+                    r.capacity_fraction,
+                    r.matching,
+                    r.engine_hit_ratio,
+                    r.server_hit_ratio,
+                    r.diff_pp
+                );
+            }
+            println!("wrote {}", dir.join("compare.csv").display());
+            println!("report: {}", dir.join("report.md").display());
+            Ok(())
+        }
+        Some(Command::Regress(args)) => {
+            let out = cmd::regress::run(&args).context("regress")?;
+            print!("{}", out.table());
+            match out.regressions() {
+                0 => {
+                    println!("no regression");
+                    Ok(())
+                }
+                n => anyhow::bail!("{n} regression(s) against {}", args.baseline.display()),
+            }
         }
         Some(Command::Report(args)) => {
             let path = cmd::report::run(&args)

@@ -143,6 +143,7 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
     bar.finish_and_clear();
     let dir = super::out_dir(&args.out, "hitrate")?;
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
+    crate::regress::write_timings(&dir)?;
     output::write_metadata(&dir, "hitrate", args.seed, args, &super::allocator_name())?;
     let mut report = evictlab_reports::Report::new("evictlab: hit rates");
     hitrate_report::add_section(&mut report, &rows, &dir.join("plots"))?;

@@ -1,6 +1,7 @@
 //! The subcommands of the `experiment` binary: each owns its clap arguments and a `run`
 //! function that returns what it wrote. The binary only parses and dispatches.
 
+pub mod compare;
 pub mod cow;
 pub mod export;
 pub mod frag;
@@ -8,7 +9,9 @@ pub mod hcl;
 pub mod hitrate;
 pub mod list;
 pub mod mrc;
+pub mod regress;
 pub mod report;
+pub mod server;
 pub mod suite;
 pub mod sweep;
 pub mod tune;

@@ -54,10 +54,32 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
         mrc_report::add_section(&mut report, &rows, &plots)?;
         found = true;
     }
+    // Real server: server.csv (+ BGSAVE rows of cow.csv) and compare.csv.
+    let server = dir.join("server.csv");
+    if server.exists() {
+        let rows: Vec<crate::server::ServerRow> = output::read_csv(&server)?;
+        let cow = dir.join("cow.csv");
+        let bgsave: Vec<crate::cow::CowRow> = if cow.exists() {
+            output::read_csv::<crate::cow::CowRow>(&cow)?
+                .into_iter()
+                .filter(|r| r.snapshot == "redis-bgsave")
+                .collect()
+        } else {
+            Vec::new()
+        };
+        super::compare::add_server_section(&mut report, &rows, &bgsave)?;
+        found = true;
+    }
+    let compare = dir.join("compare.csv");
+    if compare.exists() {
+        let rows: Vec<super::compare::CompareRow> = output::read_csv(&compare)?;
+        super::compare::add_section(&mut report, &rows, &plots)?;
+        found = true;
+    }
     if !found {
         return Err(RunError::Merge {
             message: format!(
-                "{}: no result CSV found (expected hitrate.csv, hcl.csv, mrc.csv, cow.csv or frag.csv)",
+                "{}: no result CSV found (expected hitrate.csv, hcl.csv, mrc.csv, cow.csv, frag.csv, server.csv or compare.csv)",
                 dir.display()
             ),
         });

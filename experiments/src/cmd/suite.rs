@@ -25,6 +25,10 @@ pub struct SuiteArgs {
     /// Worker threads (default: all cores); results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// A smaller deterministic suite (synthetic workloads of 10 000 keys and 200 000
+    /// requests, no traces): what `tests/baselines/quick-suite` holds for `experiment regress`.
+    #[arg(long)]
+    pub quick: bool,
 }
 
 /// Real traces the suite replays when `../shared/traces` is present (file, why).
@@ -60,8 +64,8 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
                 name: text.into(),
                 source: e,
             })?,
-            keys: 100_000,
-            requests: 1_000_000,
+            keys: if args.quick { 10_000 } else { 100_000 },
+            requests: if args.quick { 200_000 } else { 1_000_000 },
             seed: args.seed,
         })
     };
@@ -80,7 +84,7 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
         (zipf("zipf:0.99")?, no_volatile.clone()),
         (zipf("zipf:0.99,ttl=0.5:uniform:1000:30000")?, ttl_policies),
     ];
-    match evictlab_workloads::trace::shared_traces_dir() {
+    match evictlab_workloads::trace::shared_traces_dir().filter(|_| !args.quick) {
         Some(root) => {
             for (rel, _) in SUITE_TRACES {
                 let path = root.join(rel);
@@ -98,6 +102,7 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
                 ));
             }
         }
+        None if args.quick => {}
         None => {
             notes.push("../shared/traces not found: the suite ran synthetic workloads only".into())
         }
@@ -170,7 +175,11 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     output::write_csv(&dir.join("hcl.csv"), &hcl_rows)?;
     // 4. Memory realism: the quick frag preset, one worker process per allocator (this
     //    binary re-executed), into the same directory.
-    if crate::frag::can_spawn_workers() {
+    if args.quick {
+        notes.push(
+            "--quick: memory realism (frag) skipped (it measures RSS: not deterministic)".into(),
+        );
+    } else if crate::frag::can_spawn_workers() {
         let cfg = crate::frag::FragConfig::quick(args.seed);
         let results = super::frag::run_into(&dir, &crate::alloc::Allocator::ALL, &cfg, ui)?;
         notes.extend(results.iter().map(super::frag::summary_line));
@@ -185,11 +194,21 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     //    processes from this thread, so the workloads are dropped first (the workers would
     //    inherit them) and the rayon work above has finished.
     drop(workloads);
-    let mut cow = crate::cow::quick_args(&dir);
-    cow.dataset = 16 << 20;
-    cow.write_rates = vec![0, 50_000];
-    cow.seed = args.seed;
-    super::cow::run_cells(&cow, ui)?;
+    if args.quick {
+        notes.push(
+            "--quick: snapshots (cow) skipped (fork latency and COW are measurements of real \
+             processes: not deterministic)"
+                .into(),
+        );
+    } else {
+        let mut cow = crate::cow::quick_args(&dir);
+        cow.dataset = 16 << 20;
+        cow.write_rates = vec![0, 50_000];
+        cow.seed = args.seed;
+        super::cow::run_cells(&cow, ui)?;
+    }
+    // The reference loop's speed, so `experiment regress` can judge requests_per_sec.
+    crate::regress::write_timings(&dir)?;
     output::write_metadata(&dir, "suite", args.seed, args, &super::allocator_name())?;
     super::report::render(&dir, "evictlab: default suite")?;
     Ok(SuiteOutcome { dir, notes })

@@ -1,0 +1,256 @@
+//! `experiment server --url redis://HOST:PORT`: the hit-rate workload replayed against a real
+//! Redis-protocol server (see [`crate::server`]), `server.csv` + `server_timeseries.csv`,
+//! and with `--bgsave` a BGSAVE under writes measured from INFO into `cow.csv`.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::hitrate::SizeUnit;
+use crate::server::{
+    self, BgsaveOptions, Server, ServerCell, ServerOptions, ServerPoint, ServerRow,
+};
+use crate::source::{WorkloadArgs, load};
+use crate::ui::Ui;
+use crate::workload::Workload;
+use crate::{RunError, output};
+
+/// The connection flags shared by `server` and `compare`.
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct ServerConnArgs {
+    /// Server URL, e.g. `redis://127.0.0.1:6399` (its data is FLUSHALLed and its
+    /// maxmemory settings changed: never point this at a server holding data you need).
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// Requests per second sent to the server (0 = as fast as it answers). Redis's LRU
+    /// clock ticks once a second, so the speed changes which keys tie under LRU.
+    #[arg(long, value_name = "OPS", default_value_t = 0.0)]
+    pub rate: f64,
+    /// Requests per pipeline (one round trip). Cache-aside stays exact at any depth: the
+    /// GET and its fill run in one server-side script.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub pipeline: usize,
+    /// Period of the INFO samples (server_timeseries.csv), ms of wall time.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub info_every_ms: u64,
+    /// Also run a BGSAVE under writes and write its COW (from INFO) to cow.csv.
+    #[arg(long)]
+    pub bgsave: bool,
+    /// BGSAVE: keys in the dataset.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub bgsave_keys: u64,
+    /// BGSAVE: bytes per value.
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    pub bgsave_value_size: u32,
+    /// BGSAVE: write rates during the save (writes/s, 0 = unpaced), one row each.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "1000,10000,0"
+    )]
+    pub bgsave_rates: Vec<u64>,
+    /// BGSAVE: Redis `rdb-key-save-delay` (µs per key saved) so the child runs long enough
+    /// to be written under; 0 = full speed.
+    #[arg(long, value_name = "US", default_value_t = 10)]
+    pub bgsave_key_delay_us: u64,
+}
+
+/// Arguments of `experiment server`.
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct ServerArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub workload: WorkloadArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub conn: ServerConnArgs,
+    /// Redis policies: `all` (Redis's eight) or a comma-separated list.
+    #[arg(
+        long,
+        value_name = "all|LIST",
+        default_value = "allkeys-lru,allkeys-lfu,allkeys-random"
+    )]
+    pub policies: String,
+    /// Cache sizes, comma-separated, in --size-unit (the hitrate rules; a key count is
+    /// turned into the maxmemory that held that many keys on the server).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "0.01,0.05,0.1,0.2"
+    )]
+    pub sizes: Vec<f64>,
+    /// Unit of --sizes.
+    #[arg(long, value_enum, default_value = "fraction")]
+    pub size_unit: SizeUnit,
+    /// `maxmemory-samples` values (sampled policies only).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "5")]
+    pub samples: Vec<u32>,
+    /// Fill on a GET miss (cache-aside); `--fill-on-miss false` replays GETs only.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub fill_on_miss: bool,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory (default: results/server-<timestamp>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Validated policies for a server: `all` means Redis's eight.
+pub fn server_policies(
+    text: &str,
+) -> Result<Vec<&'static evictlab_engine::policy::registry::PolicyInfo>, RunError> {
+    let all = super::parse_policies(text)?;
+    if text.trim() == "all" {
+        return Ok(all
+            .into_iter()
+            .filter(|p| p.family == evictlab_engine::policy::registry::Family::Redis)
+            .collect());
+    }
+    all.into_iter().map(server::check_redis_policy).collect()
+}
+
+/// Validates sizes and samples with the hitrate rules.
+pub fn check_grid(
+    sizes: &[f64],
+    unit: SizeUnit,
+    samples: &[u32],
+    rate: f64,
+) -> Result<(), RunError> {
+    for &s in samples {
+        if !(1..=64).contains(&s) {
+            return Err(RunError::BadArgument {
+                flag: "--samples",
+                value: s.to_string(),
+                expected: "integers in 1..=64 (maxmemory-samples)",
+            });
+        }
+    }
+    for &s in sizes {
+        if !(s.is_finite() && s > 0.0 && (unit != SizeUnit::Fraction || s <= 1.0)) {
+            return Err(RunError::BadArgument {
+                flag: "--sizes",
+                value: s.to_string(),
+                expected: "positive numbers (fractions in (0, 1])",
+            });
+        }
+    }
+    if !(rate.is_finite() && rate >= 0.0) {
+        return Err(RunError::BadArgument {
+            flag: "--rate",
+            value: rate.to_string(),
+            expected: "requests per second >= 0 (0 = unpaced)",
+        });
+    }
+    Ok(())
+}
+
+/// The cells: sizes × policies × samples (samples only for sampled policies).
+pub fn cells(
+    policies: &[&'static evictlab_engine::policy::registry::PolicyInfo],
+    samples: &[u32],
+    sizes: &[f64],
+    unit: SizeUnit,
+) -> Vec<ServerCell> {
+    crate::hitrate::grid(1, policies, samples, sizes, unit, &[0])
+        .into_iter()
+        .map(|c| ServerCell {
+            policy: c.policy,
+            samples: c.samples,
+            size: c.size,
+            size_unit: c.size_unit,
+        })
+        .collect()
+}
+
+/// What `server` (and `compare`) measured.
+#[derive(Debug)]
+pub struct ServerOutcome {
+    /// One row per cell.
+    pub rows: Vec<ServerRow>,
+    /// INFO samples.
+    pub points: Vec<ServerPoint>,
+    /// BGSAVE rows (with `--bgsave`).
+    pub cow: Vec<crate::cow::CowRow>,
+}
+
+/// Replays every cell on the server (and the BGSAVE rows when asked).
+pub fn measure(
+    conn: &ServerConnArgs,
+    w: &Workload,
+    cells: &[ServerCell],
+    fill_on_miss: bool,
+    seed: u64,
+    ui: &Ui,
+) -> Result<ServerOutcome, RunError> {
+    let mut s = Server::connect(&conn.url)?;
+    let opts = ServerOptions {
+        rate: conn.rate,
+        pipeline: conn.pipeline,
+        fill_on_miss,
+        info_every_ms: conn.info_every_ms,
+        seed,
+    };
+    let bar = ui.bar(cells.len() as u64, "server cells");
+    bar.set_message(format!("server {}", w.info.name));
+    let mut points = Vec::new();
+    let mut rows = Vec::new();
+    for (i, c) in cells.iter().enumerate() {
+        rows.push(server::run_cell(&mut s, w, c, i as u64, &opts, &mut |p| {
+            points.push(p)
+        })?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let mut cow = Vec::new();
+    if conn.bgsave {
+        let spin = ui.spinner("BGSAVE under writes");
+        for &rate in &conn.bgsave_rates {
+            cow.push(server::bgsave(
+                &mut s,
+                w,
+                &BgsaveOptions {
+                    keys: conn.bgsave_keys,
+                    value_size: conn.bgsave_value_size,
+                    write_rate: rate,
+                    key_save_delay_us: conn.bgsave_key_delay_us,
+                    pipeline: conn.pipeline,
+                    seed,
+                    timeout_s: 600,
+                },
+            )?);
+        }
+        spin.finish_and_clear();
+    }
+    s.reset()?;
+    Ok(ServerOutcome { rows, points, cow })
+}
+
+/// Runs `experiment server`; returns the directory and what was measured.
+pub fn run(args: &ServerArgs, ui: &Ui) -> Result<(PathBuf, ServerOutcome), RunError> {
+    let policies = server_policies(&args.policies)?;
+    check_grid(&args.sizes, args.size_unit, &args.samples, args.conn.rate)?;
+    let input = args.workload.to_input(args.seed)?;
+    let spin = ui.spinner("loading workload");
+    let w = load(&input)?;
+    spin.finish_and_clear();
+    let cells = cells(&policies, &args.samples, &args.sizes, args.size_unit);
+    let out = measure(&args.conn, &w, &cells, args.fill_on_miss, args.seed, ui)?;
+    let dir = super::out_dir(&args.out, "server")?;
+    write(&dir, &out)?;
+    output::write_metadata(&dir, "server", args.seed, args, &super::allocator_name())?;
+    super::report::render(&dir, "evictlab: real server")?;
+    Ok((dir, out))
+}
+
+/// Writes `server.csv`, `server_timeseries.csv` and (if any) `cow.csv`.
+pub fn write(dir: &std::path::Path, out: &ServerOutcome) -> Result<(), RunError> {
+    output::write_csv(&dir.join("server.csv"), &out.rows)?;
+    output::write_csv(&dir.join("server_timeseries.csv"), &out.points)?;
+    if !out.cow.is_empty() {
+        output::write_csv(&dir.join("cow.csv"), &out.cow)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,569 @@
+//! The regression gate behind `experiment regress --baseline DIR --current DIR`.
+//!
+//! Every CSV present in both directories is compared, generically:
+//!
+//! * rows are matched by their **key columns**: the known identifying columns
+//!   ([`KEY_COLUMNS`]: cell, workload, policy, samples, capacity, …) plus every column that is
+//!   not numeric in the baseline (a duplicate key gets an occurrence suffix);
+//! * **timing columns** (names ending in `_per_sec`) are throughput: each value is divided by
+//!   the speed of a fixed reference loop measured in the same run ([`reference_loop`], written
+//!   to `timings.csv`), so the machine's speed cancels. Per file, the geometric mean of
+//!   current/baseline over the matched rows must be at least `1 − tolerance`;
+//! * other wall-clock columns (names ending in `_ms` other than `virtual_ms`, `_usec`,
+//!   `_ns`, `_secs`, `_seconds`) are ignored;
+//! * every other column is deterministic (miss counts, hit ratios, evicted keys …) and must
+//!   be equal: the same text, or the same number.
+//!
+//! Files listed in [`MEASURED_FILES`] hold measurements of real processes (fork, COW, RSS, a
+//! real server) and are skipped with a note. A CSV present on one side only is noted, not
+//! failed (suites grow), as is a row present only in the current run; a row of the baseline
+//! missing from the current run is a regression.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::RunError;
+
+/// Columns that identify a row (when present).
+pub const KEY_COLUMNS: &[&str] = &[
+    "cell",
+    "workload",
+    "trace",
+    "policy",
+    "samples",
+    "capacity",
+    "capacity_unit",
+    "capacity_fraction",
+    "size",
+    "size_unit",
+    "seed",
+    "match",
+    "mode",
+    "allocator",
+    "snapshot",
+    "thp",
+    "repeat",
+];
+
+/// CSVs of measurements (not deterministic): skipped with a note.
+pub const MEASURED_FILES: &[&str] = &[
+    "timings.csv",
+    "server.csv",
+    "server_timeseries.csv",
+    "compare.csv",
+    "cow.csv",
+    "cow_timeseries.csv",
+];
+
+/// The name of the reference loop's row in `timings.csv`.
+pub const REFERENCE_NAME: &str = "reference-loop";
+
+/// One row of `timings.csv`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TimingRow {
+    /// What was timed (`reference-loop`).
+    pub name: String,
+    /// Operations per run.
+    pub ops: u64,
+    /// Best run, seconds.
+    pub seconds: f64,
+    /// ops / seconds.
+    pub ops_per_sec: f64,
+}
+
+/// Times a fixed loop (hash-map inserts, lookups and removals over a small key space, like a
+/// cache's inner loop) and returns the best of five runs.
+pub fn reference_loop() -> TimingRow {
+    const OPS: u64 = 1 << 20;
+    let mut best = f64::INFINITY;
+    let mut sink = 0u64;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let mut m: crate::workload::FastMap<u64, u64> = crate::workload::FastMap::default();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for i in 0..OPS {
+            // splitmix64
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let k = z & 0xFFFF;
+            match i % 4 {
+                0 | 1 => sink = sink.wrapping_add(*m.get(&k).unwrap_or(&0)),
+                2 => {
+                    m.insert(k, i);
+                }
+                _ => {
+                    m.remove(&(k ^ 1));
+                }
+            }
+        }
+        sink = sink.wrapping_add(m.len() as u64);
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(sink);
+    TimingRow {
+        name: REFERENCE_NAME.into(),
+        ops: OPS,
+        seconds: best,
+        ops_per_sec: OPS as f64 / best,
+    }
+}
+
+/// Measures the reference loop and writes `dir/timings.csv`.
+pub fn write_timings(dir: &Path) -> Result<TimingRow, RunError> {
+    let t = reference_loop();
+    crate::output::write_csv(&dir.join("timings.csv"), std::slice::from_ref(&t))?;
+    Ok(t)
+}
+
+/// Outcome of one check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// The CSV file.
+    pub file: String,
+    /// `exact`, `throughput`, `rows` or `skipped`.
+    pub kind: String,
+    /// Rows (or values) compared.
+    pub compared: u64,
+    /// Whether this check failed.
+    pub regression: bool,
+    /// Human-readable detail (first differences, ratio, why skipped).
+    pub detail: String,
+}
+
+/// What `regress` found.
+#[derive(Clone, Debug, Default)]
+pub struct RegressOutcome {
+    /// One entry per (file, kind).
+    pub checks: Vec<Check>,
+    /// Notes (files on one side only, no timings).
+    pub notes: Vec<String>,
+}
+
+impl RegressOutcome {
+    /// Number of failed checks.
+    pub fn regressions(&self) -> usize {
+        self.checks.iter().filter(|c| c.regression).count()
+    }
+
+    /// The table and the notes, as text.
+    pub fn table(&self) -> String {
+        let mut rows = vec![[
+            "file".to_string(),
+            "check".into(),
+            "compared".into(),
+            "result".into(),
+            "detail".into(),
+        ]];
+        for c in &self.checks {
+            rows.push([
+                c.file.clone(),
+                c.kind.clone(),
+                c.compared.to_string(),
+                if c.regression {
+                    "REGRESSION".into()
+                } else {
+                    "ok".into()
+                },
+                c.detail.clone(),
+            ]);
+        }
+        let mut w = [0usize; 4];
+        for r in &rows {
+            for i in 0..4 {
+                w[i] = w[i].max(r[i].chars().count());
+            }
+        }
+        let mut out = String::new();
+        for r in &rows {
+            out.push_str(&format!(
+                "{:<w0$}  {:<w1$}  {:>w2$}  {:<w3$}  {}\n",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                w0 = w[0],
+                w1 = w[1],
+                w2 = w[2],
+                w3 = w[3]
+            ));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
+        out
+    }
+}
+
+struct Csv {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn read(path: &Path) -> Result<Csv, RunError> {
+    let err = |e: csv::Error| RunError::Csv {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut r = csv::Reader::from_path(path).map_err(err)?;
+    let headers = r.headers().map_err(err)?.iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.map(|rec| rec.iter().map(String::from).collect()))
+        .collect::<Result<Vec<Vec<String>>, _>>()
+        .map_err(err)?;
+    Ok(Csv { headers, rows })
+}
+
+fn csv_names(dir: &Path) -> Result<Vec<String>, RunError> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| RunError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".csv"))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+fn is_throughput(col: &str) -> bool {
+    col.ends_with("_per_sec")
+}
+
+fn is_wall_clock(col: &str) -> bool {
+    (col.ends_with("_ms") && col != "virtual_ms")
+        || col.ends_with("_usec")
+        || col.ends_with("_ns")
+        || col.ends_with("_secs")
+        || col.ends_with("_seconds")
+}
+
+fn same_value(a: &str, b: &str) -> bool {
+    a == b
+        || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y || (x.is_nan() && y.is_nan()))
+}
+
+fn reference_speed(dir: &Path) -> Option<f64> {
+    let p = dir.join("timings.csv");
+    let rows: Vec<TimingRow> = crate::output::read_csv(&p).ok()?;
+    rows.iter()
+        .find(|r| r.name == REFERENCE_NAME)
+        .map(|r| r.ops_per_sec)
+        .filter(|v| *v > 0.0)
+}
+
+/// Compares every CSV of `current` with the baseline's. `tolerance` is the accepted relative
+/// slowdown of normalized throughput (0.25 = 25 %).
+pub fn compare_dirs(
+    baseline: &Path,
+    current: &Path,
+    tolerance: f64,
+) -> Result<RegressOutcome, RunError> {
+    let mut out = RegressOutcome::default();
+    let base_names = csv_names(baseline)?;
+    let cur_names = csv_names(current)?;
+    for n in base_names.iter().filter(|n| !cur_names.contains(n)) {
+        out.notes.push(format!(
+            "{n} is only in the baseline ({}); not compared",
+            baseline.display()
+        ));
+    }
+    for n in cur_names.iter().filter(|n| !base_names.contains(n)) {
+        out.notes.push(format!(
+            "{n} is only in the current run ({}); not compared (regenerate the baseline to gate it)",
+            current.display()
+        ));
+    }
+    let speeds = (reference_speed(baseline), reference_speed(current));
+    for name in base_names.iter().filter(|n| cur_names.contains(n)) {
+        if MEASURED_FILES.contains(&name.as_str()) {
+            if name != "timings.csv" {
+                out.checks.push(Check {
+                    file: name.clone(),
+                    kind: "skipped".into(),
+                    compared: 0,
+                    regression: false,
+                    detail: "measurements of real processes, not deterministic".into(),
+                });
+            }
+            continue;
+        }
+        compare_file(
+            name,
+            &read(&baseline.join(name))?,
+            &read(&current.join(name))?,
+            speeds,
+            tolerance,
+            &mut out,
+        );
+    }
+    Ok(out)
+}
+
+fn compare_file(
+    name: &str,
+    base: &Csv,
+    cur: &Csv,
+    speeds: (Option<f64>, Option<f64>),
+    tolerance: f64,
+    out: &mut RegressOutcome,
+) {
+    if base.headers != cur.headers {
+        let missing: Vec<&String> = base
+            .headers
+            .iter()
+            .filter(|h| !cur.headers.contains(h))
+            .collect();
+        let added: Vec<&String> = cur
+            .headers
+            .iter()
+            .filter(|h| !base.headers.contains(h))
+            .collect();
+        if !missing.is_empty() {
+            out.checks.push(Check {
+                file: name.into(),
+                kind: "columns".into(),
+                compared: base.headers.len() as u64,
+                regression: true,
+                detail: format!("columns missing from the current run: {missing:?}"),
+            });
+            return;
+        }
+        out.notes.push(format!(
+            "{name}: new columns {added:?} in the current run are not compared"
+        ));
+    }
+    let col = |h: &str| cur.headers.iter().position(|c| c == h);
+    // Key columns: known identifiers + non-numeric ones (in the baseline).
+    let keys: Vec<usize> = base
+        .headers
+        .iter()
+        .enumerate()
+        .filter(|(i, h)| {
+            KEY_COLUMNS.contains(&h.as_str())
+                || (!is_throughput(h)
+                    && !is_wall_clock(h)
+                    && base
+                        .rows
+                        .iter()
+                        .any(|r| !r[*i].is_empty() && r[*i].parse::<f64>().is_err()))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let index = |csv: &Csv, cols: &[usize]| -> BTreeMap<String, usize> {
+        let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+        let mut m = BTreeMap::new();
+        for (ri, r) in csv.rows.iter().enumerate() {
+            let k = cols
+                .iter()
+                .map(|&c| format!("{}={}", csv.headers[c], r[c]))
+                .collect::<Vec<_>>()
+                .join(",");
+            let n = seen.entry(k.clone()).or_default();
+            *n += 1;
+            m.insert(if *n > 1 { format!("{k}#{n}") } else { k }, ri);
+        }
+        m
+    };
+    let cur_keys: Vec<usize> = keys.iter().filter_map(|&i| col(&base.headers[i])).collect();
+    let bi = index(base, &keys);
+    let ci = index(cur, &cur_keys);
+    let missing: Vec<&String> = bi.keys().filter(|k| !ci.contains_key(*k)).collect();
+    let extra = ci.keys().filter(|k| !bi.contains_key(*k)).count();
+    out.checks.push(Check {
+        file: name.into(),
+        kind: "rows".into(),
+        compared: bi.len() as u64,
+        regression: !missing.is_empty(),
+        detail: if missing.is_empty() {
+            format!("all baseline rows present ({extra} new)")
+        } else {
+            format!(
+                "{} baseline rows missing, e.g. [{}]",
+                missing.len(),
+                missing[0]
+            )
+        },
+    });
+    // Exact metrics.
+    let metrics: Vec<usize> = (0..base.headers.len())
+        .filter(|i| !keys.contains(i))
+        .filter(|&i| !is_throughput(&base.headers[i]) && !is_wall_clock(&base.headers[i]))
+        .collect();
+    let mut diffs = Vec::new();
+    let mut compared = 0u64;
+    for (k, &br) in &bi {
+        let Some(&cr) = ci.get(k) else { continue };
+        for &m in &metrics {
+            let Some(cc) = col(&base.headers[m]) else {
+                continue;
+            };
+            compared += 1;
+            let (a, b) = (&base.rows[br][m], &cur.rows[cr][cc]);
+            if !same_value(a, b) {
+                diffs.push(format!("[{k}] {}: {a} -> {b}", base.headers[m]));
+            }
+        }
+    }
+    if !metrics.is_empty() {
+        out.checks.push(Check {
+            file: name.into(),
+            kind: "exact".into(),
+            compared,
+            regression: !diffs.is_empty(),
+            detail: if diffs.is_empty() {
+                format!("{} deterministic columns equal", metrics.len())
+            } else {
+                format!(
+                    "{} values differ; first: {}",
+                    diffs.len(),
+                    diffs.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                )
+            },
+        });
+    }
+    // Throughput relative to the reference loop.
+    for t in (0..base.headers.len()).filter(|&i| is_throughput(&base.headers[i])) {
+        let h = &base.headers[t];
+        let Some(ct) = col(h) else { continue };
+        let (Some(sb), Some(sc)) = speeds else {
+            out.notes.push(format!(
+                "{name}: {h} not compared (timings.csv with the reference loop missing on one side)"
+            ));
+            continue;
+        };
+        let mut logs = Vec::new();
+        for (k, &br) in &bi {
+            let Some(&cr) = ci.get(k) else { continue };
+            let (Ok(a), Ok(b)) = (
+                base.rows[br][t].parse::<f64>(),
+                cur.rows[cr][ct].parse::<f64>(),
+            ) else {
+                continue;
+            };
+            if a > 0.0 && b > 0.0 {
+                logs.push(((b / sc) / (a / sb)).ln());
+            }
+        }
+        if logs.is_empty() {
+            continue;
+        }
+        let ratio = (logs.iter().sum::<f64>() / logs.len() as f64).exp();
+        out.checks.push(throughput_check(
+            name,
+            h,
+            logs.len() as u64,
+            ratio,
+            tolerance,
+        ));
+    }
+}
+
+/// The throughput verdict: `ratio` is the geometric mean of (current / reference) /
+/// (baseline / reference); below `1 − tolerance` is a regression.
+pub fn throughput_check(file: &str, column: &str, n: u64, ratio: f64, tolerance: f64) -> Check {
+    Check {
+        file: file.into(),
+        kind: "throughput".into(),
+        compared: n,
+        regression: ratio < 1.0 - tolerance,
+        detail: format!(
+            "{column} relative to the reference loop: {:.2}× the baseline (geometric mean; fails below {:.2}×)",
+            ratio,
+            1.0 - tolerance
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    const HIT: &str = "cell,workload,policy,samples,capacity,misses,hit_ratio,requests_per_sec\n\
+                       0,zipf,lru,,10,100,0.9,1000\n1,zipf,allkeys-lru,5,10,120,0.88,2000\n";
+
+    fn timings(speed: f64) -> String {
+        format!("name,ops,seconds,ops_per_sec\nreference-loop,100,1,{speed}\n")
+    }
+
+    #[test]
+    fn identical_dirs_pass_and_a_changed_miss_count_fails() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for d in [a.path(), b.path()] {
+            write(d, "hitrate.csv", HIT);
+            write(d, "timings.csv", &timings(100.0));
+        }
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert_eq!(o.regressions(), 0, "{}", o.table());
+        write(b.path(), "hitrate.csv", &HIT.replace(",120,", ",121,"));
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert_eq!(o.regressions(), 1, "{}", o.table());
+        assert!(o.table().contains("misses: 120 -> 121"), "{}", o.table());
+    }
+
+    #[test]
+    fn throughput_is_judged_relative_to_the_reference_loop() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(a.path(), "hitrate.csv", HIT);
+        write(a.path(), "timings.csv", &timings(100.0));
+        // A machine half as fast: both the workload and the reference loop halve: no regression.
+        write(
+            b.path(),
+            "hitrate.csv",
+            &HIT.replace(",1000\n", ",500\n")
+                .replace(",2000\n", ",1000\n"),
+        );
+        write(b.path(), "timings.csv", &timings(50.0));
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert_eq!(o.regressions(), 0, "{}", o.table());
+        // Same machine speed, the code got 2× slower: regression.
+        write(b.path(), "timings.csv", &timings(100.0));
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert_eq!(o.regressions(), 1, "{}", o.table());
+        assert!(o.table().contains("0.50×"), "{}", o.table());
+    }
+
+    #[test]
+    fn files_on_one_side_are_noted_and_missing_rows_fail() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(a.path(), "hitrate.csv", HIT);
+        write(a.path(), "mrc.csv", "policy,size,miss_ratio\nlru,1,0.5\n");
+        write(
+            b.path(),
+            "hitrate.csv",
+            HIT.lines().take(2).collect::<Vec<_>>().join("\n").as_str(),
+        );
+        write(b.path(), "frag.csv", "a\n1\n");
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert_eq!(o.regressions(), 1, "{}", o.table());
+        assert!(
+            o.notes
+                .iter()
+                .any(|n| n.contains("mrc.csv is only in the baseline"))
+        );
+        assert!(
+            o.notes
+                .iter()
+                .any(|n| n.contains("frag.csv is only in the current"))
+        );
+        assert!(o.notes.iter().any(|n| n.contains("reference loop missing")));
+    }
+
+    #[test]
+    fn the_reference_loop_measures_something() {
+        let t = reference_loop();
+        assert_eq!(t.name, REFERENCE_NAME);
+        assert!(t.seconds > 0.0 && t.ops_per_sec.is_finite());
+    }
+}
