@@ -19,11 +19,11 @@ use crate::config::{
     ActiveExpire, ClockKind, Config, ConfigError, Enforcement, MemoryMode, Sampling,
 };
 use crate::expire::ExpireState;
-use crate::key::Key;
+use crate::key::{Key, mix64};
 use crate::keyspace::{Entry, Keyspace, NO_EXPIRE, Scope, Slot};
 use crate::lru::{init_lfu, lfu_minutes, lru_clock, update_lfu};
 use crate::policy::registry::{self, PolicyInfo};
-use crate::policy::{EngineRng, InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
+use crate::policy::{AnyPolicy, EngineRng, InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
 use crate::stats::Stats;
 use crate::value::{Blob, Value};
 use crate::{Command, Reply};
@@ -101,7 +101,7 @@ pub(crate) enum Lookup {
 pub struct Engine {
     pub(crate) cfg: Config,
     pub(crate) ks: Keyspace,
-    pub(crate) policy: Box<dyn Policy>,
+    pub(crate) policy: AnyPolicy,
     pub(crate) info: &'static PolicyInfo,
     pub(crate) rng: EngineRng,
     pub(crate) now_ms: u64,
@@ -329,10 +329,16 @@ impl Engine {
 
     /// Advances virtual time to `t_ms`, running every cron tick in between. Time never goes
     /// back; in system-clock mode this does nothing.
+    #[inline]
     pub fn set_time_ms(&mut self, t_ms: u64) {
         if self.system_start.is_some() || t_ms <= self.now_ms {
             return;
         }
+        self.advance_to(t_ms);
+    }
+
+    /// [`Engine::set_time_ms`] once it is known that virtual time moves forward.
+    fn advance_to(&mut self, t_ms: u64) {
         // Bound the work of a huge jump (e.g. a gap of days in a trace): run at most this
         // many ticks; passive expiry still removes whatever the skipped ticks would have.
         const MAX_CATCH_UP_TICKS: u64 = 100_000;
@@ -583,7 +589,14 @@ impl Engine {
     /// `lookupKey`: find, expire if needed, touch, count.
     #[inline]
     pub(crate) fn lookup(&mut self, key: &Key, hash: u64, how: Lookup) -> Option<Slot> {
-        let found = match self.ks.find(key, hash) {
+        let found = self.ks.find(key, hash);
+        self.lookup_found(found, hash, how)
+    }
+
+    /// The rest of `lookupKey` once the index has answered: expire if needed, touch, count.
+    #[inline]
+    fn lookup_found(&mut self, found: Option<Slot>, hash: u64, how: Lookup) -> Option<Slot> {
+        let found = match found {
             Some(slot) if self.is_expired(slot) => {
                 self.expire_slot(slot);
                 None
@@ -736,12 +749,38 @@ impl Engine {
     pub fn get_or_fill(&mut self, key: Key, value: Blob, ttl_ms: u64) -> FillOutcome {
         self.begin_command();
         let hash = key.hash64();
-        if let Some(slot) = self.lookup(&key, hash, Lookup::Read) {
-            return match &self.ks.entry(slot).value {
-                Value::Str(b) => FillOutcome::Hit(b.len()),
-                _ => FillOutcome::WrongType,
-            };
+        match self.lookup(&key, hash, Lookup::Read) {
+            Some(slot) => self.hit_outcome(slot),
+            None => self.fill_missed(key, hash, value, ttl_ms),
         }
+    }
+
+    /// [`Engine::get_or_fill`] of the integer key `id` ([`Key::from_id`]) with a sized
+    /// payload of `size` bytes ([`Blob::Sized`]), as a trace replay issues it: the same two
+    /// commands with the same effects, but the hit path builds neither a key nor a value and
+    /// compares keys by id.
+    #[inline]
+    pub fn get_or_fill_id(&mut self, id: u64, size: u64, ttl_ms: u64) -> FillOutcome {
+        self.begin_command();
+        let hash = mix64(id);
+        let found = self.ks.find_id(id, hash);
+        match self.lookup_found(found, hash, Lookup::Read) {
+            Some(slot) => self.hit_outcome(slot),
+            None => self.fill_missed(Key::from_id(id), hash, Blob::Sized(size), ttl_ms),
+        }
+    }
+
+    #[inline]
+    fn hit_outcome(&self, slot: Slot) -> FillOutcome {
+        match &self.ks.entry(slot).value {
+            Value::Str(b) => FillOutcome::Hit(b.len()),
+            _ => FillOutcome::WrongType,
+        }
+    }
+
+    /// The SET of a cache-aside fill after its GET missed (`key`, with `hash`, is absent).
+    #[inline(never)]
+    fn fill_missed(&mut self, key: Key, hash: u64, value: Blob, ttl_ms: u64) -> FillOutcome {
         let evict = self.begin_command();
         if let Err(e) = self.check_write(evict, true) {
             return FillOutcome::NotFilled(WriteOutcome::Rejected(e));
