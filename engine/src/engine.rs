@@ -376,9 +376,23 @@ impl Engine {
 
     /// Everything that happens before a command runs: clock, cron, fast expire cycle,
     /// eviction under Redis enforcement. Returns the eviction result.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn begin_command(&mut self) -> EvictResult {
         self.stats.total_commands_processed += 1;
+        // The common case of a replay (virtual time, no pending FAST expire cycle, strict
+        // enforcement) decides in a few compares; everything else is out of line.
+        if self.system_start.is_none()
+            && !self.expire.fast_cycle_due(&self.cfg, self.now_ms)
+            && !(self.limits_active && self.cfg.enforcement == Enforcement::Redis)
+        {
+            return EvictResult::Ok;
+        }
+        self.begin_command_slow()
+    }
+
+    /// [`Engine::begin_command`] when the clock, the expire cycle or eviction may need work.
+    #[inline(never)]
+    fn begin_command_slow(&mut self) -> EvictResult {
         if let Some((start, base)) = self.system_start {
             self.now_ms = base + start.elapsed().as_millis() as u64;
             if self.now_ms >= self.next_cron_ms {
@@ -493,8 +507,7 @@ impl Engine {
         if !self.info.evicts {
             return None;
         }
-        let mut ctx = ctx!(self);
-        let v = self.policy.select_victim(&self.ks, &mut ctx);
+        let v = self.policy.select_victim_lazy(&self.ks, || ctx!(self));
         debug_assert!(
             v.is_none_or(|s| self.ks.is_live(s)),
             "policy chose a dead slot"
@@ -594,7 +607,7 @@ impl Engine {
     }
 
     /// The rest of `lookupKey` once the index has answered: expire if needed, touch, count.
-    #[inline]
+    #[inline(always)]
     fn lookup_found(&mut self, found: Option<Slot>, hash: u64, how: Lookup) -> Option<Slot> {
         let found = match found {
             Some(slot) if self.is_expired(slot) => {
@@ -618,8 +631,7 @@ impl Engine {
             (None, Lookup::Read) => {
                 self.stats.keyspace_misses += 1;
                 self.pending_fill = Some(hash);
-                let mut ctx = ctx!(self);
-                self.policy.on_miss(hash, &mut ctx);
+                self.policy.on_miss_lazy(hash, || ctx!(self));
                 None
             }
             (None, Lookup::ReadNoTouch) => {
@@ -631,7 +643,7 @@ impl Engine {
     }
 
     /// Updates the LRU/LFU field (unless a fork child is alive) and tells the policy.
-    #[inline]
+    #[inline(always)]
     fn touch(&mut self, slot: Slot) {
         if !self.child_alive {
             let lru = if self.info.lfu_field {
@@ -648,8 +660,7 @@ impl Engine {
             };
             self.ks.entry_mut(slot).lru = lru;
         }
-        let mut ctx = ctx!(self);
-        self.policy.on_access(slot, &self.ks, &mut ctx);
+        self.policy.on_access_lazy(slot, &self.ks, || ctx!(self));
     }
 
     /// Stores a new key (absent): charge, policy, observer.
@@ -676,8 +687,8 @@ impl Engine {
         } else {
             InsertKind::Write
         };
-        let mut ctx = ctx!(self);
-        self.policy.on_insert(slot, &self.ks, &mut ctx, kind);
+        self.policy
+            .on_insert_lazy(slot, &self.ks, || ctx!(self), kind);
         if let Some(o) = &mut self.observer {
             o.after_insert(slot);
         }

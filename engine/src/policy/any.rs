@@ -112,6 +112,49 @@ impl From<Box<dyn Policy>> for AnyPolicy {
     }
 }
 
+impl AnyPolicy {
+    /// [`Policy::on_access`] with the context built only in the arm that runs, so that a
+    /// policy which ignores it (exact LRU, FIFO, the Redis policies) does not pay for
+    /// assembling it on every hit.
+    #[inline(always)]
+    pub fn on_access_lazy<'a>(
+        &mut self,
+        slot: Slot,
+        ks: &Keyspace,
+        ctx: impl FnOnce() -> PolicyCtx<'a>,
+    ) {
+        dispatch!(self, p => p.on_access(slot, ks, &mut ctx()))
+    }
+
+    /// [`Policy::on_miss`] with a lazily built context (see [`AnyPolicy::on_access_lazy`]).
+    #[inline(always)]
+    pub fn on_miss_lazy<'a>(&mut self, hash: u64, ctx: impl FnOnce() -> PolicyCtx<'a>) {
+        dispatch!(self, p => p.on_miss(hash, &mut ctx()))
+    }
+
+    /// [`Policy::on_insert`] with a lazily built context.
+    #[inline(always)]
+    pub fn on_insert_lazy<'a>(
+        &mut self,
+        slot: Slot,
+        ks: &Keyspace,
+        ctx: impl FnOnce() -> PolicyCtx<'a>,
+        kind: InsertKind,
+    ) {
+        dispatch!(self, p => p.on_insert(slot, ks, &mut ctx(), kind))
+    }
+
+    /// [`Policy::select_victim`] with a lazily built context.
+    #[inline(always)]
+    pub fn select_victim_lazy<'a>(
+        &mut self,
+        ks: &Keyspace,
+        ctx: impl FnOnce() -> PolicyCtx<'a>,
+    ) -> Option<Slot> {
+        dispatch!(self, p => p.select_victim(ks, &mut ctx()))
+    }
+}
+
 impl Policy for AnyPolicy {
     #[inline]
     fn on_insert(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>, kind: InsertKind) {
