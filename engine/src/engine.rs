@@ -603,12 +603,18 @@ impl Engine {
     #[inline]
     pub(crate) fn lookup(&mut self, key: &Key, hash: u64, how: Lookup) -> Option<Slot> {
         let found = self.ks.find(key, hash);
-        self.lookup_found(found, hash, how)
+        self.lookup_found(found, || hash, how)
     }
 
     /// The rest of `lookupKey` once the index has answered: expire if needed, touch, count.
+    /// `hash` ([`Key::hash64`]) is only computed on a read miss.
     #[inline(always)]
-    fn lookup_found(&mut self, found: Option<Slot>, hash: u64, how: Lookup) -> Option<Slot> {
+    fn lookup_found(
+        &mut self,
+        found: Option<Slot>,
+        hash: impl FnOnce() -> u64,
+        how: Lookup,
+    ) -> Option<Slot> {
         let found = match found {
             Some(slot) if self.is_expired(slot) => {
                 self.expire_slot(slot);
@@ -630,6 +636,7 @@ impl Engine {
             }
             (None, Lookup::Read) => {
                 self.stats.keyspace_misses += 1;
+                let hash = hash();
                 self.pending_fill = Some(hash);
                 self.policy.on_miss_lazy(hash, || ctx!(self));
                 None
@@ -773,11 +780,10 @@ impl Engine {
     #[inline]
     pub fn get_or_fill_id(&mut self, id: u64, size: u64, ttl_ms: u64) -> FillOutcome {
         self.begin_command();
-        let hash = mix64(id);
-        let found = self.ks.find_id(id, hash);
-        match self.lookup_found(found, hash, Lookup::Read) {
+        let found = self.ks.find_id(id);
+        match self.lookup_found(found, || mix64(id), Lookup::Read) {
             Some(slot) => self.hit_outcome(slot),
-            None => self.fill_missed(Key::from_id(id), hash, Blob::Sized(size), ttl_ms),
+            None => self.fill_missed(Key::from_id(id), mix64(id), Blob::Sized(size), ttl_ms),
         }
     }
 

@@ -70,6 +70,24 @@ impl Entry {
     }
 }
 
+/// The hash the key index files `key` (whose [`Key::hash64`] is `hash`) under: for an
+/// integer id one multiply ([`id_index_hash`]), so a hit never computes `hash64`.
+#[inline]
+fn index_hash(key: &Key, hash: u64) -> u64 {
+    match key.as_id() {
+        Some(id) => id_index_hash(id),
+        None => hash,
+    }
+}
+
+/// Fibonacci hashing of an integer id (Knuth, TAOCP vol. 3 §6.4): the high half of
+/// `id × 2^64/φ`, which depends on every bit of the id (block addresses that are multiples
+/// of a power of two spread as well as consecutive ids).
+#[inline]
+fn id_index_hash(id: u64) -> u64 {
+    id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32
+}
+
 /// Which set of keys to sample from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -175,17 +193,18 @@ impl Keyspace {
     #[inline]
     pub fn find(&self, key: &Key, hash: u64) -> Option<Slot> {
         if let Some(id) = key.as_id() {
-            return self.find_id(id, hash);
+            return self.find_id(id);
         }
         let entries = &self.entries;
         self.table.find(hash, |s| entries[s as usize].key == *key)
     }
 
-    /// Finds the integer key `id` (its `hash` is [`crate::key::mix64`]`(id)`).
+    /// Finds the integer key `id` ([`Key::from_id`]); no [`Key::hash64`] needed.
     #[inline]
-    pub fn find_id(&self, id: u64, hash: u64) -> Option<Slot> {
+    pub fn find_id(&self, id: u64) -> Option<Slot> {
         let entries = &self.entries;
-        self.table.find(hash, |s| entries[s as usize].key.is_id(id))
+        self.table
+            .find(id_index_hash(id), |s| entries[s as usize].key.is_id(id))
     }
 
     /// The entry in `slot`. The caller guarantees the slot is live.
@@ -203,6 +222,7 @@ impl Keyspace {
     /// Inserts a key that is not present; returns its slot.
     pub fn insert(&mut self, key: Key, hash: u64, value: Value, lru: u32, charge: u64) -> Slot {
         debug_assert!(self.find(&key, hash).is_none());
+        let ih = index_hash(&key, hash);
         let entry = Entry {
             key,
             value,
@@ -237,7 +257,7 @@ impl Keyspace {
             self.all.push(slot);
         }
         self.live += 1;
-        self.table.insert_unique(hash, slot);
+        self.table.insert_unique(ih, slot);
         if let Some(d) = &mut self.main_dict {
             d.insert(slot, hash);
         }
@@ -250,9 +270,9 @@ impl Keyspace {
             self.set_expire(slot, NO_EXPIRE);
         }
         let e = &self.entries[slot as usize];
-        let hash = e.hash;
+        let ih = index_hash(&e.key, e.hash);
         let pos = e.all_pos as usize;
-        if !self.table.remove(hash, slot) {
+        if !self.table.remove(ih, slot) {
             unreachable!("live slot {slot} missing from the key table");
         }
         if self.track_all {

@@ -113,7 +113,7 @@ impl SlotLinks {
     }
 
     /// Moves `slot` (in `list`) to the front.
-    #[inline]
+    #[inline(always)]
     pub fn move_to_front(&mut self, list: &mut SlotList, slot: Slot) {
         let head = list.head;
         if head == slot {
