@@ -19,11 +19,11 @@ use crate::config::{
     ActiveExpire, ClockKind, Config, ConfigError, Enforcement, MemoryMode, Sampling,
 };
 use crate::expire::ExpireState;
-use crate::key::Key;
+use crate::key::{Key, mix64};
 use crate::keyspace::{Entry, Keyspace, NO_EXPIRE, Scope, Slot};
 use crate::lru::{init_lfu, lfu_minutes, lru_clock, update_lfu};
 use crate::policy::registry::{self, PolicyInfo};
-use crate::policy::{EngineRng, InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
+use crate::policy::{AnyPolicy, EngineRng, InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
 use crate::stats::Stats;
 use crate::value::{Blob, Value};
 use crate::{Command, Reply};
@@ -115,7 +115,7 @@ pub(crate) enum Lookup {
 pub struct Engine {
     pub(crate) cfg: Config,
     pub(crate) ks: Keyspace,
-    pub(crate) policy: Box<dyn Policy>,
+    pub(crate) policy: AnyPolicy,
     pub(crate) info: &'static PolicyInfo,
     pub(crate) rng: EngineRng,
     pub(crate) now_ms: u64,
@@ -351,10 +351,16 @@ impl Engine {
 
     /// Advances virtual time to `t_ms`, running every cron tick in between. Time never goes
     /// back; in system-clock mode this does nothing.
+    #[inline]
     pub fn set_time_ms(&mut self, t_ms: u64) {
         if self.system_start.is_some() || t_ms <= self.now_ms {
             return;
         }
+        self.advance_to(t_ms);
+    }
+
+    /// [`Engine::set_time_ms`] once it is known that virtual time moves forward.
+    fn advance_to(&mut self, t_ms: u64) {
         // Bound the work of a huge jump (e.g. a gap of days in a trace): run at most this
         // many ticks; passive expiry still removes whatever the skipped ticks would have.
         const MAX_CATCH_UP_TICKS: u64 = 100_000;
@@ -392,9 +398,23 @@ impl Engine {
 
     /// Everything that happens before a command runs: clock, cron, fast expire cycle,
     /// eviction under Redis enforcement. Returns the eviction result.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn begin_command(&mut self) -> EvictResult {
         self.stats.total_commands_processed += 1;
+        // The common case of a replay (virtual time, no pending FAST expire cycle, strict
+        // enforcement) decides in a few compares; everything else is out of line.
+        if self.system_start.is_none()
+            && !self.expire.fast_cycle_due(&self.cfg, self.now_ms)
+            && !(self.limits_active && self.cfg.enforcement == Enforcement::Redis)
+        {
+            return EvictResult::Ok;
+        }
+        self.begin_command_slow()
+    }
+
+    /// [`Engine::begin_command`] when the clock, the expire cycle or eviction may need work.
+    #[inline(never)]
+    fn begin_command_slow(&mut self) -> EvictResult {
         if let Some((start, base)) = self.system_start {
             self.now_ms = base + start.elapsed().as_millis() as u64;
             if self.now_ms >= self.next_cron_ms {
@@ -509,8 +529,7 @@ impl Engine {
         if !self.info.evicts {
             return None;
         }
-        let mut ctx = ctx!(self);
-        let v = self.policy.select_victim(&self.ks, &mut ctx);
+        let v = self.policy.select_victim_lazy(&self.ks, || ctx!(self));
         debug_assert!(
             v.is_none_or(|s| self.ks.is_live(s)),
             "policy chose a dead slot"
@@ -605,7 +624,20 @@ impl Engine {
     /// `lookupKey`: find, expire if needed, touch, count.
     #[inline]
     pub(crate) fn lookup(&mut self, key: &Key, hash: u64, how: Lookup) -> Option<Slot> {
-        let found = match self.ks.find(key, hash) {
+        let found = self.ks.find(key, hash);
+        self.lookup_found(found, || hash, how)
+    }
+
+    /// The rest of `lookupKey` once the index has answered: expire if needed, touch, count.
+    /// `hash` ([`Key::hash64`]) is only computed on a read miss.
+    #[inline(always)]
+    fn lookup_found(
+        &mut self,
+        found: Option<Slot>,
+        hash: impl FnOnce() -> u64,
+        how: Lookup,
+    ) -> Option<Slot> {
+        let found = match found {
             Some(slot) if self.is_expired(slot) => {
                 self.expire_slot(slot);
                 None
@@ -626,9 +658,9 @@ impl Engine {
             }
             (None, Lookup::Read) => {
                 self.stats.keyspace_misses += 1;
+                let hash = hash();
                 self.pending_fill = Some(hash);
-                let mut ctx = ctx!(self);
-                self.policy.on_miss(hash, &mut ctx);
+                self.policy.on_miss_lazy(hash, || ctx!(self));
                 None
             }
             (None, Lookup::ReadNoTouch) => {
@@ -640,7 +672,7 @@ impl Engine {
     }
 
     /// Updates the LRU/LFU field (unless a fork child is alive) and tells the policy.
-    #[inline]
+    #[inline(always)]
     fn touch(&mut self, slot: Slot) {
         if !self.child_alive {
             let lru = if self.info.lfu_field {
@@ -657,8 +689,7 @@ impl Engine {
             };
             self.ks.entry_mut(slot).lru = lru;
         }
-        let mut ctx = ctx!(self);
-        self.policy.on_access(slot, &self.ks, &mut ctx);
+        self.policy.on_access_lazy(slot, &self.ks, || ctx!(self));
     }
 
     /// Stores a new key (absent): charge, policy, observer.
@@ -685,8 +716,8 @@ impl Engine {
         } else {
             InsertKind::Write
         };
-        let mut ctx = ctx!(self);
-        self.policy.on_insert(slot, &self.ks, &mut ctx, kind);
+        self.policy
+            .on_insert_lazy(slot, &self.ks, || ctx!(self), kind);
         if let Some(o) = &mut self.observer {
             o.after_insert(slot);
         }
@@ -758,12 +789,37 @@ impl Engine {
     pub fn get_or_fill(&mut self, key: Key, value: Blob, ttl_ms: u64) -> FillOutcome {
         self.begin_command();
         let hash = key.hash64();
-        if let Some(slot) = self.lookup(&key, hash, Lookup::Read) {
-            return match &self.ks.entry(slot).value {
-                Value::Str(b) => FillOutcome::Hit(b.len()),
-                _ => FillOutcome::WrongType,
-            };
+        match self.lookup(&key, hash, Lookup::Read) {
+            Some(slot) => self.hit_outcome(slot),
+            None => self.fill_missed(key, hash, value, ttl_ms),
         }
+    }
+
+    /// [`Engine::get_or_fill`] of the integer key `id` ([`Key::from_id`]) with a sized
+    /// payload of `size` bytes ([`Blob::Sized`]), as a trace replay issues it: the same two
+    /// commands with the same effects, but the hit path builds neither a key nor a value and
+    /// compares keys by id.
+    #[inline]
+    pub fn get_or_fill_id(&mut self, id: u64, size: u64, ttl_ms: u64) -> FillOutcome {
+        self.begin_command();
+        let found = self.ks.find_id(id);
+        match self.lookup_found(found, || mix64(id), Lookup::Read) {
+            Some(slot) => self.hit_outcome(slot),
+            None => self.fill_missed(Key::from_id(id), mix64(id), Blob::Sized(size), ttl_ms),
+        }
+    }
+
+    #[inline]
+    fn hit_outcome(&self, slot: Slot) -> FillOutcome {
+        match &self.ks.entry(slot).value {
+            Value::Str(b) => FillOutcome::Hit(b.len()),
+            _ => FillOutcome::WrongType,
+        }
+    }
+
+    /// The SET of a cache-aside fill after its GET missed (`key`, with `hash`, is absent).
+    #[inline(never)]
+    fn fill_missed(&mut self, key: Key, hash: u64, value: Blob, ttl_ms: u64) -> FillOutcome {
         let evict = self.begin_command();
         if let Err(e) = self.check_write(evict, true) {
             return FillOutcome::NotFilled(WriteOutcome::Rejected(e));

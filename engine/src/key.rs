@@ -63,6 +63,12 @@ impl Key {
         }
     }
 
+    /// True if this key is the integer id `id` (one compare; the index's fast path).
+    #[inline]
+    pub fn is_id(&self, id: u64) -> bool {
+        matches!(self.0, Repr::Int(n) if n == id)
+    }
+
     /// Length of the key in bytes (the decimal digits for an integer key).
     #[inline]
     pub fn len(&self) -> usize {

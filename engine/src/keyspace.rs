@@ -5,17 +5,18 @@
 //! * `entries` is a slab of [`Entry`]s addressed by a stable [`Slot`] (`u32`). A slot keeps
 //!   its number for the key's whole life, so policies keep their metadata in side tables
 //!   indexed by slot (libCacheSim keeps it in the object; we keep objects small).
-//! * `table` is a `hashbrown::HashTable<Slot>`: the key → slot index.
+//! * `table` is a `KeyIndex` (module `index`): the key → slot index (open addressing
+//!   specialised for the lab's keys).
 //! * `all` and `volatile` are dense vectors of live slots (all keys; keys with a TTL — Redis's
 //!   `expires` dict), each entry remembering its position, for O(1) uniform random sampling
 //!   and O(1) removal by swap. `all` is kept only when something samples all keys uniformly
 //!   (it costs a random write per removal); otherwise iteration scans the slab.
 //! * Optionally, [`DictModel`]s of Redis's two dicts for Redis-faithful sampling and scans.
 
-use hashbrown::HashTable;
 use rand::Rng;
 
 use crate::dict::DictModel;
+use crate::index::KeyIndex;
 use crate::key::Key;
 use crate::value::Value;
 
@@ -69,6 +70,24 @@ impl Entry {
     }
 }
 
+/// The hash the key index files `key` (whose [`Key::hash64`] is `hash`) under: for an
+/// integer id one multiply ([`id_index_hash`]), so a hit never computes `hash64`.
+#[inline]
+fn index_hash(key: &Key, hash: u64) -> u64 {
+    match key.as_id() {
+        Some(id) => id_index_hash(id),
+        None => hash,
+    }
+}
+
+/// Fibonacci hashing of an integer id (Knuth, TAOCP vol. 3 §6.4): the high half of
+/// `id × 2^64/φ`, which depends on every bit of the id (block addresses that are multiples
+/// of a power of two spread as well as consecutive ids).
+#[inline]
+fn id_index_hash(id: u64) -> u64 {
+    id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32
+}
+
 /// Which set of keys to sample from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -81,7 +100,7 @@ pub enum Scope {
 /// The keyspace.
 #[derive(Default)]
 pub struct Keyspace {
-    table: HashTable<Slot>,
+    table: KeyIndex,
     entries: Vec<Entry>,
     meta: Vec<Meta>,
     free: Vec<Slot>,
@@ -123,8 +142,7 @@ impl Keyspace {
 
     /// Pre-sizes for `n` keys.
     pub fn reserve(&mut self, n: usize) {
-        let entries = &self.entries;
-        self.table.reserve(n, |&s| entries[s as usize].hash);
+        self.table.reserve(n);
         self.entries.reserve(n);
         self.meta.reserve(n);
         self.all.reserve(n);
@@ -174,10 +192,19 @@ impl Keyspace {
     /// Finds `key` (with its precomputed `hash`).
     #[inline]
     pub fn find(&self, key: &Key, hash: u64) -> Option<Slot> {
+        if let Some(id) = key.as_id() {
+            return self.find_id(id);
+        }
+        let entries = &self.entries;
+        self.table.find(hash, |s| entries[s as usize].key == *key)
+    }
+
+    /// Finds the integer key `id` ([`Key::from_id`]); no [`Key::hash64`] needed.
+    #[inline]
+    pub fn find_id(&self, id: u64) -> Option<Slot> {
         let entries = &self.entries;
         self.table
-            .find(hash, |&s| entries[s as usize].key == *key)
-            .copied()
+            .find(id_index_hash(id), |s| entries[s as usize].key.is_id(id))
     }
 
     /// The entry in `slot`. The caller guarantees the slot is live.
@@ -195,6 +222,7 @@ impl Keyspace {
     /// Inserts a key that is not present; returns its slot.
     pub fn insert(&mut self, key: Key, hash: u64, value: Value, lru: u32, charge: u64) -> Slot {
         debug_assert!(self.find(&key, hash).is_none());
+        let ih = index_hash(&key, hash);
         let entry = Entry {
             key,
             value,
@@ -229,17 +257,7 @@ impl Keyspace {
             self.all.push(slot);
         }
         self.live += 1;
-        let entries = &self.entries;
-        // Keep the table at most half full. Under steady insert/remove churn a fuller
-        // hashbrown table accumulates tombstones and rehashes in place every
-        // (capacity − len) inserts — O(n) each time; at ≤ 50 % load a removal almost always
-        // frees its bucket outright, so churn stays O(1).
-        if self.table.len() * 2 >= self.table.capacity() {
-            let extra = self.table.len().max(16);
-            self.table.reserve(extra, |&s| entries[s as usize].hash);
-        }
-        self.table
-            .insert_unique(hash, slot, |&s| entries[s as usize].hash);
+        self.table.insert_unique(ih, slot);
         if let Some(d) = &mut self.main_dict {
             d.insert(slot, hash);
         }
@@ -252,13 +270,10 @@ impl Keyspace {
             self.set_expire(slot, NO_EXPIRE);
         }
         let e = &self.entries[slot as usize];
-        let hash = e.hash;
+        let ih = index_hash(&e.key, e.hash);
         let pos = e.all_pos as usize;
-        match self.table.find_entry(hash, |&s| s == slot) {
-            Ok(o) => {
-                o.remove();
-            }
-            Err(_) => unreachable!("live slot {slot} missing from the key table"),
+        if !self.table.remove(ih, slot) {
+            unreachable!("live slot {slot} missing from the key table");
         }
         if self.track_all {
             self.all.swap_remove(pos);

@@ -16,6 +16,7 @@
 //!   parsing from and to argument vectors.
 //! - [`keyspace`] — key → [`Entry`] slab with stable [`Slot`]s, the volatile index
 //!   (Redis's `expires`), O(1) uniform sampling.
+//! - `index` — the key → slot index of the keyspace (open addressing, integer-id fast path).
 //! - [`dict`] — a model of Redis's chained hash tables for `dictGetSomeKeys`,
 //!   `dictGetRandomKey` and `dictScan`.
 //! - [`key`] — [`Key`]: byte strings, inline when short, free for integer ids.
@@ -51,6 +52,7 @@ pub mod config;
 pub mod dict;
 pub mod engine;
 mod expire;
+mod index;
 pub mod key;
 pub mod keyspace;
 pub mod lru;

@@ -223,29 +223,25 @@ fn run_indexed(
     let ms_per_request = 1000.0 / opts.rate;
     let has_time = w.info.has_time;
     let (mut gets, mut hits, mut get_bytes, mut hit_bytes) = (0u64, 0u64, 0u64, 0u64);
+    let mut clock = RateClock::new(ms_per_request);
     let started = Instant::now();
     for (i, r) in w.requests.iter().enumerate() {
-        let t = if has_time {
-            r.time_ms
-        } else {
-            (i as f64 * ms_per_request) as u64
-        };
+        let t = if has_time { r.time_ms } else { clock.at(i) };
         engine.set_time_ms(t);
         if oracle {
             engine.set_oracle(i as u64, r.next_access);
         }
-        let key = Key::from_id(r.key);
         match r.op {
             Op::Get => {
                 gets += 1;
                 get_bytes += r.value_size as u64;
                 let hit = if opts.fill_on_miss {
                     matches!(
-                        engine.get_or_fill(key, Blob::Sized(r.value_size as u64), r.ttl_ms),
+                        engine.get_or_fill_id(r.key, r.value_size as u64, r.ttl_ms),
                         FillOutcome::Hit(_)
                     )
                 } else {
-                    matches!(engine.get(&key), GetOutcome::Hit(_))
+                    matches!(engine.get(&Key::from_id(r.key)), GetOutcome::Hit(_))
                 };
                 if hit {
                     hits += 1;
@@ -254,13 +250,13 @@ fn run_indexed(
             }
             Op::Set => {
                 engine.set(
-                    key,
+                    Key::from_id(r.key),
                     Blob::Sized(r.value_size as u64),
                     SetOptions::ttl_ms(r.ttl_ms),
                 );
             }
             Op::Delete => {
-                engine.del(&key);
+                engine.del(&Key::from_id(r.key));
             }
         }
     }
@@ -299,6 +295,62 @@ fn run_indexed(
         virtual_ms,
         requests_per_sec: if secs > 0.0 { n as f64 / secs } else { 0.0 },
     })
+}
+
+/// The virtual time of request `i` at a fixed rate, `(i as f64 * ms_per_request) as u64`,
+/// evaluated only where its value changes: that expression is non-decreasing in `i`, so the
+/// clock keeps the current value and the first index at which it grows (a float multiply
+/// and a saturating conversion per request are a measurable share of a fast replay).
+struct RateClock {
+    ms_per_request: f64,
+    t: u64,
+    /// The first request index whose time is later than `t`.
+    next: usize,
+}
+
+impl RateClock {
+    fn new(ms_per_request: f64) -> RateClock {
+        RateClock {
+            ms_per_request,
+            t: 0,
+            next: 0,
+        }
+    }
+
+    #[inline]
+    fn time_of(&self, i: usize) -> u64 {
+        (i as f64 * self.ms_per_request) as u64
+    }
+
+    /// The time of request `i`; `i` never decreases between calls.
+    #[inline]
+    fn at(&mut self, i: usize) -> u64 {
+        if i >= self.next {
+            self.advance(i);
+        }
+        self.t
+    }
+
+    #[cold]
+    fn advance(&mut self, i: usize) {
+        self.t = self.time_of(i);
+        let ms = self.ms_per_request;
+        if !(ms.is_finite() && ms > 0.0) {
+            // Degenerate rates: evaluate every request.
+            self.next = i + 1;
+            return;
+        }
+        // Estimate the first index past `t`, then correct it exactly.
+        let mut j = ((self.t as f64 + 1.0) / ms) as usize;
+        j = j.clamp(i + 1, i.saturating_add(1 << 40));
+        while j > i + 1 && self.time_of(j - 1) > self.t {
+            j -= 1;
+        }
+        while self.time_of(j) <= self.t {
+            j += 1;
+        }
+        self.next = j;
+    }
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -420,6 +472,21 @@ mod tests {
             assert_eq!(row.gets, 1000);
             assert_eq!(row.hits, 0, "{name}");
             assert_eq!(row.evicted_keys, 950, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_rate_clock_equals_the_direct_formula() {
+        for rate in [1.0, 3.0, 7.0, 1_000.0, 33_333.3, 100_000.0, 1e7, 1e9] {
+            let ms = 1000.0 / rate;
+            let mut clock = RateClock::new(ms);
+            for i in (0..200_000).chain(1 << 40..(1 << 40) + 1000) {
+                assert_eq!(
+                    clock.at(i),
+                    (i as f64 * ms) as u64,
+                    "rate {rate}, request {i}"
+                );
+            }
         }
     }
 

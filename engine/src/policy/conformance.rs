@@ -26,7 +26,7 @@ use rand::{Rng, RngExt, SeedableRng};
 
 use super::noeviction::NoEviction;
 use super::registry::{POLICIES, PolicyInfo};
-use super::{InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
+use super::{AnyPolicy, InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
 use crate::{Blob, Command, Config, Engine, GetOutcome, Key, Reply, SetOptions, WriteOutcome};
 
@@ -41,7 +41,7 @@ struct Log {
 
 /// Wraps the policy under test and checks the hook contract as the engine calls it.
 struct Recorder {
-    inner: Box<dyn Policy>,
+    inner: AnyPolicy,
     log: Arc<Mutex<Log>>,
     volatile_only: bool,
 }
@@ -245,12 +245,12 @@ fn build(info: &PolicyInfo, mode: Mode, seed: u64) -> (Engine, Arc<Mutex<Log>>) 
     }
     let mut e = Engine::new(c, seed).unwrap();
     let log = Arc::new(Mutex::new(Log::default()));
-    let inner = std::mem::replace(&mut e.policy, Box::new(NoEviction));
-    e.policy = Box::new(Recorder {
+    let inner = std::mem::replace(&mut e.policy, NoEviction.into());
+    e.policy = AnyPolicy::Boxed(Box::new(Recorder {
         inner,
         log: log.clone(),
         volatile_only: info.volatile_only,
-    });
+    }));
     (e, log)
 }
 
@@ -472,11 +472,11 @@ fn the_recorder_catches_a_broken_policy() {
     }
     let info = super::registry::find("lru").unwrap();
     let (mut e, log) = build(info, MODES[0], 1);
-    e.policy = Box::new(Recorder {
-        inner: Box::new(Broken::default()),
+    e.policy = AnyPolicy::Boxed(Box::new(Recorder {
+        inner: AnyPolicy::Boxed(Box::new(Broken::default())),
         log: log.clone(),
         volatile_only: true, // pretend: evicting keys without TTL must be reported
-    });
+    }));
     for k in 0..10 {
         e.set(Key::from_id(k), Blob::Sized(1), SetOptions::default());
     }

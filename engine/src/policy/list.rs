@@ -113,12 +113,23 @@ impl SlotLinks {
     }
 
     /// Moves `slot` (in `list`) to the front.
-    #[inline]
+    #[inline(always)]
     pub fn move_to_front(&mut self, list: &mut SlotList, slot: Slot) {
-        if list.head != slot {
-            self.unlink(list, slot);
-            self.push_front(list, slot);
+        let head = list.head;
+        if head == slot {
+            return;
         }
+        // `slot` is in the list and not its head: it has a predecessor, and the list a head.
+        let [prev, next] = self.links[slot as usize];
+        self.links[prev as usize][1] = next;
+        if next != NIL {
+            self.links[next as usize][0] = prev;
+        } else {
+            list.tail = prev;
+        }
+        self.links[slot as usize] = [NIL, head];
+        self.links[head as usize][0] = slot;
+        list.head = slot;
     }
 
     /// Removes and returns the back slot.

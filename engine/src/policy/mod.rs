@@ -25,6 +25,8 @@
 //! # Layout
 //!
 //! - [`registry`] — [`POLICIES`], the one list of every policy, and parameter parsing.
+//! - [`any`] — [`AnyPolicy`], the enum over every policy type the engine dispatches to
+//!   statically (hooks inline into the request loop), with a boxed fallback.
 //! - [`noeviction`], [`redis_sampled`] — Redis's eight `maxmemory-policy` values.
 //! - [`lru`], [`fifo`], [`clock`], [`sieve`], [`s3fifo`], [`arc`], [`twoq`] (`2q`), [`lfu`],
 //!   [`wtinylfu`] (`w-tinylfu`), [`lirs`] — research policies, one file each.
@@ -34,6 +36,7 @@
 //!   [`sizing`] — the capacity (keys or bytes) queue-sizing policies derive from the config.
 //! - `conformance` (tests only) — the contract every registered policy is checked against.
 
+pub mod any;
 pub mod arc;
 pub mod belady;
 pub mod clock;
@@ -143,4 +146,5 @@ pub trait Policy: Send {
     }
 }
 
+pub use any::AnyPolicy;
 pub use registry::{Family, POLICIES, PolicyInfo, find, names};

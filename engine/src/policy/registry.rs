@@ -2,7 +2,7 @@
 //! iterate [`POLICIES`]; adding a policy is one file plus one line here (alphabetical within
 //! its family).
 
-use super::Policy;
+use super::AnyPolicy;
 use super::arc::Arc;
 use super::belady::Belady;
 use super::clock::Clock;
@@ -42,7 +42,7 @@ impl Family {
 }
 
 /// Builds a policy from the configuration (which carries its `lab-policy-param`s).
-pub type Builder = fn(&Config) -> Result<Box<dyn Policy>, ConfigError>;
+pub type Builder = fn(&Config) -> Result<AnyPolicy, ConfigError>;
 
 /// One registered policy.
 pub struct PolicyInfo {
@@ -127,8 +127,8 @@ const fn oracle(name: &'static str, summary: &'static str, build: Builder) -> Po
     }
 }
 
-fn sampled(scope: Scope, score: Score) -> Result<Box<dyn Policy>, ConfigError> {
-    Ok(Box::new(RedisSampled::new(scope, score)))
+fn sampled(scope: Scope, score: Score) -> Result<AnyPolicy, ConfigError> {
+    Ok(RedisSampled::new(scope, score).into())
 }
 
 /// Every policy.
@@ -144,7 +144,7 @@ pub static POLICIES: &[PolicyInfo] = &[
         sampled: false,
         needs_next_access: false,
         params: &[],
-        build: |_| Ok(Box::new(NoEviction)),
+        build: |_| Ok(NoEviction.into()),
     },
     redis(
         "allkeys-lfu",
@@ -207,37 +207,37 @@ pub static POLICIES: &[PolicyInfo] = &[
         "2q",
         "full 2Q: A1in FIFO + Am LRU + A1out ghosts (Johnson & Shasha VLDB'94)",
         &["kin-ratio", "kout-ratio"],
-        |c| Ok(Box::new(TwoQ::from_config(c)?)),
+        |c| Ok(TwoQ::from_config(c)?.into()),
     ),
     research(
         "arc",
         "ARC: T1/T2 LRUs, B1/B2 ghosts, adaptive target (Megiddo & Modha FAST'03)",
         &[],
-        |c| Ok(Box::new(Arc::from_config(c))),
+        |c| Ok(Arc::from_config(c).into()),
     ),
     research(
         "clock",
         "CLOCK / FIFO-reinsertion with an n-bit counter (libCacheSim Clock)",
         &["clock-bits"],
-        |c| Ok(Box::new(Clock::from_config(c)?)),
+        |c| Ok(Clock::from_config(c)?.into()),
     ),
     research(
         "fifo",
         "first in, first out (hits change nothing)",
         &[],
-        |_| Ok(Box::new(Fifo::default())),
+        |_| Ok(Fifo::default().into()),
     ),
     research(
         "lfu",
         "exact in-cache LFU, FIFO among equal counts, O(1) frequency buckets",
         &[],
-        |_| Ok(Box::new(Lfu::default())),
+        |_| Ok(Lfu::default().into()),
     ),
     research(
         "lirs",
         "LIRS: LIR stack S + resident-HIR queue Q + non-resident entries (Jiang & Zhang SIGMETRICS'02)",
         &["percent-hot", "non-resident-multiplier"],
-        |c| Ok(Box::new(Lirs::from_config(c)?)),
+        |c| Ok(Lirs::from_config(c)?.into()),
     ),
     PolicyInfo {
         name: "lru",
@@ -249,7 +249,7 @@ pub static POLICIES: &[PolicyInfo] = &[
         sampled: false,
         needs_next_access: false,
         params: &[],
-        build: |_| Ok(Box::new(Lru::default())),
+        build: |_| Ok(Lru::default().into()),
     },
     research(
         "s3fifo",
@@ -259,30 +259,30 @@ pub static POLICIES: &[PolicyInfo] = &[
             "ghost-size-ratio",
             "move-to-main-threshold",
         ],
-        |c| Ok(Box::new(S3Fifo::from_config(c)?)),
+        |c| Ok(S3Fifo::from_config(c)?.into()),
     ),
     research(
         "sieve",
         "SIEVE: FIFO with visited bits and a sweeping hand (Zhang et al. NSDI'24)",
         &[],
-        |_| Ok(Box::new(Sieve::default())),
+        |_| Ok(Sieve::default().into()),
     ),
     research(
         "w-tinylfu",
         "W-TinyLFU: LRU window + SLRU main + count-min admission (Einziger et al. TOS'17)",
         &["percent-main", "percent-main-protected", "doorkeeper"],
-        |c| Ok(Box::new(WTinyLfu::from_config(c)?)),
+        |c| Ok(WTinyLfu::from_config(c)?.into()),
     ),
     // Offline optimum (needs each request's next access).
     oracle(
         "belady",
         "Belady's MIN: always store, evict the farthest next use (libCacheSim Belady)",
-        |_| Ok(Box::new(Belady::new(false))),
+        |_| Ok(Belady::new(false).into()),
     ),
     oracle(
         "belady-bypass",
         "Belady's MIN that may decline to store a key used later than all cached",
-        |_| Ok(Box::new(Belady::new(true))),
+        |_| Ok(Belady::new(true).into()),
     ),
 ];
 

@@ -1,0 +1,71 @@
+//! Hit-rate replay throughput: `caffeine/cloudphysics-w106.trace.xz` (5.3 M requests, 275 k
+//! objects) replayed through the engine at 10 % of its working set in objects — keys memory
+//! mode, strict enforcement, cache-aside GET + fill on a miss, sized values — exactly as
+//! `experiment hitrate --trace … --sizes 0.1` replays one cell ([`hitrate::run_cell`]), for
+//! exact `lru` and a few of Redis's sampled policies. Throughput is in requests.
+//!
+//! The trace is read once from `$EVICTLAB_TRACES`, else `../shared/traces` from the workspace
+//! root (or `../../shared/traces` from a git worktree); without it the bench prints a note
+//! and measures nothing. Run: `cargo bench --bench replay` (`-- --quick` for a short run).
+//! The issue-4 target is ≥ 33 M requests/s for `lru` on one core.
+
+use std::path::PathBuf;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use evictlab_engine::policy::registry;
+use evictlab_experiments::hitrate::{self, Cell, HitOptions, SizeUnit};
+use evictlab_experiments::workload::Workload;
+
+const TRACE: &str = "caffeine/cloudphysics-w106.trace.xz";
+const POLICIES: &[&str] = &["lru", "allkeys-lru", "allkeys-lfu", "allkeys-random"];
+
+fn trace_path() -> Option<PathBuf> {
+    let dir = match std::env::var_os("EVICTLAB_TRACES") {
+        Some(d) => PathBuf::from(d),
+        None => {
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            [
+                root.join("../shared/traces"),
+                root.join("../../shared/traces"),
+            ]
+            .into_iter()
+            .find(|d| d.is_dir())?
+        }
+    };
+    Some(dir.join(TRACE)).filter(|p| p.is_file())
+}
+
+fn bench(c: &mut Criterion) {
+    let Some(path) = trace_path() else {
+        eprintln!("replay bench: {TRACE} not found (set EVICTLAB_TRACES); nothing measured");
+        return;
+    };
+    let source = evictlab_workloads::open_trace(&path, None).expect("open the w106 trace");
+    let w = Workload::load(source).expect("read the w106 trace");
+    let workloads = [w];
+    let opts = HitOptions::default();
+    let mut g = c.benchmark_group("replay_w106_10pct");
+    g.throughput(Throughput::Elements(workloads[0].requests.len() as u64));
+    g.sample_size(10);
+    for &name in POLICIES {
+        let policy = registry::find(name).expect("registered policy");
+        let cell = Cell {
+            workload: 0,
+            policy,
+            samples: policy.sampled.then_some(5),
+            size: 0.1,
+            size_unit: SizeUnit::Fraction,
+            seed: 1,
+        };
+        g.bench_with_input(BenchmarkId::from_parameter(name), &cell, |b, cell| {
+            b.iter(|| {
+                let row = hitrate::run_cell(&workloads[0], cell, &opts).expect("replay");
+                row.hits
+            });
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
