@@ -10,7 +10,7 @@
 //!   to `timings.csv`), so the machine's speed cancels. Per file, the geometric mean of
 //!   current/baseline over the matched rows must be at least `1 − tolerance`;
 //! * other wall-clock columns (names ending in `_ms` other than `virtual_ms`, `_usec`,
-//!   `_ns`, `_secs`, `_seconds`) are ignored;
+//!   `_ns`, `_secs`, `_seconds`, and `seconds` itself) are ignored;
 //! * every other column is deterministic (miss counts, hit ratios, evicted keys …) and must
 //!   be equal: the same text, or the same number.
 //!
@@ -243,6 +243,7 @@ fn is_wall_clock(col: &str) -> bool {
         || col.ends_with("_ns")
         || col.ends_with("_secs")
         || col.ends_with("_seconds")
+        || col == "seconds"
 }
 
 fn same_value(a: &str, b: &str) -> bool {
@@ -485,6 +486,16 @@ pub fn throughput_check(file: &str, column: &str, n: u64, ratio: f64, tolerance:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wall_clock_columns_are_not_compared() {
+        for c in ["seconds", "save_ms", "fork_usec", "wall_seconds"] {
+            assert!(is_wall_clock(c), "{c}");
+        }
+        for c in ["virtual_ms", "misses", "hit_ratio", "ttl_ms_mean"] {
+            assert!(!is_wall_clock(c), "{c}");
+        }
+    }
 
     fn write(dir: &Path, name: &str, text: &str) {
         std::fs::write(dir.join(name), text).unwrap();
