@@ -202,7 +202,8 @@ pub fn decimal_len(n: u64) -> usize {
     ((guess as usize) + usize::from(n >= POW10[guess as usize])).max(1)
 }
 
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+/// Writes `n` in decimal into the end of `buf` without allocating; returns the digits.
+pub fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;

@@ -434,18 +434,7 @@ fn itoa_buf() -> [u8; 20] {
     [0u8; 20]
 }
 
-fn fmt_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
+use evictlab_engine::key::format_u64 as fmt_u64;
 
 /// The Redis `maxmemory-policy` of a registry policy, or an error naming the accepted ones.
 pub fn check_redis_policy(p: &'static PolicyInfo) -> Result<&'static PolicyInfo, RunError> {
