@@ -204,7 +204,13 @@ fn compare_allkeys_lru_on_zipf_is_within_a_few_points_at_matched_key_count() {
         assert!(headers.iter().any(|h| h == c), "missing column {c}");
     }
     let keys = rows.iter().find(|r| r["match"] == "keys").unwrap();
-    assert_eq!(keys["engine_keys"], keys["server_keys"]);
+    // The engine's capacity is the key count the server held at the end; where each ends
+    // depends on whether the last command evicted, so allow one key either way.
+    let (ek, sk) = (num(keys, "engine_keys"), num(keys, "server_keys"));
+    assert!(
+        (ek - sk).abs() <= 1.0,
+        "engine holds {ek} keys, server {sk}"
+    );
     let d = num(keys, "diff_pp");
     assert!(
         d.abs() < 3.0,
