@@ -24,8 +24,6 @@
 //! `tune_recommendation.csv`; [`crate::tune_report`] writes `tuning-report.md` citing every
 //! number through `tune_citations.csv`.
 
-use std::io::Read;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use evictlab_engine::config::SaveRule;
@@ -391,39 +389,8 @@ fn memory_phases(value_size: u64, dataset: u64, seed: u64) -> Result<Vec<MemRow>
 ///
 /// Call it from a thread that holds no locks the child could need (see [`crate::cmd::cow`]).
 pub fn measure_memory(value_size: u64, dataset: u64, seed: u64) -> Result<Vec<MemRow>, RunError> {
-    let (rx, tx) = nix::unistd::pipe().map_err(|e| report_err(format!("pipe: {e}")))?;
-    // SAFETY: the child only runs `memory_phases` (allocation through glibc's fork-safe
-    // malloc and /proc reads), writes its result to the pipe and leaves with _exit; it takes
-    // no lock another thread of the caller may hold.
-    match unsafe { nix::unistd::fork() } {
-        Err(e) => Err(report_err(format!("fork of the memory probe: {e}"))),
-        Ok(nix::unistd::ForkResult::Child) => {
-            drop(rx);
-            let r = std::panic::catch_unwind(|| memory_phases(value_size, dataset, seed))
-                .unwrap_or_else(|_| Err("the memory probe panicked".into()));
-            let bytes = serde_json::to_vec(&r).unwrap_or_default();
-            let mut off = 0;
-            while off < bytes.len() {
-                match nix::unistd::write(tx.as_fd(), &bytes[off..]) {
-                    Ok(n) => off += n,
-                    Err(nix::errno::Errno::EINTR) => {}
-                    Err(_) => break,
-                }
-            }
-            // SAFETY: ends the child without running the caller's exit handlers.
-            unsafe { libc::_exit(0) }
-        }
-        Ok(nix::unistd::ForkResult::Parent { child }) => {
-            drop(tx);
-            let mut buf = Vec::new();
-            let read = std::fs::File::from(rx).read_to_end(&mut buf);
-            let _ = nix::sys::wait::waitpid(child, None);
-            read.map_err(|e| report_err(format!("reading the memory probe: {e}")))?;
-            serde_json::from_slice::<Result<Vec<MemRow>, String>>(&buf)
-                .map_err(|e| report_err(format!("unreadable memory probe result: {e}")))?
-                .map_err(report_err)
-        }
-    }
+    crate::cow::fork_call("memory probe", || memory_phases(value_size, dataset, seed))
+        .map_err(report_err)
 }
 
 /// Seconds between two BGSAVEs at `rate` writes/s under `rules` (a point `s c` fires once

@@ -42,7 +42,7 @@ enum Command {
     Hcl(cmd::hcl::HclArgs),
     /// Write a generated workload as the lab's CSV or libCacheSim's oracleGeneral.
     Export(cmd::export::ExportArgs),
-    /// List registered policies, workload generators or trace formats.
+    /// List registered policies, workload generators, trace formats or config parameters.
     List {
         /// What to list.
         #[arg(value_enum)]

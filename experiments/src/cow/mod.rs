@@ -463,18 +463,30 @@ fn label(c: &Cell) -> String {
 
 /// Runs one cell in a forked worker and collects its result.
 fn run_in_worker(cell: &Cell, work_dir: &Path) -> Result<CellResult, String> {
+    fork_call("worker", || worker::run_cell(cell, work_dir))
+}
+
+/// Runs `f` in a forked child with a fresh view of the heap and returns its result, sent
+/// back as JSON through a pipe; the child leaves with `_exit`. `what` names the child in
+/// errors.
+///
+/// Call it from a thread that holds no lock the child could need: the child only runs `f`
+/// (allocation through the fork-safe allocators, file and /proc I/O, further forks) and
+/// reports through the pipe, but a lock another thread held at the fork stays held in it.
+pub fn fork_call<T, F>(what: &str, f: F) -> Result<T, String>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    F: FnOnce() -> Result<T, String>,
+{
     let (rx, tx) = nix::unistd::pipe().map_err(|e| format!("pipe: {e}"))?;
-    // SAFETY: the worker only runs `run_cell` (allocation through glibc's fork-safe malloc,
-    // file and /proc I/O, further forks) and leaves with _exit; it never touches locks that
-    // other threads of the caller may hold (it reports through the pipe only).
+    // SAFETY: see the function's doc: the child runs `f`, writes to the pipe and _exits; it
+    // never returns into the caller's code.
     match unsafe { nix::unistd::fork() } {
-        Err(e) => Err(format!("fork of the worker: {e}")),
+        Err(e) => Err(format!("fork of the {what}: {e}")),
         Ok(nix::unistd::ForkResult::Child) => {
             drop(rx);
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                worker::run_cell(cell, work_dir)
-            }))
-            .unwrap_or_else(|_| Err("the worker panicked".into()));
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+                .unwrap_or_else(|_| Err(format!("the {what} panicked")));
             let bytes = serde_json::to_vec(&r).unwrap_or_default();
             let mut off = 0;
             while off < bytes.len() {
@@ -484,7 +496,7 @@ fn run_in_worker(cell: &Cell, work_dir: &Path) -> Result<CellResult, String> {
                     Err(_) => break,
                 }
             }
-            // SAFETY: ends the worker without running the caller's exit handlers.
+            // SAFETY: ends the child without running the caller's exit handlers.
             unsafe { libc::_exit(0) }
         }
         Ok(nix::unistd::ForkResult::Parent { child }) => {
@@ -492,13 +504,13 @@ fn run_in_worker(cell: &Cell, work_dir: &Path) -> Result<CellResult, String> {
             let mut buf = Vec::new();
             let read = std::fs::File::from(rx).read_to_end(&mut buf);
             let status = nix::sys::wait::waitpid(child, None);
-            read.map_err(|e| format!("reading the worker's result: {e}"))?;
+            read.map_err(|e| format!("reading the {what}'s result: {e}"))?;
             match status {
                 Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => {}
-                other => return Err(format!("worker ended with {other:?}")),
+                other => return Err(format!("{what} ended with {other:?}")),
             }
-            serde_json::from_slice::<Result<CellResult, String>>(&buf)
-                .map_err(|e| format!("unreadable worker result: {e}"))?
+            serde_json::from_slice::<Result<T, String>>(&buf)
+                .map_err(|e| format!("unreadable {what} result: {e}"))?
         }
     }
 }
