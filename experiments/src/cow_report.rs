@@ -331,7 +331,7 @@ fn dataset_section(
         {
             sentences.push(format!(
                 "At {top} writes/s the peak COW was {} with THP off and {} with THP on \
-                 ({} of the dataset's pages were huge pages with THP on): this kernel splits a \
+                 ({} of the worker's anonymous memory was in huge pages with THP on, AnonHugePages): this kernel splits a \
                  huge page on a COW fault instead of copying 2 MiB, so THP did {}.",
                 format::bytes_u64(off.cow_peak_bytes),
                 format::bytes_u64(on.cow_peak_bytes),
