@@ -67,6 +67,26 @@ pub(crate) fn engine_misses_with(
     ids: &[u64],
     next: &[u64],
 ) -> u64 {
+    replay(policy, params, size, ids, next, |_| {})
+}
+
+/// Whether each request of `ids` hits, replayed as in [`engine_misses`] (no oracle).
+pub(crate) fn engine_hits(policy: &str, size: u64, ids: &[u64]) -> Vec<bool> {
+    let mut hits = Vec::with_capacity(ids.len());
+    let next = vec![NEVER; ids.len()];
+    replay(policy, &[], size, ids, &next, |h| hits.push(h));
+    hits
+}
+
+/// Replays `ids` as a cache of `size` objects; reports each request's hit; returns misses.
+fn replay(
+    policy: &str,
+    params: &[(&str, &str)],
+    size: u64,
+    ids: &[u64],
+    next: &[u64],
+    mut on_request: impl FnMut(bool),
+) -> u64 {
     let mut c = Config::default();
     for (k, v) in [
         ("maxmemory-policy", policy),
@@ -86,7 +106,9 @@ pub(crate) fn engine_misses_with(
             e.set_oracle(i as u64, next[i]);
         }
         let key = Key::from_id(id);
-        if e.get(&key) == GetOutcome::Miss {
+        let hit = e.get(&key) != GetOutcome::Miss;
+        on_request(hit);
+        if !hit {
             let r = e.set(key, Blob::Sized(1), SetOptions::default());
             assert!(
                 matches!(r, WriteOutcome::Stored | WriteOutcome::Bypassed),

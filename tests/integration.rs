@@ -4,6 +4,7 @@ mod cli;
 mod cow_cli;
 mod frag;
 mod golden;
+mod libcachesim;
 mod mrc;
 mod reference;
 mod server;

@@ -5,7 +5,7 @@
 //! several cache sizes, replayed as a cache (GET; on a miss, SET) in keys mode.
 //!
 //! Each reference follows the same reading of its source as the policy file documents
-//! (libCacheSim's order of operations for CLOCK and S3-FIFO, the papers' for ARC, 2Q, SIEVE
+//! (libCacheSim's order of operations for CLOCK, S3-FIFO and ARC, the papers' for 2Q, SIEVE
 //! and LIRS, Caffeine's simulator for W-TinyLFU), so a disagreement is a bug in one of them.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -140,7 +140,9 @@ fn s3fifo(cap: usize, ids: &[u64]) -> u64 {
     misses
 }
 
-/// ARC, FAST'03 Fig. 4 (cases I–IV and REPLACE), lists with front = MRU.
+/// ARC, FAST'03 Fig. 4 (cases I–IV and REPLACE) as libCacheSim 0.3.5 `ARC.c` reads it: a
+/// real-valued `p`, REPLACE for every eviction a ghost hit needs, case IV.A testing "B1 is
+/// not empty", REPLACE taking T1 when T2 is empty. Lists with front = MRU.
 fn arc(c: usize, ids: &[u64]) -> u64 {
     let (mut t1, mut t2, mut b1, mut b2): (
         VecDeque<u64>,
@@ -148,15 +150,16 @@ fn arc(c: usize, ids: &[u64]) -> u64 {
         VecDeque<u64>,
         VecDeque<u64>,
     ) = Default::default();
-    let mut p = 0usize;
+    let mut p = 0f64;
     let mut misses = 0;
     let replace = |t1: &mut VecDeque<u64>,
                    t2: &mut VecDeque<u64>,
                    b1: &mut VecDeque<u64>,
                    b2: &mut VecDeque<u64>,
-                   p: usize,
+                   p: f64,
                    in_b2: bool| {
-        if !t1.is_empty() && (t1.len() > p || (in_b2 && t1.len() == p)) {
+        let n1 = t1.len() as f64;
+        if (!t1.is_empty() && (n1 > p || (in_b2 && n1 == p))) || t2.is_empty() {
             b1.push_front(t1.pop_back().unwrap());
         } else {
             b2.push_front(t2.pop_back().unwrap());
@@ -168,35 +171,41 @@ fn arc(c: usize, ids: &[u64]) -> u64 {
             continue;
         }
         misses += 1;
-        if b1.contains(&x) {
-            p = (p + (b2.len() / b1.len()).max(1)).min(c); // case II
-            replace(&mut t1, &mut t2, &mut b1, &mut b2, p, false);
+        let ratio = |a: usize, b: usize| (a as f64 / b as f64).max(1.0);
+        let ghost = if b1.contains(&x) {
+            p = (p + ratio(b2.len(), b1.len())).min(c as f64); // case II
             remove(&mut b1, x);
-            t2.push_front(x);
+            Some(false)
         } else if b2.contains(&x) {
-            p = p.saturating_sub((b1.len() / b2.len()).max(1)); // case III
-            replace(&mut t1, &mut t2, &mut b1, &mut b2, p, true);
+            p = (p - ratio(b1.len(), b2.len())).max(0.0); // case III
             remove(&mut b2, x);
-            t2.push_front(x);
+            Some(true)
         } else {
-            if t1.len() + b1.len() == c {
-                // case IV.A
-                if t1.len() < c {
-                    b1.pop_back();
-                    replace(&mut t1, &mut t2, &mut b1, &mut b2, p, false);
-                } else {
-                    t1.pop_back();
+            None
+        };
+        if t1.len() + t2.len() == c {
+            match ghost {
+                Some(in_b2) => replace(&mut t1, &mut t2, &mut b1, &mut b2, p, in_b2),
+                None if t1.len() + b1.len() >= c => {
+                    // case IV.A
+                    if b1.pop_back().is_some() {
+                        replace(&mut t1, &mut t2, &mut b1, &mut b2, p, false);
+                    } else {
+                        t1.pop_back();
+                    }
                 }
-            } else {
-                let total = t1.len() + t2.len() + b1.len() + b2.len();
-                if total >= c {
+                None => {
                     // case IV.B
-                    if total == 2 * c {
+                    if t1.len() + t2.len() + b1.len() + b2.len() >= 2 * c {
                         b2.pop_back();
                     }
                     replace(&mut t1, &mut t2, &mut b1, &mut b2, p, false);
                 }
             }
+        }
+        if ghost.is_some() {
+            t2.push_front(x);
+        } else {
             t1.push_front(x);
         }
     }

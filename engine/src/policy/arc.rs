@@ -3,30 +3,38 @@
 //! and a target size `p` for T1 that ghost hits move up and down.
 //!
 //! Source: Megiddo & Modha, "ARC: A Self-Tuning, Low Overhead Replacement Cache",
-//! FAST 2003, §III and Fig. 4 (cases I–IV and `REPLACE`); libCacheSim `ARC.c`, whose order
-//! of operations this file follows:
+//! FAST 2003, §III and Fig. 4 (cases I–IV and `REPLACE`). The defaults reproduce
+//! **libCacheSim 0.3.5** `cache/eviction/ARC.c` (the version with a floating-point `p`,
+//! cross-checked by its authors against trauzti/cache `ARC.py`) miss for miss; this file
+//! follows its order of operations:
 //!
 //! * hit in T1 or T2 → MRU of T2 (case I);
-//! * GET miss whose hash is in B1 → `p = min(c, p + max(|B2|/|B1|, 1))`, leave B1, and the key
-//!   will be stored at the MRU of T2; in B2 → `p = max(0, p − max(|B1|/|B2|, 1))` (cases II,
-//!   III; integer division, as libCacheSim); the first eviction for that key is then one
-//!   `REPLACE`;
+//! * GET miss whose hash is in B1 → `p = min(c, p + max(|B2| / |B1|, 1))`, leave B1; in B2 →
+//!   `p = max(0, p − max(|B1| / |B2|, 1))`, leave B2 (cases II, III). `p` and the ratio are
+//!   real numbers (libCacheSim's `double`; the paper leaves it open). Every eviction made to
+//!   store that key is a `REPLACE`, and the key enters T2's MRU end;
 //! * otherwise (case IV) each eviction first trims the ghosts: if `|T1| + |B1| + incoming > c`
-//!   then either drop B1's LRU and `REPLACE`, or, when `|T1| ≥ c`, evict T1's LRU without
-//!   remembering it; else, if `|T1| + |T2| + |B1| + |B2| ≥ 2c`, drop B2's LRU and `REPLACE`;
-//! * `REPLACE`: evict T1's LRU into B1 if `|T1| > 0` and (`|T1| > p`, or `|T1| = p` and the
-//!   incoming key was found in B2), else T2's LRU into B2; a new key enters T1's MRU.
+//!   then, if B1 is not empty, drop B1's LRU and `REPLACE`, else evict T1's LRU without
+//!   remembering it; otherwise, if `|T1| + |T2| + |B1| + |B2| ≥ 2c` and B2 is not empty, drop
+//!   B2's LRU, then `REPLACE`;
+//! * `REPLACE`: evict T1's LRU into B1 if (`|T1| > 0` and (`|T1| > p`, or `|T1| = p` and the
+//!   incoming key was found in B2)) or T2 is empty, else T2's LRU into B2; a new key enters
+//!   T1's MRU end.
+//!
+//! Where this differs from the paper, libCacheSim's choice is the default (there is no
+//! parameter: the paper's variant differs only in `p` being an integer and in testing
+//! `|T1| < c` instead of "B1 is not empty" in case IV.A, which agree in keys mode, and in the
+//! extra "T2 is empty" escape in `REPLACE`, which the paper never needs).
 //!
 //! Capacity `c` ([`super::sizing`]): keys, or bytes in byte mode, where list sizes are sums
-//! of charges (as libCacheSim's byte sizes) and `incoming` is the new key's charge.
-//! Parameters: none (ARC is self-tuning; `p` starts at 0).
+//! of charges and `incoming` is the new key's charge — as libCacheSim, including the ratio
+//! added to `p`, which is a ratio of byte sizes there too. Parameters: none (ARC is
+//! self-tuning; `p` starts at 0).
 //!
-//! Deviations: in byte mode the step of `p` is `max(ratio, 1) ×` the key's charge (the paper
-//! is in pages; libCacheSim adds the bare ratio in bytes, which barely moves `p` when objects
-//! are large). A SET of an absent key that no GET missed just before probes the ghosts when it
-//! is inserted (after the eviction it caused), so its `REPLACE` does not know it was in B2.
-//! When keys are deleted or expire the lists shrink and ghosts may exceed the paper's bounds
-//! until the next insert trims them (`|T1| + |B1| ≤ c`, total ≤ `2c`).
+//! Deviations: a SET of an absent key that no GET missed just before probes the ghosts when it
+//! is inserted (after the eviction it caused), so that eviction is a case-IV one (libCacheSim
+//! only has GETs). When keys are deleted or expire the lists shrink and ghosts may exceed the
+//! paper's bounds until the next insert trims them (`|T1| + |B1| ≤ c`, total ≤ `2c`).
 //!
 //! Metadata: 9 bytes per slot (links, list tag), +8 in byte mode; each ghost ~30 bytes, at
 //! most about `c` ghosts. Suits mixed recency/frequency workloads and adapts to phase
@@ -35,7 +43,7 @@
 
 use super::ghost::Ghost;
 use super::list::{SlotLinks, SlotList};
-use super::sizing::{Capacity, Unit, Weights, grow};
+use super::sizing::{Capacity, Weights, grow};
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::config::Config;
 use crate::keyspace::{Keyspace, Slot};
@@ -62,11 +70,10 @@ pub struct Arc {
     t2_w: u64,
     b1: Ghost,
     b2: Ghost,
-    p: u64,
+    p: f64,
     c: u64,
-    /// The hash a GET just missed and where it was found; `replaced` once its `REPLACE` ran.
+    /// The hash a GET just missed and where it was found (until the key is stored).
     pending: Option<(u64, GhostHit)>,
-    replaced: bool,
     /// A T1 victim evicted without entering B1 (case IV.A with `|T1| ≥ c`).
     forget: Option<Slot>,
 }
@@ -89,38 +96,30 @@ impl Arc {
             t2_w: 0,
             b1: Ghost::new(u64::MAX),
             b2: Ghost::new(u64::MAX),
-            p: 0,
+            p: 0.0,
             c: cap.total,
             pending: None,
-            replaced: false,
             forget: None,
         }
     }
 
     /// The adaptive target for T1 (for tests and reports).
-    pub fn target(&self) -> u64 {
+    pub fn target(&self) -> f64 {
         self.p
     }
 
     /// Cases II and III: looks `hash` up in the ghosts, adapts `p`, removes the ghost.
     #[inline]
     fn probe(&mut self, hash: u64) -> Option<GhostHit> {
-        let step = |ghost_w: u64, num: u64, den: u64, unit: Unit| {
-            let ratio = (num / den.max(1)).max(1);
-            match unit {
-                Unit::Keys => ratio,
-                Unit::Bytes => ratio.saturating_mul(ghost_w),
-            }
-        };
-        let unit = self.weights.capacity().unit;
-        if let Some(w) = self.b1.weight_of(hash) {
-            let d = step(w, self.b2.weight(), self.b1.weight(), unit);
-            self.p = self.p.saturating_add(d).min(self.c);
+        let ratio = |num: u64, den: u64| (num as f64 / den.max(1) as f64).max(1.0);
+        if self.b1.contains(hash) {
+            let d = ratio(self.b2.weight(), self.b1.weight());
+            self.p = (self.p + d).min(self.c as f64);
             self.b1.remove(hash);
             Some(GhostHit::B1)
-        } else if let Some(w) = self.b2.weight_of(hash) {
-            let d = step(w, self.b1.weight(), self.b2.weight(), unit);
-            self.p = self.p.saturating_sub(d);
+        } else if self.b2.contains(hash) {
+            let d = ratio(self.b1.weight(), self.b2.weight());
+            self.p = (self.p - d).max(0.0);
             self.b2.remove(hash);
             Some(GhostHit::B2)
         } else {
@@ -128,10 +127,12 @@ impl Arc {
         }
     }
 
-    /// The paper's `REPLACE(x, p)`: T1's LRU if T1 is over its target, else T2's LRU.
+    /// `REPLACE(x, p)`: T1's LRU if T1 is over its target (or T2 is empty), else T2's LRU.
     #[inline]
     fn replace(&self, x_in_b2: bool) -> Option<Slot> {
-        let from_t1 = self.t1_w > 0 && (self.t1_w > self.p || (self.t1_w == self.p && x_in_b2));
+        let t1 = self.t1_w as f64;
+        let from_t1 = (self.t1_w > 0 && (t1 > self.p || (t1 == self.p && x_in_b2)))
+            || self.t2.is_empty();
         if from_t1 {
             self.t1.back().or(self.t2.back())
         } else {
@@ -161,7 +162,6 @@ impl Policy for Arc {
             Some((h, g)) if h == hash => Some(g),
             _ => self.probe(hash),
         };
-        self.replaced = false;
         grow(&mut self.list, slot, 0);
         let w = self.weights.record(ks, slot);
         if hit.is_some() {
@@ -196,7 +196,6 @@ impl Policy for Arc {
     #[inline]
     fn on_miss(&mut self, hash: u64, _: &mut PolicyCtx<'_>) {
         self.pending = self.probe(hash).map(|g| (hash, g));
-        self.replaced = false;
     }
 
     #[inline]
@@ -223,17 +222,14 @@ impl Policy for Arc {
 
     #[inline]
     fn select_victim(&mut self, _: &Keyspace, ctx: &mut PolicyCtx<'_>) -> Option<Slot> {
-        if let Some((_, g)) = self.pending
-            && !self.replaced
-        {
-            // Cases II/III: one REPLACE for the key found in a ghost list.
-            self.replaced = true;
+        if let Some((_, g)) = self.pending {
+            // Cases II/III: REPLACE for the key found in a ghost list.
             return self.replace(g == GhostHit::B2);
         }
         let incoming = self.weights.capacity().incoming(ctx);
         if self.t1_w + self.b1.weight() + incoming > self.c {
             // Case IV.A: L1 = T1 ∪ B1 is full.
-            if self.t1_w < self.c {
+            if !self.b1.is_empty() {
                 self.b1.pop_oldest();
                 self.replace(false)
             } else {
@@ -275,7 +271,7 @@ impl Policy for Arc {
                 return Err(format!("ARC {name} weighs {w}, recorded {total}"));
             }
         }
-        if self.p > self.c {
+        if !(0.0..=self.c as f64).contains(&self.p) {
             return Err(format!("ARC target p = {} > c = {}", self.p, self.c));
         }
         for (_, e) in ks.iter() {

@@ -31,6 +31,8 @@
 //! - [`lru`], [`fifo`], [`clock`], [`sieve`], [`s3fifo`], [`arc`], [`twoq`] (`2q`), [`lfu`],
 //!   [`wtinylfu`] (`w-tinylfu`), [`lirs`] — research policies, one file each.
 //! - [`belady`] — `belady` and `belady-bypass`, the offline optimum (reads the oracle).
+//! - [`reference`] — the implementation each research policy reproduces and how closely
+//!   (checked against libCacheSim by `tests/libcachesim.rs`).
 //! - [`list`] — doubly-linked lists over slots; [`ghost`] — the bounded FIFO of evicted
 //!   key hashes (S3-FIFO, 2Q, ARC); [`sketch`] — TinyLFU's count-min sketch;
 //!   [`sizing`] — the capacity (keys or bytes) queue-sizing policies derive from the config.
@@ -50,6 +52,7 @@ pub mod list;
 pub mod lru;
 pub mod noeviction;
 pub mod redis_sampled;
+pub mod reference;
 pub mod registry;
 pub mod s3fifo;
 pub mod sieve;
@@ -147,4 +150,5 @@ pub trait Policy: Send {
 }
 
 pub use any::AnyPolicy;
+pub use reference::{Closeness, Reference, reference};
 pub use registry::{Family, POLICIES, PolicyInfo, find, names};
