@@ -39,17 +39,61 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
-    Case { lab: "lru", params: &[], lcs: "lru" },
-    Case { lab: "fifo", params: &[], lcs: "fifo" },
-    Case { lab: "clock", params: &[], lcs: "clock" },
-    Case { lab: "sieve", params: &[], lcs: "sieve" },
-    Case { lab: "s3fifo", params: &[], lcs: "s3fifo" },
-    Case { lab: "arc", params: &[], lcs: "arc" },
-    Case { lab: "2q", params: &[], lcs: "2q" },
-    Case { lab: "lfu", params: &[], lcs: "lfu" },
-    Case { lab: "lirs", params: &[], lcs: "lirs" },
-    Case { lab: "w-tinylfu", params: &[], lcs: "w-tinylfu" },
-    Case { lab: "belady", params: &[], lcs: "belady" },
+    Case {
+        lab: "lru",
+        params: &[],
+        lcs: "lru",
+    },
+    Case {
+        lab: "fifo",
+        params: &[],
+        lcs: "fifo",
+    },
+    Case {
+        lab: "clock",
+        params: &[],
+        lcs: "clock",
+    },
+    Case {
+        lab: "sieve",
+        params: &[],
+        lcs: "sieve",
+    },
+    Case {
+        lab: "s3fifo",
+        params: &[],
+        lcs: "s3fifo",
+    },
+    Case {
+        lab: "arc",
+        params: &[],
+        lcs: "arc",
+    },
+    Case {
+        lab: "2q",
+        params: &[],
+        lcs: "2q",
+    },
+    Case {
+        lab: "lfu",
+        params: &[],
+        lcs: "lfu",
+    },
+    Case {
+        lab: "lirs",
+        params: &[],
+        lcs: "lirs",
+    },
+    Case {
+        lab: "w-tinylfu",
+        params: &[],
+        lcs: "w-tinylfu",
+    },
+    Case {
+        lab: "belady",
+        params: &[],
+        lcs: "belady",
+    },
 ];
 
 /// Runs the script; returns (policy, size) → misses.
@@ -60,7 +104,11 @@ fn libcachesim_misses(
     policies: &[&str],
 ) -> BTreeMap<(String, u64), u64> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/libcachesim_ref.py");
-    let sizes_arg = sizes.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    let sizes_arg = sizes
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let out = Command::new(python)
         .arg(&script)
         .arg(trace)
@@ -79,7 +127,10 @@ fn libcachesim_misses(
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         let f: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(f.len(), 4, "unexpected script output {line:?}");
-        m.insert((f[0].to_string(), f[1].parse().unwrap()), f[2].parse().unwrap());
+        m.insert(
+            (f[0].to_string(), f[1].parse().unwrap()),
+            f[2].parse().unwrap(),
+        );
     }
     m
 }
@@ -99,7 +150,10 @@ fn research_policies_match_libcachesim() {
     let only = std::env::var("EVICTLAB_LCS_ONLY").ok();
     let cases: Vec<&Case> = CASES
         .iter()
-        .filter(|c| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == c.lab)))
+        .filter(|c| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|x| x == c.lab))
+        })
         .collect();
     // policy → worst |Δ miss ratio| and where.
     let mut worst: BTreeMap<&str, (f64, String)> = BTreeMap::new();
@@ -166,8 +220,17 @@ fn first_divergence_from_libcachesim() {
         .args([size, policy])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let reference: Vec<bool> = out.stdout.iter().filter(|b| b.is_ascii_digit()).map(|&b| b == b'1').collect();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reference: Vec<bool> = out
+        .stdout
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .map(|&b| b == b'1')
+        .collect();
     let ids = read_ids(&path);
     let size: u64 = size.parse().unwrap();
     let lab = crate::golden::engine_hits(policy, size, &ids);
@@ -177,7 +240,10 @@ fn first_divergence_from_libcachesim() {
         Some(i) => {
             let from = i.saturating_sub(30);
             for j in from..=i {
-                println!("{j:8} id {:10} lab {} libCacheSim {}", ids[j], lab[j] as u8, reference[j] as u8);
+                println!(
+                    "{j:8} id {:10} lab {} libCacheSim {}",
+                    ids[j], lab[j] as u8, reference[j] as u8
+                );
             }
             panic!("first divergence at request {i} (id {})", ids[i]);
         }

@@ -465,7 +465,7 @@ fn research_policies_match_reference_implementations() {
         ("2q", &[], two_q),
         ("lfu", &[], lfu),
         ("lirs", &[], lirs),
-        ("w-tinylfu", &[], w_tinylfu),
+        ("w-tinylfu", &[("variant", "caffeine")], w_tinylfu),
     ];
     for (name, n) in traces {
         let mut ids = read_ids(&dir.join(name));

@@ -133,6 +133,8 @@ pub struct Engine {
     pending_fill: Option<u64>,
     pub(crate) expire: ExpireState,
     evict_pending: bool,
+    /// The policy may evict keys on a hit ([`Policy::take_evicted`]).
+    policy_evicts_on_access: bool,
     write_block: Option<ErrorReply>,
     propagate: Option<Vec<Command>>,
     observer: Option<Box<dyn MutationObserver>>,
@@ -174,6 +176,7 @@ impl Engine {
         registry::check_params(info, &config)?;
         let policy = (info.build)(&config)?;
         let admission = policy.uses_admission();
+        let policy_evicts_on_access = policy.evicts_on_access();
         // Mirror Redis's dicts only where something samples them: the main dict for the
         // allkeys-* sampled/random policies, the expires dict for volatile-* and for the
         // redis/redis5 active-expire cycles.
@@ -221,6 +224,7 @@ impl Engine {
             dirty: 0,
             limits_active,
             admission,
+            policy_evicts_on_access,
             cfg: config,
         })
     }
@@ -406,6 +410,7 @@ impl Engine {
         if self.system_start.is_none()
             && !self.expire.fast_cycle_due(&self.cfg, self.now_ms)
             && !(self.limits_active && self.cfg.enforcement == Enforcement::Redis)
+            && !self.policy_evicts_on_access
         {
             return EvictResult::Ok;
         }
@@ -415,6 +420,12 @@ impl Engine {
     /// [`Engine::begin_command`] when the clock, the expire cycle or eviction may need work.
     #[inline(never)]
     fn begin_command_slow(&mut self) -> EvictResult {
+        if self.policy_evicts_on_access {
+            // Keys the policy evicted while tracking the previous command's hits.
+            while let Some(slot) = self.policy.take_evicted() {
+                self.evict_slot(slot);
+            }
+        }
         if let Some((start, base)) = self.system_start {
             self.now_ms = base + start.elapsed().as_millis() as u64;
             if self.now_ms >= self.next_cron_ms {

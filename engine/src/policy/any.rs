@@ -183,6 +183,13 @@ impl Policy for AnyPolicy {
     fn uses_admission(&self) -> bool {
         dispatch!(self, p => p.uses_admission())
     }
+    #[inline]
+    fn take_evicted(&mut self) -> Option<Slot> {
+        dispatch!(self, p => p.take_evicted())
+    }
+    fn evicts_on_access(&self) -> bool {
+        dispatch!(self, p => p.evicts_on_access())
+    }
     fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
         dispatch!(self, p => p.check_invariants(ks))
     }

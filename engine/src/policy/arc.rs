@@ -131,8 +131,8 @@ impl Arc {
     #[inline]
     fn replace(&self, x_in_b2: bool) -> Option<Slot> {
         let t1 = self.t1_w as f64;
-        let from_t1 = (self.t1_w > 0 && (t1 > self.p || (t1 == self.p && x_in_b2)))
-            || self.t2.is_empty();
+        let from_t1 =
+            (self.t1_w > 0 && (t1 > self.p || (t1 == self.p && x_in_b2))) || self.t2.is_empty();
         if from_t1 {
             self.t1.back().or(self.t2.back())
         } else {

@@ -565,6 +565,8 @@ fn out_of_range_parameters_are_refused() {
         ("2q", "kin-ratio", "0"),
         ("w-tinylfu", "percent-main", "1"),
         ("w-tinylfu", "doorkeeper", "2"),
+        ("w-tinylfu", "window-size", "1"),
+        ("w-tinylfu", "variant", "paper"),
         ("lirs", "percent-hot", "0"),
     ] {
         let mut c = Config::default();
@@ -580,7 +582,8 @@ fn out_of_range_parameters_are_refused() {
     for (policy, param, value) in [
         ("clock", "clock-bits", "3"),
         ("s3fifo", "move-to-main-threshold", "1"),
-        ("w-tinylfu", "doorkeeper", "1"),
+        ("w-tinylfu", "window-size", "0.2"),
+        ("w-tinylfu", "variant", "caffeine"),
         ("lirs", "non-resident-multiplier", "3"),
     ] {
         let mut c = Config::default();

@@ -29,7 +29,8 @@
 //!   statically (hooks inline into the request loop), with a boxed fallback.
 //! - [`noeviction`], [`redis_sampled`] — Redis's eight `maxmemory-policy` values.
 //! - [`lru`], [`fifo`], [`clock`], [`sieve`], [`s3fifo`], [`arc`], [`twoq`] (`2q`), [`lfu`],
-//!   [`wtinylfu`] (`w-tinylfu`), [`lirs`] — research policies, one file each.
+//!   [`wtinylfu`] (`w-tinylfu`), [`lirs`] — research policies, one file each; `w-tinylfu`'s
+//!   default variant (libCacheSim's) is in [`wtinylfu_lcs`], with its filter in [`cbf`].
 //! - [`belady`] — `belady` and `belady-bypass`, the offline optimum (reads the oracle).
 //! - [`reference`] — the implementation each research policy reproduces and how closely
 //!   (checked against libCacheSim by `tests/libcachesim.rs`).
@@ -41,6 +42,7 @@
 pub mod any;
 pub mod arc;
 pub mod belady;
+pub mod cbf;
 pub mod clock;
 #[cfg(test)]
 mod conformance;
@@ -60,6 +62,7 @@ pub mod sizing;
 pub mod sketch;
 pub mod twoq;
 pub mod wtinylfu;
+pub mod wtinylfu_lcs;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -140,6 +143,20 @@ pub trait Policy: Send {
     /// True for policies that implement [`Policy::admit`] (asked once, when the engine is
     /// built, so the common case pays nothing per write).
     fn uses_admission(&self) -> bool {
+        false
+    }
+
+    /// A key the policy evicted by itself while tracking an access (libCacheSim's SLRU and
+    /// LIRS evict on some hits), for the engine to remove before the next command; `None`
+    /// when there is none. Only asked when [`Policy::evicts_on_access`] is true. Such a key
+    /// is out of the policy's lists: it is never chosen again and `on_access` ignores it.
+    fn take_evicted(&mut self) -> Option<Slot> {
+        None
+    }
+
+    /// True for policies that may evict on an access ([`Policy::take_evicted`]); asked
+    /// once, when the engine is built.
+    fn evicts_on_access(&self) -> bool {
         false
     }
 

@@ -46,7 +46,7 @@ pub fn reference(name: &str) -> Option<Reference> {
         "2q" => ("libCacheSim 0.3.5 TwoQ.c", Exact),
         "lfu" => ("libCacheSim 0.3.5 LFU.c", Exact),
         "lirs" => ("libCacheSim 0.3.5 LIRS.c", Within(0.12)),
-        "w-tinylfu" => ("libCacheSim 0.3.5 WTinyLFU.c", Within(0.05)),
+        "w-tinylfu" => ("libCacheSim 0.3.5 WTinyLFU.c", Exact),
         "belady" => ("libCacheSim 0.3.5 Belady.c", Exact),
         _ => return None,
     };

@@ -269,8 +269,14 @@ pub static POLICIES: &[PolicyInfo] = &[
     ),
     research(
         "w-tinylfu",
-        "W-TinyLFU: LRU window + SLRU main + count-min admission (Einziger et al. TOS'17)",
-        &["percent-main", "percent-main-protected", "doorkeeper"],
+        "W-TinyLFU: LRU window + SLRU main + frequency admission (Einziger et al. TOS'17); libCacheSim's or Caffeine's",
+        &[
+            "variant",
+            "window-size",
+            "percent-main",
+            "percent-main-protected",
+            "doorkeeper",
+        ],
         |c| Ok(WTinyLfu::from_config(c)?.into()),
     ),
     // Offline optimum (needs each request's next access).

@@ -1,11 +1,24 @@
 //! `w-tinylfu`: Window TinyLFU — a small LRU *window* in front of a segmented-LRU main
-//! cache, with a TinyLFU frequency sketch deciding whether a key leaving the window may
-//! replace the main cache's victim.
+//! cache, with a frequency estimator deciding whether a key leaving the window may replace
+//! the main cache's victim.
 //!
 //! Source: Einziger, Friedman & Manes, "TinyLFU: A Highly Efficient Cache Admission
-//! Policy", ACM TOS 13(4) 2017, §4 (W-TinyLFU) and §3 (the sketch, [`super::sketch`]);
-//! Caffeine's simulator `policy/sketch/WindowTinyLfuPolicy.java` + `admission/TinyLfu.java`,
-//! which this file follows in keys mode step for step:
+//! Policy", ACM TOS 13(4) 2017, §4 (W-TinyLFU) and §3. Two readings, chosen by
+//! `lab-policy-param variant`:
+//!
+//! * `libcachesim` (default): libCacheSim 0.3.5 `WTinyLFU.c`, reproduced miss for miss —
+//!   see [`super::wtinylfu_lcs`] (1 % window, SLRU main 1:4, counting Bloom filter, only
+//!   main hits and inserts counted). Parameter `window-size` (0.01).
+//! * `caffeine`: Caffeine's simulator, this file (below). Parameters `percent-main`,
+//!   `percent-main-protected`, `doorkeeper`.
+//!
+//! A parameter of the other variant is an error.
+//!
+//! # The `caffeine` variant
+//!
+//! Caffeine's simulator `policy/sketch/WindowTinyLfuPolicy.java` + `admission/TinyLfu.java`
+//! (with the sketch of [`super::sketch`]), which this variant follows in keys mode step for
+//! step:
 //!
 //! * every access — hit, GET miss, or SET of an absent key — increments the key's count in
 //!   the sketch;
@@ -35,8 +48,7 @@
 //! would evict the candidate; the state needs deletions to arise). No hill climbing (the
 //! window is static, as in the simulator's `WindowTinyLfuPolicy`; Caffeine's production cache
 //! adapts it) and no random admission of warm candidates (Caffeine's defence against hash
-//! flooding). libCacheSim's `WTinyLFU.c` differs more: it always evicts from the window first,
-//! counts only main hits and inserts, and ages after 32 × main size requests.
+//! flooding).
 //!
 //! Metadata: 9 bytes per slot (links, segment tag), +8 in byte mode, plus the sketch:
 //! 8 × next_pow2(capacity) bytes (0.5 byte per counter × 16 counters per key-slot).
@@ -48,6 +60,7 @@ use super::list::{SlotLinks, SlotList};
 use super::registry::param_or;
 use super::sizing::{Capacity, Unit, Weights, grow};
 use super::sketch::FrequencySketch;
+use super::wtinylfu_lcs::LcsWTinyLfu;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::config::{Config, ConfigError};
 use crate::keyspace::{Keyspace, Slot};
@@ -62,9 +75,18 @@ pub const SAMPLE_FACTOR: u64 = 10;
 /// Sketch size for byte mode before the cache has filled (grows with the key count).
 const BYTE_MODE_INITIAL_ENTRIES: u64 = 1024;
 
-/// W-TinyLFU.
+/// W-TinyLFU, in the variant the configuration chose.
 #[derive(Debug)]
-pub struct WTinyLfu {
+pub enum WTinyLfu {
+    /// libCacheSim 0.3.5's (the default).
+    LibCacheSim(LcsWTinyLfu),
+    /// Caffeine's simulator's.
+    Caffeine(CaffeineWTinyLfu),
+}
+
+/// W-TinyLFU as Caffeine's simulator runs it.
+#[derive(Debug)]
+pub struct CaffeineWTinyLfu {
     links: SlotLinks,
     window: SlotList,
     probation: SlotList,
@@ -91,8 +113,93 @@ fn bad(name: &str, value: impl ToString, expected: &str) -> ConfigError {
 }
 
 impl WTinyLfu {
-    /// Builds from the configuration's capacity and `lab-policy-param`s.
+    /// Builds the configured variant from the capacity and `lab-policy-param`s.
     pub fn from_config(config: &Config) -> Result<WTinyLfu, ConfigError> {
+        const VARIANT: &str = "libcachesim or caffeine";
+        const CAFFEINE_ONLY: [&str; 3] = ["percent-main", "percent-main-protected", "doorkeeper"];
+        match config.policy_param("variant").unwrap_or("libcachesim") {
+            "libcachesim" => {
+                if let Some(p) = CAFFEINE_ONLY
+                    .iter()
+                    .find(|p| config.policy_param(p).is_some())
+                {
+                    return Err(bad(
+                        p,
+                        config.policy_param(p).unwrap_or(""),
+                        "only with variant caffeine",
+                    ));
+                }
+                const WINDOW: &str = "a fraction in [0, 1)";
+                let w: f64 = param_or(config, "window-size", 0.01, WINDOW)?;
+                if !(0.0..1.0).contains(&w) {
+                    return Err(bad("window-size", w, WINDOW));
+                }
+                Ok(WTinyLfu::LibCacheSim(LcsWTinyLfu::new(
+                    Capacity::from_config(config),
+                    w,
+                )))
+            }
+            "caffeine" => {
+                if let Some(v) = config.policy_param("window-size") {
+                    return Err(bad(
+                        "window-size",
+                        v,
+                        "only with variant libcachesim (caffeine's window is 1 − percent-main)",
+                    ));
+                }
+                Ok(WTinyLfu::Caffeine(CaffeineWTinyLfu::from_config(config)?))
+            }
+            other => Err(bad("variant", other, VARIANT)),
+        }
+    }
+}
+
+/// Forwards a hook to the variant.
+macro_rules! variant {
+    ($self:expr, $p:ident => $body:expr) => {
+        match $self {
+            WTinyLfu::LibCacheSim($p) => $body,
+            WTinyLfu::Caffeine($p) => $body,
+        }
+    };
+}
+
+impl Policy for WTinyLfu {
+    #[inline]
+    fn on_insert(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>, kind: InsertKind) {
+        variant!(self, p => p.on_insert(slot, ks, ctx, kind))
+    }
+    #[inline]
+    fn on_access(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) {
+        variant!(self, p => p.on_access(slot, ks, ctx))
+    }
+    #[inline]
+    fn on_miss(&mut self, hash: u64, ctx: &mut PolicyCtx<'_>) {
+        variant!(self, p => p.on_miss(hash, ctx))
+    }
+    #[inline]
+    fn on_remove(&mut self, slot: Slot, ks: &Keyspace, cause: RemovalCause) {
+        variant!(self, p => p.on_remove(slot, ks, cause))
+    }
+    #[inline]
+    fn select_victim(&mut self, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) -> Option<Slot> {
+        variant!(self, p => p.select_victim(ks, ctx))
+    }
+    #[inline]
+    fn take_evicted(&mut self) -> Option<Slot> {
+        variant!(self, p => p.take_evicted())
+    }
+    fn evicts_on_access(&self) -> bool {
+        variant!(self, p => p.evicts_on_access())
+    }
+    fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
+        variant!(self, p => p.check_invariants(ks))
+    }
+}
+
+impl CaffeineWTinyLfu {
+    /// Builds from the configuration's capacity and `lab-policy-param`s.
+    pub fn from_config(config: &Config) -> Result<CaffeineWTinyLfu, ConfigError> {
         const MAIN: &str =
             "a fraction strictly between 0 and 1 (main's share; the window gets the rest)";
         let main: f64 = param_or(config, "percent-main", 0.99, MAIN)?;
@@ -109,7 +216,7 @@ impl WTinyLfu {
         if door > 1 {
             return Err(bad("doorkeeper", door, DOOR));
         }
-        Ok(WTinyLfu::new(
+        Ok(CaffeineWTinyLfu::new(
             Capacity::from_config(config),
             main,
             prot,
@@ -118,7 +225,12 @@ impl WTinyLfu {
     }
 
     /// W-TinyLFU over `cap` with Caffeine's `percent-main` and `percent-main-protected`.
-    pub fn new(cap: Capacity, percent_main: f64, percent_protected: f64, door: bool) -> WTinyLfu {
+    pub fn new(
+        cap: Capacity,
+        percent_main: f64,
+        percent_protected: f64,
+        door: bool,
+    ) -> CaffeineWTinyLfu {
         // Caffeine: maxMain = (int)(maximumSize * percentMain);
         // maxProtected = (int)(maxMain * percentMainProtected); maxWindow = maximumSize - maxMain.
         let max_main = cap.fraction(percent_main);
@@ -138,7 +250,7 @@ impl WTinyLfu {
         } else {
             cap.total
         };
-        WTinyLfu {
+        CaffeineWTinyLfu {
             links: SlotLinks::default(),
             window: SlotList::default(),
             probation: SlotList::default(),
@@ -176,7 +288,7 @@ impl WTinyLfu {
     }
 }
 
-impl Policy for WTinyLfu {
+impl Policy for CaffeineWTinyLfu {
     #[inline]
     fn on_insert(&mut self, slot: Slot, ks: &Keyspace, _: &mut PolicyCtx<'_>, kind: InsertKind) {
         if kind == InsertKind::Write {
@@ -321,7 +433,14 @@ mod tests {
     #[test]
     fn the_sketch_decides_between_candidate_and_victim() {
         // 10 keys, percent-main 0.9: window 1, main 9 (protected 7).
-        let mut e = engine_with("w-tinylfu", 10, &[("lab-policy-param", "percent-main 0.9")]);
+        let mut e = engine_with(
+            "w-tinylfu",
+            10,
+            &[
+                ("lab-policy-param", "variant caffeine"),
+                ("lab-policy-param", "percent-main 0.9"),
+            ],
+        );
         for k in 1..=10 {
             set(&mut e, k); // not full: each overflow moves window → probation unexamined
         }
@@ -353,6 +472,7 @@ mod tests {
             &[
                 ("lab-memory-mode", "logical"),
                 ("lab-count-key-bytes", "no"),
+                ("lab-policy-param", "variant caffeine"),
                 ("lab-policy-param", "percent-main 0.9"),
             ],
         );
