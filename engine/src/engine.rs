@@ -407,10 +407,10 @@ impl Engine {
         self.stats.total_commands_processed += 1;
         // The common case of a replay (virtual time, no pending FAST expire cycle, strict
         // enforcement) decides in a few compares; everything else is out of line.
+        let redis_evicts = self.limits_active && self.cfg.enforcement == Enforcement::Redis;
         if self.system_start.is_none()
             && !self.expire.fast_cycle_due(&self.cfg, self.now_ms)
-            && !(self.limits_active && self.cfg.enforcement == Enforcement::Redis)
-            && !self.policy_evicts_on_access
+            && !(redis_evicts || self.policy_evicts_on_access)
         {
             return EvictResult::Ok;
         }

@@ -56,6 +56,8 @@ pub struct CountingBloom {
 
 impl CountingBloom {
     /// A filter for `entries` keys at false-positive rate `error`, as libCacheSim sizes it.
+    // libCacheSim's own truncated constants (not `LN_2`), so that the sizes round the same.
+    #[allow(clippy::approx_constant)]
     pub fn new(entries: u64, error: f64) -> CountingBloom {
         let bpe = -error.ln() / 0.480_453_013_918_201; // ln(2)²
         let hashes = (0.693_147_180_559_945 * bpe).ceil() as u32; // ln 2
