@@ -488,33 +488,31 @@ fn the_recorder_catches_a_broken_policy() {
 }
 
 #[test]
-fn research_and_oracle_policies_are_registered_under_their_names() {
-    use super::registry::{Family, find};
-    for name in [
-        "lru",
-        "fifo",
-        "clock",
-        "sieve",
-        "s3fifo",
-        "arc",
-        "2q",
-        "lfu",
-        "w-tinylfu",
-        "lirs",
-    ] {
-        let p = find(name).unwrap_or_else(|| panic!("{name} is not registered"));
-        assert_eq!(p.family, Family::Research, "{name}");
-        assert!(
-            p.evicts && !p.needs_next_access && !p.volatile_only,
-            "{name}"
-        );
+fn every_family_keeps_its_flags_and_the_registry_order() {
+    use super::registry::Family;
+    for p in POLICIES {
+        match p.family {
+            Family::Research => assert!(
+                p.evicts && !p.needs_next_access && !p.volatile_only && !p.lfu_field,
+                "{}",
+                p.name
+            ),
+            Family::Oracle => assert!(p.needs_next_access, "{} must ask for the oracle", p.name),
+            Family::Redis => assert!(p.params.is_empty(), "{}: Redis takes no lab params", p.name),
+        }
     }
-    for name in ["belady", "belady-bypass"] {
-        let p = find(name).unwrap_or_else(|| panic!("{name} is not registered"));
-        assert_eq!(p.family, Family::Oracle);
-        assert!(p.needs_next_access, "{name} must ask for the oracle");
-    }
-    // Alphabetical within each family, as the registry promises.
+    // Families in order (Redis, research, oracle), alphabetical within research and oracle,
+    // as the `policies!` list promises.
+    let families: Vec<Family> = POLICIES.iter().map(|p| p.family).collect();
+    let rank = |f: &Family| {
+        [Family::Redis, Family::Research, Family::Oracle]
+            .iter()
+            .position(|g| g == f)
+    };
+    assert!(
+        families.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),
+        "{families:?}"
+    );
     for family in [Family::Research, Family::Oracle] {
         let names: Vec<&str> = POLICIES
             .iter()
@@ -527,56 +525,108 @@ fn research_and_oracle_policies_are_registered_under_their_names() {
     }
 }
 
-#[test]
-fn every_policy_parameter_rejects_a_bad_value_by_name() {
-    for info in POLICIES {
-        for &param in info.params {
-            let mut c = Config::default();
-            c.set("maxmemory-policy", &[info.name]).unwrap();
-            c.set("lab-policy-param", &[param, "bogus"]).unwrap();
-            let err = match Engine::new(c, 1) {
-                Ok(_) => panic!("{} accepted {param} bogus", info.name),
-                Err(e) => e.to_string(),
-            };
-            assert!(
-                err.contains("'bogus'") && err.contains(param) && err.contains("expected"),
-                "{}: {err}",
-                info.name
-            );
+/// Values outside each declared range: below, above, not a number.
+fn bad_values(spec: &super::params::ParamSpec) -> Vec<String> {
+    use super::params::ParamType;
+    match spec.ty {
+        ParamType::Float(r) => {
+            let mut v = vec!["bogus".to_string(), "NaN".to_string()];
+            v.push(if r.lo_closed {
+                format!("{}", r.lo - 0.5)
+            } else {
+                format!("{}", r.lo)
+            });
+            if r.hi.is_finite() {
+                v.push(if r.hi_closed {
+                    format!("{}", r.hi + 0.5)
+                } else {
+                    format!("{}", r.hi)
+                });
+            }
+            v
         }
-        // And an unknown parameter names the accepted ones.
-        let mut c = Config::default();
-        c.set("maxmemory-policy", &[info.name]).unwrap();
-        c.set("lab-policy-param", &["no-such-param", "1"]).unwrap();
-        let err = Engine::new(c, 1).err().unwrap().to_string();
-        for &param in info.params {
-            assert!(err.contains(param), "{}: {err}", info.name);
+        ParamType::Int { lo, hi } => {
+            vec!["bogus".into(), (lo - 1).to_string(), (hi + 1).to_string()]
         }
+        ParamType::Bool => vec!["bogus".into(), "2".into()],
     }
 }
 
 #[test]
-fn out_of_range_parameters_are_refused() {
-    for (policy, param, value) in [
-        ("clock", "clock-bits", "0"),
-        ("s3fifo", "small-size-ratio", "1.5"),
-        ("s3fifo", "move-to-main-threshold", "4"),
-        ("s3fifo", "ghost-size-ratio", "-1"),
-        ("2q", "kin-ratio", "0"),
-        ("w-tinylfu", "percent-main", "1"),
-        ("w-tinylfu", "doorkeeper", "2"),
-        ("lirs", "percent-hot", "0"),
-    ] {
+fn every_policy_parameter_rejects_a_bad_value_by_name() {
+    for info in POLICIES {
+        for spec in info.params {
+            for value in bad_values(spec) {
+                // The config layer refuses it when the line is set…
+                let mut c = Config::default();
+                let err = c
+                    .set("lab-policy-param", &[spec.name, &value])
+                    .err()
+                    .unwrap_or_else(|| {
+                        panic!("{}: config accepted {} {value}", info.name, spec.name)
+                    })
+                    .to_string();
+                assert!(
+                    err.contains(&format!("'{value}'"))
+                        && err.contains(spec.name)
+                        && err.contains("expected"),
+                    "{}: {err}",
+                    info.name
+                );
+                // …and the engine when the pair bypasses `Config::set`.
+                c.set("maxmemory-policy", &[info.name]).unwrap();
+                c.policy_params.push((spec.name.to_string(), value.clone()));
+                let err = match Engine::new(c, 1) {
+                    Ok(_) => panic!("{} accepted {} {value}", info.name, spec.name),
+                    Err(e) => e.to_string(),
+                };
+                assert!(
+                    err.contains(&format!("'{value}'"))
+                        && err.contains(spec.name)
+                        && err.contains(&spec.ty.to_string()),
+                    "{}: {err}",
+                    info.name
+                );
+            }
+            // The default is accepted.
+            let mut c = Config::default();
+            c.set("maxmemory-policy", &[info.name]).unwrap();
+            c.set("lab-policy-param", &[spec.name, &spec.default.to_string()])
+                .unwrap();
+            assert!(Engine::new(c, 1).is_ok(), "{} {}", info.name, spec.name);
+        }
+        // A parameter of another policy names the ones this policy accepts.
+        let other = POLICIES
+            .iter()
+            .flat_map(|p| p.params.iter())
+            .find(|s| !info.params.iter().any(|t| t.name == s.name))
+            .unwrap();
         let mut c = Config::default();
-        c.set("maxmemory-policy", &[policy]).unwrap();
-        c.set("lab-policy-param", &[param, value]).unwrap();
-        let err = Engine::new(c, 1).err().map(|e| e.to_string());
-        assert!(
-            err.as_deref().is_some_and(|e| e.contains(param)),
-            "{policy} {param} {value}: {err:?}"
-        );
+        c.set("maxmemory-policy", &[info.name]).unwrap();
+        c.set(
+            "lab-policy-param",
+            &[other.name, &other.default.to_string()],
+        )
+        .unwrap();
+        let err = Engine::new(c, 1).err().unwrap().to_string();
+        assert!(err.contains(info.name), "{}: {err}", info.name);
+        for spec in info.params {
+            assert!(err.contains(spec.name), "{}: {err}", info.name);
+        }
     }
-    // In-range values build.
+    // A name no policy declares is refused by the config layer, naming the known ones.
+    let err = Config::default()
+        .set("lab-policy-param", &["no-such-param", "1"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no-such-param") && err.contains("clock-bits"),
+        "{err}"
+    );
+}
+
+#[test]
+fn in_range_parameters_build() {
     for (policy, param, value) in [
         ("clock", "clock-bits", "3"),
         ("s3fifo", "move-to-main-threshold", "1"),
