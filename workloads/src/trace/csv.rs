@@ -324,7 +324,7 @@ impl CsvTrace {
     fn rel_time(&mut self, t_ms: f64, field: &'static str) -> Result<u64, WorkloadError> {
         let t0 = *self.t0.get_or_insert(t_ms);
         let rel = (t_ms - t0).max(0.0);
-        if !(rel <= MAX_TIME_MS as f64) {
+        if !(0.0..=MAX_TIME_MS as f64).contains(&rel) {
             return Err(self.bad(
                 field,
                 format!(
@@ -338,7 +338,7 @@ impl CsvTrace {
 
     /// A TTL in ms, at most [`MAX_TIME_MS`].
     fn ttl(&self, ttl_ms: f64, field: &'static str) -> Result<u64, WorkloadError> {
-        if !(ttl_ms <= MAX_TIME_MS as f64) {
+        if !(0.0..=MAX_TIME_MS as f64).contains(&ttl_ms) {
             return Err(self.bad(
                 field,
                 format!("a TTL of at most {MAX_TIME_MS} ms (2^53, ~285 000 years); 0 = no TTL"),
