@@ -13,8 +13,9 @@
 //! * the same seed and sequence evict the same keys in the same order;
 //! * `Engine::check_invariants` (keyspace, accounting and the policy's own) holds throughout.
 //!
-//! Sequences mix GET (with and without a cache-aside fill), SET, SET PX, DEL, PEXPIRE,
-//! PERSIST, HSET and time advances, in keys mode (fixed capacity in keys) and logical-bytes
+//! Sequences mix GET, cache-aside fills (through the hit-rate runner's fast path
+//! `get_or_fill_id`, through `get_or_fill` with a TTL, and as a GET then a SET), SET, SET PX,
+//! DEL, PEXPIRE, PERSIST, HSET and time advances, in keys mode (fixed capacity in keys) and logical-bytes
 //! mode with variable sizes, under both strict and Redis enforcement. Belady gets a consistent
 //! oracle: the next index of an operation touching the same key.
 
@@ -28,7 +29,9 @@ use super::noeviction::NoEviction;
 use super::registry::{POLICIES, PolicyInfo};
 use super::{AnyPolicy, InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
-use crate::{Blob, Command, Config, Engine, GetOutcome, Key, Reply, SetOptions, WriteOutcome};
+use crate::{
+    Blob, Command, Config, Engine, FillOutcome, GetOutcome, Key, Reply, SetOptions, WriteOutcome,
+};
 
 /// What the recorder saw.
 #[derive(Default)]
@@ -127,8 +130,13 @@ impl Policy for Recorder {
 #[derive(Clone, Debug)]
 enum Op {
     Get(u64),
-    /// GET, and SET on a miss (the cache-aside pattern the hit-rate runs use).
+    /// GET, and SET on a miss, through the hit-rate runner's fast path
+    /// ([`Engine::get_or_fill_id`]).
     GetFill(u64, u64),
+    /// The same with a TTL, through [`Engine::get_or_fill`] (a built key).
+    GetFillPx(u64, u64, u64),
+    /// GET, and on a miss a separate SET command (the general path).
+    GetThenSet(u64, u64),
     Set(u64, u64),
     SetPx(u64, u64, u64),
     Del(u64),
@@ -143,6 +151,8 @@ impl Op {
         match *self {
             Op::Get(k)
             | Op::GetFill(k, _)
+            | Op::GetFillPx(k, _, _)
+            | Op::GetThenSet(k, _)
             | Op::Set(k, _)
             | Op::SetPx(k, _, _)
             | Op::Del(k)
@@ -162,7 +172,9 @@ fn op_strategy() -> impl Strategy<Value = Op> {
     let size = 1u64..120;
     prop_oneof![
         3 => k.clone().prop_map(Op::Get),
-        6 => (k.clone(), size.clone()).prop_map(|(k, s)| Op::GetFill(k, s)),
+        4 => (k.clone(), size.clone()).prop_map(|(k, s)| Op::GetFill(k, s)),
+        1 => (k.clone(), size.clone(), 1u64..3_000).prop_map(|(k, s, t)| Op::GetFillPx(k, s, t)),
+        2 => (k.clone(), size.clone()).prop_map(|(k, s)| Op::GetThenSet(k, s)),
         4 => (k.clone(), size.clone()).prop_map(|(k, s)| Op::Set(k, s)),
         3 => (k.clone(), size.clone(), 1u64..3_000).prop_map(|(k, s, t)| Op::SetPx(k, s, t)),
         1 => k.clone().prop_map(Op::Del),
@@ -187,7 +199,9 @@ fn random_ops(seed: u64, n: usize, keys: u64) -> Vec<Op> {
             let size = 1 + rng.next_u64() % 200;
             match rng.random_range(0..100u32) {
                 0..20 => Op::Get(k),
-                20..65 => Op::GetFill(k, size),
+                20..50 => Op::GetFill(k, size),
+                50..55 => Op::GetFillPx(k, size, rng.random_range(1..20_000)),
+                55..65 => Op::GetThenSet(k, size),
                 65..80 => Op::Set(k, size),
                 80..88 => Op::SetPx(k, size, rng.random_range(1..20_000)),
                 88..91 => Op::Del(k),
@@ -269,6 +283,15 @@ fn oracle(ops: &[Op]) -> Vec<u64> {
     next
 }
 
+/// The write a cache-aside fill made, if it made one.
+fn filled(o: FillOutcome) -> Option<WriteOutcome> {
+    match o {
+        FillOutcome::Filled => Some(WriteOutcome::Stored),
+        FillOutcome::NotFilled(w) => Some(w),
+        FillOutcome::Hit(_) | FillOutcome::WrongType => None,
+    }
+}
+
 /// Runs `ops` against `info` in `mode`; returns the eviction order, or the first violation.
 fn run(info: &PolicyInfo, mode: Mode, ops: &[Op], seed: u64) -> Result<Vec<u64>, String> {
     let (mut e, log) = build(info, mode, seed);
@@ -283,7 +306,11 @@ fn run(info: &PolicyInfo, mode: Mode, ops: &[Op], seed: u64) -> Result<Vec<u64>,
                 e.get(&Key::from_id(k));
                 None
             }
-            Op::GetFill(k, size) => match e.get(&Key::from_id(k)) {
+            Op::GetFill(k, size) => filled(e.get_or_fill_id(k, size, 0)),
+            Op::GetFillPx(k, size, ttl) => {
+                filled(e.get_or_fill(Key::from_id(k), Blob::Sized(size), ttl))
+            }
+            Op::GetThenSet(k, size) => match e.get(&Key::from_id(k)) {
                 GetOutcome::Miss => {
                     Some(e.set(Key::from_id(k), Blob::Sized(size), SetOptions::default()))
                 }
