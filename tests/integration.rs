@@ -7,5 +7,7 @@ mod golden;
 mod libcachesim;
 mod mrc;
 mod reference;
+mod robust;
 mod server;
 mod tune_cli;
+mod util;

@@ -18,7 +18,7 @@ use std::process::Command;
 
 use evictlab_engine::policy::{Closeness, reference};
 
-use crate::golden::{engine_misses_with, next_accesses, read_ids, traces_dir};
+use crate::util::{engine_hits, engine_misses_with, next_accesses, read_ids, traces_dir};
 
 /// Traces (text ids) and cache sizes as fractions of their distinct objects.
 const TRACES: &[&str] = &[
@@ -233,7 +233,7 @@ fn first_divergence_from_libcachesim() {
         .collect();
     let ids = read_ids(&path);
     let size: u64 = size.parse().unwrap();
-    let lab = crate::golden::engine_hits(policy, size, &ids);
+    let lab = engine_hits(policy, size, &ids);
     assert_eq!(lab.len(), reference.len());
     match (0..lab.len()).find(|&i| lab[i] != reference[i]) {
         None => println!("no divergence over {} requests", lab.len()),

@@ -33,7 +33,8 @@
 //!
 //! Parameters (Caffeine's names and defaults): `percent-main` (0.99: the window is 1 % of the
 //! capacity, `capacity − ⌊capacity × 0.99⌋`), `percent-main-protected` (0.80 of main),
-//! `doorkeeper` (0 or 1, default 0 as Caffeine; 1 adds TinyLFU's Bloom-filter doorkeeper).
+//! `doorkeeper` (yes/no or 1/0, default no as Caffeine; yes adds TinyLFU's Bloom-filter
+//! doorkeeper).
 //! The sketch is sized for the capacity in keys and ages after 10 × that many samples.
 //!
 //! Capacity ([`super::sizing`]): in keys mode exactly Caffeine's arithmetic. The engine evicts
@@ -57,12 +58,12 @@
 //! rejects newcomers, the window is small — and recency-biased bursts larger than the window.
 
 use super::list::{SlotLinks, SlotList};
-use super::registry::param_or;
+use super::params::{ParamSpec, Range};
+use super::registry::PolicyInfo;
 use super::sizing::{Capacity, Unit, Weights, grow};
 use super::sketch::FrequencySketch;
 use super::wtinylfu_lcs::LcsWTinyLfu;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
-use crate::config::{Config, ConfigError};
 use crate::keyspace::{Keyspace, Slot};
 
 const WINDOW: u8 = 1;
@@ -74,6 +75,66 @@ const PROTECTED: u8 = 3;
 pub const SAMPLE_FACTOR: u64 = 10;
 /// Sketch size for byte mode before the cache has filled (grows with the key count).
 const BYTE_MODE_INITIAL_ENTRIES: u64 = 1024;
+
+/// Registry entry: `variant` picks the reading; each other parameter belongs to one variant
+/// (libCacheSim's `window-size`; Caffeine's simulator's names and defaults for the rest).
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "w-tinylfu",
+    "W-TinyLFU: LRU window + SLRU main + frequency admission (Einziger et al. TOS'17); libCacheSim's or Caffeine's",
+    &[
+        ParamSpec::choice(
+            "variant",
+            "libcachesim",
+            &["libcachesim", "caffeine"],
+            "whose reading: libCacheSim 0.3.5 WTinyLFU.c (default) or Caffeine's simulator",
+        ),
+        ParamSpec::float(
+            "window-size",
+            0.01,
+            Range {
+                lo: 0.0,
+                lo_closed: true,
+                hi: 1.0,
+                hi_closed: false,
+            },
+            "the window's share of the capacity (libCacheSim's window-size)",
+        )
+        .only_with("variant", "libcachesim"),
+        ParamSpec::float(
+            "percent-main",
+            0.99,
+            Range::open(0.0, 1.0),
+            "main's share of the capacity; the window gets the rest",
+        )
+        .only_with("variant", "caffeine"),
+        ParamSpec::float(
+            "percent-main-protected",
+            0.80,
+            Range::closed(0.0, 1.0),
+            "the protected segment's share of main",
+        )
+        .only_with("variant", "caffeine"),
+        ParamSpec::flag(
+            "doorkeeper",
+            false,
+            "a Bloom-filter doorkeeper in front of the sketch",
+        )
+        .only_with("variant", "caffeine"),
+    ],
+    |b| {
+        let p = &b.params;
+        match p.choice("variant") {
+            "caffeine" => WTinyLfu::Caffeine(CaffeineWTinyLfu::new(
+                b.capacity,
+                p.float("percent-main"),
+                p.float("percent-main-protected"),
+                p.flag("doorkeeper"),
+            )),
+            _ => WTinyLfu::LibCacheSim(LcsWTinyLfu::new(b.capacity, p.float("window-size"))),
+        }
+        .into()
+    },
+)];
 
 /// W-TinyLFU, in the variant the configuration chose.
 #[derive(Debug)]
@@ -101,57 +162,6 @@ pub struct CaffeineWTinyLfu {
     sketch: FrequencySketch,
     /// Byte mode: the sketch follows the key count.
     sketch_follows_len: bool,
-}
-
-fn bad(name: &str, value: impl ToString, expected: &str) -> ConfigError {
-    ConfigError::BadValue {
-        at: Default::default(),
-        name: format!("lab-policy-param {name}"),
-        value: value.to_string(),
-        expected: expected.into(),
-    }
-}
-
-impl WTinyLfu {
-    /// Builds the configured variant from the capacity and `lab-policy-param`s.
-    pub fn from_config(config: &Config) -> Result<WTinyLfu, ConfigError> {
-        const VARIANT: &str = "libcachesim or caffeine";
-        const CAFFEINE_ONLY: [&str; 3] = ["percent-main", "percent-main-protected", "doorkeeper"];
-        match config.policy_param("variant").unwrap_or("libcachesim") {
-            "libcachesim" => {
-                if let Some(p) = CAFFEINE_ONLY
-                    .iter()
-                    .find(|p| config.policy_param(p).is_some())
-                {
-                    return Err(bad(
-                        p,
-                        config.policy_param(p).unwrap_or(""),
-                        "only with variant caffeine",
-                    ));
-                }
-                const WINDOW: &str = "a fraction in [0, 1)";
-                let w: f64 = param_or(config, "window-size", 0.01, WINDOW)?;
-                if !(0.0..1.0).contains(&w) {
-                    return Err(bad("window-size", w, WINDOW));
-                }
-                Ok(WTinyLfu::LibCacheSim(LcsWTinyLfu::new(
-                    Capacity::from_config(config),
-                    w,
-                )))
-            }
-            "caffeine" => {
-                if let Some(v) = config.policy_param("window-size") {
-                    return Err(bad(
-                        "window-size",
-                        v,
-                        "only with variant libcachesim (caffeine's window is 1 − percent-main)",
-                    ));
-                }
-                Ok(WTinyLfu::Caffeine(CaffeineWTinyLfu::from_config(config)?))
-            }
-            other => Err(bad("variant", other, VARIANT)),
-        }
-    }
 }
 
 /// Forwards a hook to the variant.
@@ -198,32 +208,6 @@ impl Policy for WTinyLfu {
 }
 
 impl CaffeineWTinyLfu {
-    /// Builds from the configuration's capacity and `lab-policy-param`s.
-    pub fn from_config(config: &Config) -> Result<CaffeineWTinyLfu, ConfigError> {
-        const MAIN: &str =
-            "a fraction strictly between 0 and 1 (main's share; the window gets the rest)";
-        let main: f64 = param_or(config, "percent-main", 0.99, MAIN)?;
-        if !(main > 0.0 && main < 1.0) {
-            return Err(bad("percent-main", main, MAIN));
-        }
-        const PROT: &str = "a fraction of main in [0, 1]";
-        let prot: f64 = param_or(config, "percent-main-protected", 0.80, PROT)?;
-        if !(0.0..=1.0).contains(&prot) {
-            return Err(bad("percent-main-protected", prot, PROT));
-        }
-        const DOOR: &str = "0 or 1";
-        let door: u8 = param_or(config, "doorkeeper", 0, DOOR)?;
-        if door > 1 {
-            return Err(bad("doorkeeper", door, DOOR));
-        }
-        Ok(CaffeineWTinyLfu::new(
-            Capacity::from_config(config),
-            main,
-            prot,
-            door == 1,
-        ))
-    }
-
     /// W-TinyLFU over `cap` with Caffeine's `percent-main` and `percent-main-protected`.
     pub fn new(
         cap: Capacity,
