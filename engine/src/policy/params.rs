@@ -437,10 +437,17 @@ mod tests {
             );
         }
         let e = ParamValues::resolve("p", SPECS, &given(&[("nope", "1")])).unwrap_err();
-        assert!(e.expected.contains("ratio, bits, door, mult, variant"), "{e}");
+        assert!(
+            e.expected.contains("ratio, bits, door, mult, variant"),
+            "{e}"
+        );
         // A variant's parameter needs its variant.
         let e = ParamValues::resolve("p", SPECS, &given(&[("b-knob", "2")])).unwrap_err();
-        assert!(e.to_string().contains("only applies with 'lab-policy-param variant b'"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("only applies with 'lab-policy-param variant b'"),
+            "{e}"
+        );
         let v = ParamValues::resolve("p", SPECS, &given(&[("b-knob", "2"), ("variant", "b")]));
         assert_eq!(v.unwrap().int("b-knob"), 2);
         let v = ParamValues::resolve("p", SPECS, &given(&[("variant", "B")])).unwrap();
