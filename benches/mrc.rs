@@ -32,6 +32,7 @@ fn workloads() -> Vec<(String, Workload)> {
             let w = load(&WorkloadInput::Trace {
                 path,
                 format,
+                columns: None,
                 limit: None,
             })
             .expect("w106 trace");

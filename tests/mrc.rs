@@ -39,6 +39,7 @@ fn trace(rel: &str, limit: Option<u64>) -> Option<Workload> {
         load(&WorkloadInput::Trace {
             path,
             format,
+            columns: None,
             limit,
         })
         .unwrap(),

@@ -416,6 +416,106 @@ mod persistence {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// Issue 12: BGREWRITEAOF when fork fails: a clear error, the AOF is untouched and
+    /// still loads everything, writes go on being logged, and a later rewrite works.
+    #[test]
+    fn aof_rewrite_under_injected_fork_failure_keeps_the_aof_whole() {
+        let _g = serial();
+        let dir = tmpdir("aofforkfail");
+        let mut e = engine_with("appendonly yes\nappendfsync always\nsave \"\"");
+        let cfg = PersistConfig::new(&dir, e.config());
+        let mut p = Persistence::new(&mut e, cfg).unwrap();
+        for i in 0..200 {
+            set(&mut e, &format!("k{i}"));
+            p.before_sleep(&mut e).unwrap();
+        }
+        let manifest_before = p.aof().unwrap().manifest().to_text();
+        p.inject_fork_failure(Some(Errno::ENOMEM));
+        let err = p.bgrewriteaof(&mut e).unwrap_err().to_string();
+        assert!(err.contains("Cannot allocate memory"), "{err}");
+        assert!(p.child().is_none());
+        assert_eq!(p.aof().unwrap().manifest().to_text(), manifest_before);
+        // Writes keep being logged and the AOF loads them all.
+        assert_eq!(set(&mut e, "after-failure"), Reply::Ok);
+        p.before_sleep(&mut e).unwrap();
+        let (loaded, _) = Persistence::load(&dir, "dump.evs", e.config(), 1, 0).unwrap();
+        assert_eq!(
+            snapshot::canonical_dump(&loaded),
+            snapshot::canonical_dump(&e)
+        );
+        // Once fork works again, the rewrite succeeds.
+        p.inject_fork_failure(None);
+        p.bgrewriteaof(&mut e).unwrap();
+        while p.child().is_some() {
+            p.before_sleep(&mut e).unwrap();
+            p.cron(&mut e).unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let (loaded, _) = Persistence::load(&dir, "dump.evs", e.config(), 1, 0).unwrap();
+        assert_eq!(
+            snapshot::canonical_dump(&loaded),
+            snapshot::canonical_dump(&e)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Issue 12: `kill -9` of the BGREWRITEAOF child mid-rewrite: the rewrite is reported
+    /// failed, the old manifest stays in force, no temp base is left behind, nothing written
+    /// before, during or after is lost.
+    #[test]
+    fn aof_rewrite_child_killed_with_sigkill_loses_nothing() {
+        let _g = serial();
+        let dir = tmpdir("aofkill9");
+        let mut e = engine_with("appendonly yes\nappendfsync no\nsave \"\"");
+        let cfg = PersistConfig::new(&dir, e.config());
+        let mut p = Persistence::new(&mut e, cfg).unwrap();
+        for i in 0..50_000 {
+            set(&mut e, &format!("k{i}"));
+            if i % 1000 == 0 {
+                p.before_sleep(&mut e).unwrap();
+            }
+        }
+        p.before_sleep(&mut e).unwrap();
+        let manifest_before = p.aof().unwrap().manifest().to_text();
+        let pid = p.bgrewriteaof(&mut e).unwrap();
+        // An outside kill -9 right away (the child writes 50 000 keys), not kill_child.
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+        for i in 0..20 {
+            set(&mut e, &format!("during{i}"));
+            p.before_sleep(&mut e).unwrap();
+        }
+        while p.child().is_some() {
+            p.wait_child(&mut e);
+        }
+        let texts: Vec<&str> = p.log_lines().iter().map(|l| l.text.as_str()).collect();
+        assert!(
+            texts.contains(&"Background AOF rewrite error")
+                && !texts.contains(&"Background AOF rewrite finished successfully"),
+            "the killed rewrite is reported failed: {texts:?}"
+        );
+        assert_eq!(p.aof().unwrap().manifest().to_text(), manifest_before);
+        let leftovers: Vec<String> = [dir.clone(), dir.join("appendonlydir")]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(d).unwrap().flatten())
+            .map(|d| d.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(&pid.to_string()))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "temp files of the killed child: {leftovers:?}"
+        );
+        for i in 0..20 {
+            set(&mut e, &format!("after{i}"));
+            p.before_sleep(&mut e).unwrap();
+        }
+        let (loaded, _) = Persistence::load(&dir, "dump.evs", e.config(), 1, 0).unwrap();
+        assert_eq!(
+            snapshot::canonical_dump(&loaded),
+            snapshot::canonical_dump(&e)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn aof_rewrite_by_fork_under_writes_loses_nothing() {
         let _g = serial();

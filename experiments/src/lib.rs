@@ -94,7 +94,7 @@ pub enum RunError {
         source: evictlab_engine::ConfigError,
     },
     /// A workload could not be read or generated.
-    #[error("workload {name}: {source}")]
+    #[error("{}", workload_message(.name, .source))]
     Workload {
         /// The workload.
         name: String,
@@ -131,6 +131,18 @@ pub enum RunError {
         /// What is accepted.
         expected: &'static str,
     },
+    /// An extra config line sets a parameter the grid sets per cell.
+    #[error(
+        "config line `{line}` sets {param}, which the grid sets per cell (each row states the grid's value): use {grid} instead"
+    )]
+    GridConflict {
+        /// The config line(s).
+        line: String,
+        /// The grid parameter.
+        param: &'static str,
+        /// The flag (and sweep-spec field) that sets it.
+        grid: &'static str,
+    },
     /// A sweep spec is invalid.
     #[error(transparent)]
     Spec(#[from] sweep::SpecError),
@@ -158,4 +170,15 @@ pub enum RunError {
         /// The command and the server's or client's error.
         message: String,
     },
+}
+
+/// `workload NAME: ERROR`, or just `ERROR` when it already names the workload (a trace
+/// error names its file): each thing is said once.
+fn workload_message(name: &str, source: &evictlab_workloads::WorkloadError) -> String {
+    let text = source.to_string();
+    if text.contains(name) {
+        text
+    } else {
+        format!("workload {name}: {text}")
+    }
 }

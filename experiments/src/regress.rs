@@ -16,9 +16,11 @@
 //!
 //! Files an experiment declares [`Values::Measured`] hold measurements of real processes
 //! (fork, COW, RSS, a real server) and are skipped with a note; a CSV no experiment declares
-//! is compared with its non-numeric columns as keys, and noted. A CSV present on one side only is noted, not
-//! failed (suites grow), as is a row present only in the current run; a row of the baseline
-//! missing from the current run is a regression.
+//! is compared with its non-numeric columns as keys, and noted. A CSV of the baseline
+//! missing from the current run is a regression (an empty or half-written results directory
+//! must not pass the gate), and so is a row of the baseline missing from the current run
+//! (fewer rows); a CSV or a row present only in the current run is noted (suites grow). A
+//! baseline without any CSV is an error.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -244,11 +246,30 @@ pub fn compare_dirs(
     let mut out = RegressOutcome::default();
     let base_names = csv_names(baseline)?;
     let cur_names = csv_names(current)?;
+    if base_names.is_empty() {
+        return Err(RunError::Csv {
+            path: baseline.to_path_buf(),
+            message: "the baseline directory holds no CSV file: nothing to compare against".into(),
+        });
+    }
     for n in base_names.iter().filter(|n| !cur_names.contains(n)) {
-        out.notes.push(format!(
-            "{n} is only in the baseline ({}); not compared",
-            baseline.display()
-        ));
+        if n != TIMINGS.name && csv_file(n).is_some_and(|f| f.values == Values::Measured) {
+            out.notes.push(format!(
+                "{n} (measurements of real processes) is only in the baseline; not compared"
+            ));
+            continue;
+        }
+        out.checks.push(Check {
+            file: n.clone(),
+            kind: "files".into(),
+            compared: 0,
+            regression: true,
+            detail: format!(
+                "in the baseline ({}) but missing from the current run ({})",
+                baseline.display(),
+                current.display()
+            ),
+        });
     }
     for n in cur_names.iter().filter(|n| !base_names.contains(n)) {
         out.notes.push(format!(
@@ -541,11 +562,13 @@ mod tests {
         );
         write(b.path(), "frag.csv", "a\n1\n");
         let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
-        assert_eq!(o.regressions(), 1, "{}", o.table());
+        // hitrate.csv lost rows, mrc.csv is missing: two regressions.
+        assert_eq!(o.regressions(), 2, "{}", o.table());
+        assert!(o.table().contains("mrc.csv"), "{}", o.table());
         assert!(
-            o.notes
-                .iter()
-                .any(|n| n.contains("mrc.csv is only in the baseline"))
+            o.table().contains("missing from the current run"),
+            "{}",
+            o.table()
         );
         assert!(
             o.notes
@@ -553,6 +576,24 @@ mod tests {
                 .any(|n| n.contains("frag.csv is only in the current"))
         );
         assert!(o.notes.iter().any(|n| n.contains("reference loop missing")));
+    }
+
+    /// Issue 12: `regress --current <an empty directory>` said "no regression".
+    #[test]
+    fn an_empty_current_directory_fails_and_an_empty_baseline_is_an_error() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(a.path(), "hitrate.csv", HIT);
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert_eq!(o.regressions(), 1, "{}", o.table());
+        let e = compare_dirs(b.path(), a.path(), 0.25)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no CSV"), "{e}");
+        // A current CSV with only its header: every baseline row is missing.
+        write(b.path(), "hitrate.csv", HIT.lines().next().unwrap());
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert_eq!(o.regressions(), 1, "{}", o.table());
+        assert!(o.table().contains("baseline rows missing"), "{}", o.table());
     }
 
     #[test]

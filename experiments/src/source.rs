@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use evictlab_workloads::{TraceFormat, WorkloadSpec};
+use evictlab_workloads::{TraceOptions, WorkloadSpec};
 
 use crate::RunError;
 use crate::sweep::WorkloadInput;
@@ -38,16 +38,26 @@ pub struct WorkloadArgs {
 impl WorkloadArgs {
     /// Validates the arguments into a workload input.
     pub fn to_input(&self, seed: u64) -> Result<WorkloadInput, RunError> {
+        for (flag, v) in [("--limit", self.limit), ("--requests", Some(self.requests))] {
+            if v == Some(0) {
+                return Err(RunError::BadArgument {
+                    flag,
+                    value: "0".into(),
+                    expected: "a positive number of requests",
+                });
+            }
+        }
         match &self.trace {
             Some(path) => {
-                let format = match &self.trace_format {
-                    Some(f) => Some(TraceFormat::from_name(f).map_err(|e| RunError::Workload {
+                // A format name, or `libcachesim-csv:` with a column spec.
+                let opts = match &self.trace_format {
+                    Some(f) => TraceOptions::parse(f).map_err(|e| RunError::Workload {
                         name: path.display().to_string(),
                         source: e,
-                    })?),
-                    None => None,
+                    })?,
+                    None => TraceOptions::default(),
                 };
-                let format = match format {
+                let format = match opts.format {
                     Some(f) => f,
                     None => evictlab_workloads::detect(path).map_err(|e| RunError::Workload {
                         name: path.display().to_string(),
@@ -57,6 +67,7 @@ impl WorkloadArgs {
                 Ok(WorkloadInput::Trace {
                     path: path.clone(),
                     format,
+                    columns: opts.columns,
                     limit: self.limit,
                 })
             }
@@ -100,9 +111,14 @@ pub fn load(input: &WorkloadInput) -> Result<Workload, RunError> {
         WorkloadInput::Trace {
             path,
             format,
+            columns,
             limit,
         } => {
-            let src = evictlab_workloads::open_trace(path, Some(*format)).map_err(|e| {
+            let opts = TraceOptions {
+                format: Some(*format),
+                columns: columns.clone(),
+            };
+            let src = evictlab_workloads::open_trace_with(path, &opts).map_err(|e| {
                 RunError::Workload {
                     name: path.display().to_string(),
                     source: e,

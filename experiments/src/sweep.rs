@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use evictlab_engine::config::Enforcement;
 use evictlab_engine::policy::registry::{self, PolicyInfo};
-use evictlab_workloads::{TraceFormat, WorkloadSpec};
+use evictlab_workloads::{CsvColumns, TraceFormat, TraceOptions, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 
 use crate::hitrate::{Cell, HitOptions, SizeUnit, grid};
@@ -241,6 +241,9 @@ pub enum WorkloadInput {
         path: PathBuf,
         /// Its format.
         format: TraceFormat,
+        /// `libcachesim-csv` columns given with the format (`libcachesim-csv:obj-id-col=…`);
+        /// `None`: found from the header (other formats take none).
+        columns: Option<CsvColumns>,
         /// First N requests only.
         limit: Option<u64>,
     },
@@ -319,6 +322,16 @@ impl SweepSpec {
                 })
                 .collect::<Result<_, _>>()?
         };
+        // An empty grid would write an empty CSV and exit 0 (issue 12).
+        for (field, empty) in [
+            ("policies", policies.is_empty()),
+            ("samples", self.samples.to_vec().is_empty()),
+            ("seeds", self.seeds.to_vec().is_empty()),
+        ] {
+            if empty {
+                return Err(invalid(field, "[]", "at least one value".into()));
+            }
+        }
         for s in self.samples.to_vec() {
             if !(1..=64).contains(&s) {
                 return Err(invalid(
@@ -354,6 +367,9 @@ impl SweepSpec {
             "redis" => Enforcement::Redis,
             other => return Err(invalid("enforcement", other, "strict or redis".into())),
         };
+        // Config lines may not set what the grid sets per cell.
+        crate::hitrate::check_config_lines(&self.config)
+            .map_err(|e| invalid("config", &self.config.join("; "), e.to_string()))?;
         // Config lines: parse them once on top of defaults to reject bad ones now.
         let mut probe = evictlab_engine::Config::default();
         probe
@@ -384,8 +400,12 @@ impl SweepSpec {
                             "a number of distinct keys".into(),
                         )
                     })?;
-                    let requests = w.requests.ok_or_else(|| {
-                        invalid(&field("requests"), "missing", "a number of requests".into())
+                    let requests = w.requests.filter(|&r| r > 0).ok_or_else(|| {
+                        invalid(
+                            &field("requests"),
+                            &w.requests.map_or("missing".into(), |r| r.to_string()),
+                            "a positive number of requests".into(),
+                        )
                     })?;
                     if w.format.is_some() || w.limit.is_some() {
                         return Err(invalid(
@@ -414,12 +434,26 @@ impl SweepSpec {
                             "an existing file".into(),
                         ));
                     }
-                    let format = match &w.format {
-                        Some(f) => TraceFormat::from_name(f)
-                            .map_err(|e| invalid(&field("format"), f, e.to_string()))?,
-                        None => evictlab_workloads::detect(&path)
-                            .map_err(|e| invalid(&field("format"), "(detected)", e.to_string()))?,
+                    let (format, columns) = match &w.format {
+                        Some(f) => {
+                            let o = TraceOptions::parse(f)
+                                .map_err(|e| invalid(&field("format"), f, e.to_string()))?;
+                            (o.format.unwrap_or(TraceFormat::LibCacheSimCsv), o.columns)
+                        }
+                        None => (
+                            evictlab_workloads::detect(&path).map_err(|e| {
+                                invalid(&field("format"), "(detected)", e.to_string())
+                            })?,
+                            None,
+                        ),
                     };
+                    if w.limit == Some(0) {
+                        return Err(invalid(
+                            &field("limit"),
+                            "0",
+                            "a positive number of requests (or no limit)".into(),
+                        ));
+                    }
                     if w.keys.is_some() || w.requests.is_some() {
                         return Err(invalid(
                             &field("keys"),
@@ -430,6 +464,7 @@ impl SweepSpec {
                     WorkloadInput::Trace {
                         path,
                         format,
+                        columns,
                         limit: w.limit,
                     }
                 }
@@ -544,8 +579,9 @@ mod tests {
         let e = parse("name = \"t\"\nsizes = 0.1\nconfig = [\"maxmemory-samples 100\"]\n[[workloads]]\nspec = \"uniform\"\nkeys = 1\nrequests = 1\n")
             .unwrap_err()
             .to_string();
+        // The grid sets maxmemory-samples: a config line may not (issue 12).
         assert!(
-            e.contains("maxmemory-samples") && e.contains("1..=64"),
+            e.contains("maxmemory-samples") && e.contains("`samples`"),
             "{e}"
         );
         let e = parse("name = \"t\"\nsizes = 0.1\n[[workloads]]\nspec = \"zipff:1\"\nkeys = 1\nrequests = 1\n")

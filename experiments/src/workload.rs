@@ -55,6 +55,26 @@ impl Workload {
                 source: e,
             }
         })?;
+        if requests.is_empty() {
+            // A run over nothing would write rows with hit ratio 0.0 (issue 12).
+            return Err(RunError::Workload {
+                name: info.name.clone(),
+                source: evictlab_workloads::WorkloadError::Parameter {
+                    name: "requests",
+                    value: "0".into(),
+                    expected: "at least one request (the input is empty, holds only a header, or --limit/--requests is 0)",
+                },
+            });
+        }
+        if info.has_next_access {
+            // Oracle fields from the file are checked, never trusted blindly (issue 12).
+            evictlab_workloads::check_next_access(&info.name, &requests).map_err(|e| {
+                RunError::Workload {
+                    name: info.name.clone(),
+                    source: e,
+                }
+            })?;
+        }
         if let Some(l) = limit {
             info.name = format!("{}[..{l}]", info.name);
             info.len_hint = Some(requests.len() as u64);

@@ -51,7 +51,7 @@ enum Command {
 
 fn main() {
     if let Err(e) = run() {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", render_error(&e));
         std::process::exit(1);
     }
 }
@@ -130,6 +130,30 @@ fn run() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The error and its causes on one line, each said once (issue 12: a workload error used
+/// to be printed two or three times): a cause whose text the line already holds is
+/// skipped, and a context ending in the path a cause starts with (`sweep s.toml` +
+/// `s.toml:4: …`) is merged with it.
+fn render_error(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        if out.contains(&s) {
+            continue;
+        }
+        if let Some(last) = out.rsplit(' ').next()
+            && last.len() > 3
+            && s.starts_with(last)
+        {
+            out.truncate(out.len() - last.len());
+        } else if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
 }
 
 fn suite(args: &cmd::suite::SuiteArgs, ui: &Ui) -> Result<()> {

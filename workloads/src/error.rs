@@ -26,7 +26,7 @@ pub enum WorkloadError {
         line: u64,
         /// Which field was bad (`key`, `op`, `value_size`, `columns`, …).
         field: &'static str,
-        /// The offending line (cut to 200 characters).
+        /// The offending line ([`excerpt`]: escaped, at most 40 bytes).
         text: String,
         /// What is accepted there.
         expected: String,
@@ -100,6 +100,23 @@ pub enum WorkloadError {
         /// What is accepted.
         expected: &'static str,
     },
+    /// A trace's next-access fields contradict the stream (oracleGeneral records, 24 bytes).
+    #[error(
+        "{name}: record {index} (byte offset {}, key {key}) states its next access at record {}, but the next request to that key is {}: the next-access fields are inconsistent and Belady-type policies would be wrong",
+        .index * 24, show_index(*.stated), show_index(*.actual)
+    )]
+    NextAccess {
+        /// The trace.
+        name: String,
+        /// 0-based index of the record whose field is wrong.
+        index: u64,
+        /// Its key.
+        key: u64,
+        /// The 0-based next access it states ([`crate::NEVER`]: none).
+        stated: u64,
+        /// The real one ([`crate::NEVER`]: none).
+        actual: u64,
+    },
     /// The engine could not be configured (HCL scenario).
     #[error("engine configuration: {0}")]
     Engine(#[from] evictlab_engine::ConfigError),
@@ -115,12 +132,35 @@ impl WorkloadError {
     }
 }
 
-/// Cuts a line to at most 200 characters for an error message (on a char boundary).
-pub(crate) fn excerpt(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(bytes);
-    let s = s.trim_end_matches(['\r', '\n']);
-    match s.char_indices().nth(200) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
+fn show_index(i: u64) -> String {
+    if i == crate::NEVER {
+        "none".into()
+    } else {
+        i.to_string()
     }
 }
+
+/// Bytes of an input shown in an error message: at most [`EXCERPT_BYTES`], printable ASCII
+/// as is, anything else (control characters, terminal escapes, non-ASCII) as `\xNN`, `…`
+/// when cut. A binary file never writes raw bytes to the terminal (issue 12).
+pub fn excerpt(bytes: &[u8]) -> String {
+    let mut b = bytes;
+    while let [rest @ .., b'\r' | b'\n'] = b {
+        b = rest;
+    }
+    let mut s = String::new();
+    for &c in b.iter().take(EXCERPT_BYTES) {
+        if (0x20..0x7f).contains(&c) && c != b'\\' {
+            s.push(c as char);
+        } else {
+            s.push_str(&format!("\\x{c:02x}"));
+        }
+    }
+    if b.len() > EXCERPT_BYTES {
+        s.push('…');
+    }
+    s
+}
+
+/// The most bytes of an input an error message shows.
+pub const EXCERPT_BYTES: usize = 40;

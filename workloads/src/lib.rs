@@ -48,7 +48,7 @@ pub mod zipf;
 
 pub use dist::Dist;
 pub use error::WorkloadError;
-pub use oracle::{annotate_next_access, collect};
+pub use oracle::{annotate_next_access, check_next_access, collect};
 pub use request::{
     MAX_RATE, MAX_TIME_MS, MIN_RATE, NEVER, Op, RATE_RANGE, Request, SourceInfo, rate_in_range,
 };

@@ -22,6 +22,45 @@ pub fn annotate_next_access(requests: &mut [Request]) {
     }
 }
 
+/// Checks the `next_access` fields a trace carried (libCacheSim oracleGeneral) against the
+/// stream itself, forward, with O(unique keys) memory. A stated next access at or past
+/// `requests.len()` is accepted when the key does not come back (the stream may be a
+/// prefix, `--limit`). Returns the first inconsistency found: a request whose stated next
+/// access is not the next request to its key. `name` labels the error.
+pub fn check_next_access(name: &str, requests: &[Request]) -> Result<(), WorkloadError> {
+    let n = requests.len() as u64;
+    // key → (index of its latest request, that request's stated next access)
+    let mut pending: HashMap<u64, (u64, u64), foldhash::fast::FixedState> =
+        HashMap::with_capacity_and_hasher(
+            requests.len() / 4,
+            foldhash::fast::FixedState::with_seed(0),
+        );
+    let err = |index: u64, key: u64, stated: u64, actual: u64| WorkloadError::NextAccess {
+        name: name.to_string(),
+        index,
+        key,
+        stated,
+        actual,
+    };
+    for (j, r) in requests.iter().enumerate() {
+        let j = j as u64;
+        if let Some((i, stated)) = pending.insert(r.key, (j, r.next_access))
+            && stated != j
+        {
+            return Err(err(i, r.key, stated, j));
+        }
+    }
+    // Keys that never came back must say NEVER (or point past the end of a prefix).
+    let first = pending
+        .iter()
+        .filter(|(_, (_, stated))| *stated < n)
+        .min_by_key(|(_, (i, _))| *i);
+    if let Some((&key, &(i, stated))) = first {
+        return Err(err(i, key, stated, NEVER));
+    }
+    Ok(())
+}
+
 /// Reads a whole finite stream into memory (at most `limit` requests, `None` = all).
 pub fn collect(
     source: &mut dyn RequestSource,
@@ -47,6 +86,38 @@ pub fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inconsistent_next_access_fields_are_found() {
+        let mut v: Vec<Request> = [1u64, 2, 1, 3, 2, 1]
+            .iter()
+            .map(|&k| Request::get(k, 1))
+            .collect();
+        annotate_next_access(&mut v);
+        assert!(check_next_access("t", &v).is_ok());
+        // A prefix: the last key-1 request points past the end, which is fine.
+        let mut p = v[..5].to_vec();
+        p[2].next_access = 5;
+        assert!(check_next_access("t", &p).is_ok());
+        for (i, bad, stated, actual) in [
+            (0usize, 4u64, 4u64, 2u64), // says 4, key 1 is next at 2
+            (1, 3, 3, 4),               // says 3 (another key), is 4
+            (3, 1, 1, NEVER),           // says 1 (earlier), never comes back
+            (2, NEVER, NEVER, 5),       // says never, comes back at 5
+        ] {
+            let mut w = v.clone();
+            w[i].next_access = bad;
+            match check_next_access("t", &w) {
+                Err(WorkloadError::NextAccess {
+                    index,
+                    stated: s,
+                    actual: a,
+                    ..
+                }) => assert_eq!((index, s, a), (i as u64, stated, actual), "case {i}"),
+                r => panic!("case {i}: {r:?}"),
+            }
+        }
+    }
 
     #[test]
     fn hand_traced() {

@@ -21,7 +21,8 @@ pub fn parse_policies(text: &str) -> Result<Vec<&'static PolicyInfo>, RunError> 
     if text.trim() == "all" {
         return Ok(registry::POLICIES.iter().collect());
     }
-    text.split(',')
+    let policies: Vec<&'static PolicyInfo> = text
+        .split(',')
         .map(|n| n.trim())
         .filter(|n| !n.is_empty())
         .map(|n| {
@@ -30,7 +31,16 @@ pub fn parse_policies(text: &str) -> Result<Vec<&'static PolicyInfo>, RunError> 
                 known: registry::names().collect::<Vec<_>>().join(", "),
             })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    if policies.is_empty() {
+        // An empty grid would write an empty CSV and exit 0 (issue 12).
+        return Err(RunError::BadArgument {
+            flag: "--policies",
+            value: text.to_string(),
+            expected: "`all` or a comma-separated list of at least one policy (see `experiment list policies`)",
+        });
+    }
+    Ok(policies)
 }
 
 /// `--out DIR` if given (created), else a fresh `results/<name>-<timestamp>`.

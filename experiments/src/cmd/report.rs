@@ -33,10 +33,10 @@ pub fn render(dir: &Path, title: &str) -> Result<PathBuf, RunError> {
             .flat_map(|e| e.files())
             .map(|f| f.name)
             .collect();
-        return Err(RunError::Merge {
+        return Err(RunError::Csv {
+            path: dir.to_path_buf(),
             message: format!(
-                "{}: no result CSV found (expected one of {})",
-                dir.display(),
+                "no result CSV to report on (expected one of {})",
                 names.join(", ")
             ),
         });

@@ -116,6 +116,7 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
             });
         }
     }
+    crate::hitrate::check_config_lines(&args.config)?;
     let input = args.workload.to_input(args.seed)?;
     let spin = ui.spinner("loading workload");
     let mut w = load(&input)?;
@@ -216,6 +217,7 @@ impl Experiment for HitrateExperiment {
                 "capacity_unit",
                 "capacity_fraction",
                 "seed",
+                "config",
             ],
         )];
         FILES
@@ -272,6 +274,7 @@ impl Experiment for HitrateExperiment {
                         WorkloadInput::Trace {
                             path,
                             format,
+                            columns: None,
                             limit: None,
                         },
                         false,

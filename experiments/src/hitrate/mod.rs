@@ -148,6 +148,10 @@ pub struct HitRow {
     pub admission_bypasses: u64,
     /// Virtual time covered by the replay, ms (from timestamps or `--rate`).
     pub virtual_ms: u64,
+    /// The engine parameters the extra config lines (`--config`, a sweep's `config`)
+    /// changed in this cell, as config lines joined by `; ` (empty: none).
+    #[serde(default)]
+    pub config: String,
     /// Replay speed (wall clock; the only non-deterministic column).
     pub requests_per_sec: f64,
 }
@@ -173,6 +177,45 @@ pub fn capacity(w: &Workload, size: f64, unit: SizeUnit) -> (u64, CapacityUnit) 
     ((cap as u64).max(1), unit)
 }
 
+/// The engine parameters a cell's grid sets, with the command-line flag and the sweep-spec
+/// field that set them. An extra config line may not set them: it would apply to every
+/// cell while the rows state the grid's value (issue 12).
+pub const GRID_PARAMS: &[(&str, &str)] = &[
+    ("maxmemory-policy", "--policies (sweep spec: `policies`)"),
+    ("maxmemory", "--sizes (sweep spec: `sizes`)"),
+    ("maxmemory-samples", "--samples (sweep spec: `samples`)"),
+    ("lab-memory-mode", "--size-unit (sweep spec: `size_unit`)"),
+    (
+        "lab-count-key-bytes",
+        "--size-unit (sweep spec: `size_unit`)",
+    ),
+    (
+        "lab-enforcement",
+        "--enforcement (sweep spec: `enforcement`)",
+    ),
+];
+
+/// Refuses extra config lines that set a parameter of [`GRID_PARAMS`], naming the line and
+/// the grid flag to use instead.
+pub fn check_config_lines(lines: &[String]) -> Result<(), RunError> {
+    for text in lines {
+        for line in text.lines() {
+            let Some(name) = line.split_whitespace().next() else {
+                continue;
+            };
+            let name = name.to_ascii_lowercase();
+            if let Some((param, grid)) = GRID_PARAMS.iter().find(|(p, _)| *p == name) {
+                return Err(RunError::GridConflict {
+                    line: line.trim().to_string(),
+                    param,
+                    grid,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The engine configuration of a cell.
 pub fn cell_config(
     cell: &Cell,
@@ -180,6 +223,19 @@ pub fn cell_config(
     unit: CapacityUnit,
     opts: &HitOptions,
 ) -> Result<Config, RunError> {
+    cell_config_changes(cell, cap, unit, opts).map(|(c, _)| c)
+}
+
+/// [`cell_config`] and the parameters the extra config lines changed (config lines joined
+/// by `; `, in parameter order). A change to a grid parameter is an error, whatever
+/// spelling the line used.
+pub fn cell_config_changes(
+    cell: &Cell,
+    cap: u64,
+    unit: CapacityUnit,
+    opts: &HitOptions,
+) -> Result<(Config, String), RunError> {
+    check_config_lines(&opts.config_lines)?;
     let mut c = Config::default();
     let set = |c: &mut Config, k: &str, v: &str| {
         c.set(k, &[v]).map_err(|e| RunError::Config { source: e })
@@ -197,9 +253,26 @@ pub fn cell_config(
         set(&mut c, "maxmemory-samples", &s.to_string())?;
     }
     set(&mut c, "lab-enforcement", opts.enforcement.name())?;
+    if opts.config_lines.is_empty() {
+        return Ok((c, String::new()));
+    }
+    let before = c.to_lines();
     c.apply_str(&opts.config_lines.join("\n"), None)
         .map_err(|e| RunError::Config { source: e })?;
-    Ok(c)
+    let after = c.to_lines();
+    let mut changed = Vec::new();
+    for line in after.iter().filter(|l| !before.contains(l)) {
+        let name = line.split_whitespace().next().unwrap_or("");
+        if let Some((param, grid)) = GRID_PARAMS.iter().find(|(p, _)| *p == name) {
+            return Err(RunError::GridConflict {
+                line: opts.config_lines.join("; "),
+                param,
+                grid,
+            });
+        }
+        changed.push(line.as_str());
+    }
+    Ok((c, changed.join("; ")))
 }
 
 /// Replays `w` into the engine of `cell`.
@@ -214,7 +287,7 @@ fn run_indexed(
     index: u64,
 ) -> Result<HitRow, RunError> {
     let (cap, unit) = capacity(w, cell.size, cell.size_unit);
-    let config = cell_config(cell, cap, unit, opts)?;
+    let (config, config_changes) = cell_config_changes(cell, cap, unit, opts)?;
     let mut engine = Engine::new(config, cell.seed).map_err(|e| RunError::Config { source: e })?;
     let oracle = cell.policy.needs_next_access;
     if oracle && !w.info.has_next_access {
@@ -296,6 +369,7 @@ fn run_indexed(
         oom_rejections: st.rejected_writes,
         admission_bypasses: st.admission_bypasses,
         virtual_ms,
+        config: config_changes,
         requests_per_sec: if secs > 0.0 { n as f64 / secs } else { 0.0 },
     })
 }

@@ -316,6 +316,7 @@ mod tests {
             oom_rejections: 0,
             admission_bypasses: 0,
             virtual_ms: 0,
+            config: String::new(),
             requests_per_sec: 0.0,
         }
     }

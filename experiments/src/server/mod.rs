@@ -216,6 +216,7 @@ impl ServerRow {
             oom_rejections: self.oom_rejections,
             admission_bypasses: self.admission_bypasses,
             virtual_ms: self.virtual_ms,
+            config: String::new(),
             requests_per_sec: self.requests_per_sec,
         }
     }

@@ -305,16 +305,12 @@ impl CsvTrace {
     }
 
     fn bad(&self, field: &'static str, expected: String) -> WorkloadError {
-        let text: Vec<String> = self
-            .rec
-            .iter()
-            .map(|f| String::from_utf8_lossy(f).into_owned())
-            .collect();
+        let text: Vec<&[u8]> = self.rec.iter().collect();
         WorkloadError::Parse {
             path: self.path.clone(),
             line: self.line(),
             field,
-            text: crate::error::excerpt(text.join(",").as_bytes()),
+            text: crate::error::excerpt(&text.join(&b","[..])),
             expected,
         }
     }

@@ -40,6 +40,8 @@ mod text;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use self::binary::{
     BinaryTrace, I32Be, I64Be, OracleGeneral, U32Be, Vscsi1, Vscsi2, vscsi_version,
@@ -227,21 +229,100 @@ fn split_compression(path: &Path) -> (String, Compression) {
     }
 }
 
+/// Counts the bytes read from a compressed file (for [`Decompressed`]'s messages).
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A decompressor whose errors name the format and the byte offsets (issue 12: a truncated
+/// `.xz` said only "failed to fill whole buffer", `.zst` errors were Debug text). The file
+/// name is added by [`WorkloadError::Io`].
+struct Decompressed<R> {
+    inner: R,
+    format: &'static str,
+    compressed: Arc<AtomicU64>,
+    out: u64,
+}
+
+impl<R: Read> Read for Decompressed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.inner.read(buf) {
+            Ok(n) => {
+                self.out += n as u64;
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+            Err(e) => Err(decompress_error(
+                self.format,
+                self.out,
+                self.compressed.load(Ordering::Relaxed),
+                &e,
+            )),
+        }
+    }
+}
+
+fn decompress_error(
+    format: &'static str,
+    out: u64,
+    compressed: u64,
+    e: &dyn std::fmt::Display,
+) -> std::io::Error {
+    let what = if out == 0 { "header" } else { "data" };
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "corrupt or truncated {format} stream ({what}) at decompressed byte offset {out}, after {compressed} compressed bytes read: {e}"
+        ),
+    )
+}
+
 /// Opens `path` for reading, decompressing `.xz` and `.zst`.
 fn open_input(path: &Path) -> Result<Box<dyn Read + Send>, WorkloadError> {
     let file = File::open(path).map_err(|e| WorkloadError::io(path, e))?;
-    let buffered = BufReader::with_capacity(1 << 16, file);
-    Ok(match split_compression(path).1 {
-        Compression::None => Box::new(buffered),
-        Compression::Xz => Box::new(lzma_rust2::XzReader::new(buffered, true)),
-        Compression::Zstd => Box::new(ruzstd::decoding::StreamingDecoder::new(buffered).map_err(
-            |e| {
+    let compression = split_compression(path).1;
+    if compression == Compression::None {
+        return Ok(Box::new(BufReader::with_capacity(1 << 16, file)));
+    }
+    let read = Arc::new(AtomicU64::new(0));
+    let counted = BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: file,
+            read: read.clone(),
+        },
+    );
+    Ok(match compression {
+        Compression::None => unreachable!("handled above"),
+        Compression::Xz => Box::new(Decompressed {
+            inner: lzma_rust2::XzReader::new(counted, true),
+            format: "xz",
+            compressed: read,
+            out: 0,
+        }),
+        Compression::Zstd => {
+            let d = ruzstd::decoding::StreamingDecoder::new(counted).map_err(|e| {
                 WorkloadError::io(
                     path,
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                    decompress_error("zstd", 0, read.load(Ordering::Relaxed), &e),
                 )
-            },
-        )?),
+            })?;
+            Box::new(Decompressed {
+                inner: d,
+                format: "zstd",
+                compressed: read,
+                out: 0,
+            })
+        }
     })
 }
 
