@@ -18,7 +18,7 @@
 //! - [`thp`] — THP system mode, `PR_SET_THP_DISABLE`, `MADV_HUGEPAGE`/`MADV_COLLAPSE`.
 //! - [`forkless`] — serialize-before-mutate snapshot (Dragonfly's design).
 //! - [`aof`] — multi-part append-only file: RESP log, `appendfsync`, rewrite by fork,
-//!   manifest, `aof-load-truncated`.
+//!   manifest (`aof/manifest.rs`), `aof-load-truncated`.
 //! - [`rules`] — save points, `stop-writes-on-bgsave-error`, AOF rewrite trigger,
 //!   overcommit warning.
 //! - [`persistence`] — [`Persistence`]: the cron/beforeSleep/command side that ties them to
