@@ -7,4 +7,5 @@ mod golden;
 mod mrc;
 mod reference;
 mod server;
+mod speed;
 mod tune_cli;

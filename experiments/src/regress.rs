@@ -70,6 +70,11 @@ pub struct TimingRow {
     pub seconds: f64,
     /// ops / seconds.
     pub ops_per_sec: f64,
+    /// The writing process's peak RSS in bytes when the row was written (`VmHWM` of
+    /// `/proc/self/status`): for `suite`, the peak of the whole run. Empty in files written
+    /// before this column existed, or where `/proc` is not readable.
+    #[serde(default)]
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// Times a fixed loop (hash-map inserts, lookups and removals over a small key space, like a
@@ -109,6 +114,7 @@ pub fn reference_loop() -> TimingRow {
         ops: OPS,
         seconds: best,
         ops_per_sec: OPS as f64 / best,
+        peak_rss_bytes: crate::mem::peak_rss_bytes().ok(),
     }
 }
 
