@@ -27,7 +27,9 @@ fn hitrate(out: &Path, extra: &[&str]) {
 /// `hitrate.csv` without its only wall-clock column (the last, `requests_per_sec`).
 fn deterministic(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("hitrate.csv")).expect("hitrate.csv");
-    assert!(text.starts_with("cell,") && text.lines().next().unwrap().ends_with(",requests_per_sec"));
+    assert!(
+        text.starts_with("cell,") && text.lines().next().unwrap().ends_with(",requests_per_sec")
+    );
     text.lines()
         .map(|l| l.rsplit_once(',').expect("columns").0)
         .collect::<Vec<_>>()
@@ -55,7 +57,10 @@ fn idle_ticks_in_closed_form_give_the_results_of_stepping_every_tick() {
     let policies = "lru,allkeys-lru,volatile-lru,allkeys-lfu,volatile-ttl,allkeys-random";
     let mut outs = Vec::new();
     for (i, stepping) in ["idle-skip", "every-tick"].iter().enumerate() {
-        for (j, extra) in [&[][..], &["--enforcement", "redis"][..]].iter().enumerate() {
+        for (j, extra) in [&[][..], &["--enforcement", "redis"][..]]
+            .iter()
+            .enumerate()
+        {
             for expire in ["redis", "redis5", "echovault"] {
                 let out = d.path().join(format!("{i}-{j}-{expire}"));
                 let step = format!("lab-cron-stepping {stepping}");
@@ -71,7 +76,11 @@ fn idle_ticks_in_closed_form_give_the_results_of_stepping_every_tick() {
     }
     let (skip, every) = outs.split_at(outs.len() / 2);
     assert_eq!(skip, every);
-    assert!(skip[0].lines().skip(1).any(|l| !l.contains(",0,0,0,")), "{}", skip[0]);
+    assert!(
+        skip[0].lines().skip(1).any(|l| !l.contains(",0,0,0,")),
+        "{}",
+        skip[0]
+    );
 }
 
 #[test]
@@ -81,7 +90,12 @@ fn a_streamed_replay_equals_the_in_memory_one() {
     for stream in ["always", "never"] {
         let out = d.path().join(stream);
         let mut args: Vec<&str> = TIMED.to_vec();
-        args.extend_from_slice(&["--policies", "lru,allkeys-lru,fifo,s3fifo", "--stream", stream]);
+        args.extend_from_slice(&[
+            "--policies",
+            "lru,allkeys-lru,fifo,s3fifo",
+            "--stream",
+            stream,
+        ]);
         hitrate(&out, &args);
         outs.push(deterministic(&out));
     }
@@ -91,12 +105,23 @@ fn a_streamed_replay_equals_the_in_memory_one() {
 #[test]
 fn streaming_is_refused_when_next_access_must_be_computed() {
     let o = experiment()
-        .args(["hitrate", "--workload", "zipf:1", "--keys", "100", "--requests", "1000"])
+        .args([
+            "hitrate",
+            "--workload",
+            "zipf:1",
+            "--keys",
+            "100",
+            "--requests",
+            "1000",
+        ])
         .args(["--policies", "belady", "--stream", "always", "--out"])
         .arg(tempfile::tempdir().unwrap().path())
         .output()
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("--stream") && err.contains("next-access"), "{err}");
+    assert!(
+        err.contains("--stream") && err.contains("next-access"),
+        "{err}"
+    );
 }

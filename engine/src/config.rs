@@ -845,7 +845,14 @@ pub static PARAMS: &[Param] = &[
             };
             Ok(())
         },
-        get: |c| if c.cron_every_tick { "every-tick" } else { "idle-skip" }.into(),
+        get: |c| {
+            if c.cron_every_tick {
+                "every-tick"
+            } else {
+                "idle-skip"
+            }
+            .into()
+        },
     },
     Param {
         name: "lab-policy-param",

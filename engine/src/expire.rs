@@ -156,7 +156,11 @@ impl Engine {
             ActiveExpire::Echovault => {
                 while self.now_ms >= self.expire.echovault_next_ms {
                     self.echovault_cycle();
-                    match self.expire.echovault_next_ms.checked_add(ECHOVAULT_INTERVAL_MS) {
+                    match self
+                        .expire
+                        .echovault_next_ms
+                        .checked_add(ECHOVAULT_INTERVAL_MS)
+                    {
                         Some(t) => self.expire.echovault_next_ms = t,
                         // No cycle is due after u64::MAX ms; this one was the last.
                         None => break,

@@ -62,7 +62,11 @@ mod tests {
         c.apply_str(lines, None).unwrap();
         c.set(
             "lab-cron-stepping",
-            &[if every_tick { "every-tick" } else { "idle-skip" }],
+            &[if every_tick {
+                "every-tick"
+            } else {
+                "idle-skip"
+            }],
         )
         .unwrap();
         Engine::new(c, 9).unwrap()
@@ -150,7 +154,11 @@ mod tests {
             let stepped = replay(&mut engine(lines, true), 5, 300, start);
             let skipped = replay(&mut engine(lines, false), 5, 300, start);
             assert_eq!(stepped, skipped, "{lines:?}");
-            assert_eq!(stepped.2, u64::MAX, "the trace saturates at the end of time");
+            assert_eq!(
+                stepped.2,
+                u64::MAX,
+                "the trace saturates at the end of time"
+            );
         }
     }
 }

@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
-use evictlab_workloads::{Request, RequestSource, SourceInfo, TraceFormat, WorkloadError, WorkloadSpec};
+use evictlab_workloads::{
+    Request, RequestSource, SourceInfo, TraceFormat, WorkloadError, WorkloadSpec,
+};
 
 use crate::RunError;
 use crate::sweep::WorkloadInput;
-use crate::workload::{Workload, WorkingSetCounter};
+use crate::workload::{WorkingSetCounter, Workload};
 
 /// The default generator when neither `--trace` nor `--workload` is given.
 pub const DEFAULT_WORKLOAD: &str = "zipf:0.99";

@@ -16,6 +16,9 @@
 //! default — a cache of N objects holds N, as in every simulator — and can be switched to
 //! Redis's before-command eviction.
 
+pub mod cmd;
+pub mod report;
+
 use std::time::Instant;
 
 use evictlab_engine::config::Enforcement;
@@ -246,12 +249,12 @@ fn run_indexed(
             let mut i = 0usize;
             loop {
                 batch.clear();
-                let got = src.fill(&mut batch, STREAM_BATCH).map_err(|e| {
-                    RunError::Workload {
+                let got = src
+                    .fill(&mut batch, STREAM_BATCH)
+                    .map_err(|e| RunError::Workload {
                         name: w.info.name.clone(),
                         source: e,
-                    }
-                })?;
+                    })?;
                 if got == 0 {
                     break;
                 }

@@ -1,14 +1,21 @@
 //! `experiment hitrate`: hit ratios of policies at cache sizes on one workload.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use evictlab_engine::config::Enforcement;
+use evictlab_engine::policy::registry::PolicyInfo;
+use evictlab_reports::Report;
 use serde::Serialize;
 
+use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun, SuiteWorkload};
+use crate::sweep::WorkloadInput;
+use crate::workload::Workload;
+
+use crate::hitrate::report as hitrate_report;
 use crate::hitrate::{DEFAULT_RATE, HitOptions, HitRow, SizeUnit, grid, run_cells};
 use crate::source::{WorkloadArgs, load, open, scan};
 use crate::ui::Ui;
-use crate::{RunError, hitrate_report, output};
+use crate::{RunError, output};
 
 /// Enforcement choice on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -103,7 +110,7 @@ pub struct HitrateArgs {
 /// Runs the sweep and writes `hitrate.csv`, `metadata.json`, plots and `report.md`;
 /// returns the directory and the rows.
 pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunError> {
-    let policies = super::parse_policies(&args.policies)?;
+    let policies = crate::cmd::parse_policies(&args.policies)?;
     for &s in &args.samples {
         if !(1..=64).contains(&s) {
             return Err(RunError::BadArgument {
@@ -185,18 +192,179 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
     let bar = ui.bar(cells.len() as u64, "cells");
     bar.set_message(format!("hitrate {}", w.info.name));
     let ws = [w];
-    let rows = super::with_threads(args.threads, || {
+    let rows = crate::cmd::with_threads(args.threads, || {
         run_cells(&ws, &cells, &opts, &|| bar.inc(1))
     })??;
     bar.finish_and_clear();
-    let dir = super::out_dir(&args.out, "hitrate")?;
+    let dir = crate::cmd::out_dir(&args.out, "hitrate")?;
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
     crate::regress::write_timings(&dir)?;
-    output::write_metadata(&dir, "hitrate", args.seed, args, &super::allocator_name())?;
+    output::write_metadata(
+        &dir,
+        "hitrate",
+        args.seed,
+        args,
+        &crate::cmd::allocator_name(),
+    )?;
     let mut report = evictlab_reports::Report::new("evictlab: hit rates");
     hitrate_report::add_section(&mut report, &rows, &dir.join("plots"))?;
     report.write(&dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })?;
     Ok((dir, rows))
+}
+
+/// `experiment hitrate` in the list of experiments.
+#[derive(Debug)]
+pub struct HitrateExperiment;
+
+/// The suite's real traces (file under `../shared/traces`, why).
+const SUITE_TRACES: &[(&str, &str)] = &[
+    (
+        "caffeine/cache2k/web07.trace",
+        "application cache (product pages)",
+    ),
+    (
+        "libcachesim/cloudPhysicsIO.oracleGeneral.bin",
+        "block I/O with sizes (byte capacity)",
+    ),
+];
+
+impl Experiment for HitrateExperiment {
+    fn name(&self) -> &'static str {
+        "hitrate"
+    }
+
+    fn about(&self) -> &'static str {
+        "Hit ratio of eviction policies at cache sizes on a trace or a generated workload."
+    }
+
+    fn args(&self) -> clap::Command {
+        experiment::args::<HitrateArgs>(self.name(), self.about())
+    }
+
+    fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {
+        let (dir, rows) = run(&experiment::parse(m)?, ui)?;
+        Ok(Ran::wrote(
+            format!("{} cells", rows.len()),
+            &dir,
+            "hitrate.csv",
+        ))
+    }
+
+    fn files(&self) -> &'static [CsvFile] {
+        const FILES: &[CsvFile] = &[CsvFile::deterministic(
+            "hitrate.csv",
+            &[
+                "cell",
+                "workload",
+                "policy",
+                "samples",
+                "capacity",
+                "capacity_unit",
+                "capacity_fraction",
+                "seed",
+            ],
+        )];
+        FILES
+    }
+
+    fn report(&self, report: &mut Report, dir: &Path) -> Result<bool, RunError> {
+        let Some(rows) = experiment::read_if_present::<HitRow>(dir, "hitrate.csv")? else {
+            return Ok(false);
+        };
+        hitrate_report::add_section(report, &rows, &dir.join("plots"))?;
+        Ok(true)
+    }
+
+    /// A Zipfian workload, the same with half the keys volatile (where the volatile-*
+    /// policies have something to evict), and real traces unless `--quick`.
+    fn suite(&self, s: &mut SuiteRun) -> Result<(), RunError> {
+        let zipf = |text: &str| -> Result<WorkloadInput, RunError> {
+            Ok(WorkloadInput::Synthetic {
+                spec: text.parse().map_err(|e| RunError::Workload {
+                    name: text.into(),
+                    source: e,
+                })?,
+                keys: if s.quick { 10_000 } else { 100_000 },
+                requests: if s.quick { 200_000 } else { 1_000_000 },
+                seed: s.seed,
+            })
+        };
+        let registry = &evictlab_engine::policy::registry::POLICIES;
+        let no_volatile: Vec<_> = registry.iter().filter(|p| !p.volatile_only).collect();
+        let ttl_policies: Vec<_> = registry
+            .iter()
+            .filter(|p| {
+                p.volatile_only || ["allkeys-lru", "allkeys-lfu", "lru", "belady"].contains(&p.name)
+            })
+            .collect();
+        let mut plan: Vec<(WorkloadInput, bool, Vec<&'static PolicyInfo>)> = vec![
+            (zipf("zipf:0.99")?, false, no_volatile.clone()),
+            (
+                zipf("zipf:0.99,ttl=0.5:uniform:1000:30000")?,
+                true,
+                ttl_policies,
+            ),
+        ];
+        match evictlab_workloads::trace::shared_traces_dir().filter(|_| !s.quick) {
+            Some(root) => {
+                for (rel, _) in SUITE_TRACES {
+                    let path = root.join(rel);
+                    let format =
+                        evictlab_workloads::detect(&path).map_err(|e| RunError::Workload {
+                            name: rel.to_string(),
+                            source: e,
+                        })?;
+                    plan.push((
+                        WorkloadInput::Trace {
+                            path,
+                            format,
+                            limit: None,
+                        },
+                        false,
+                        no_volatile.clone(),
+                    ));
+                }
+            }
+            None if s.quick => {}
+            None => s
+                .notes
+                .push("../shared/traces not found: the suite ran synthetic workloads only".into()),
+        }
+        let spin = s.ui.spinner("loading workloads");
+        let mut workloads = Vec::new();
+        let mut cells = Vec::new();
+        for (i, (input, _, policies)) in plan.iter().enumerate() {
+            let mut w = load(input)?;
+            w.ensure_next_access();
+            workloads.push(w);
+            for mut c in grid(
+                1,
+                policies,
+                &[1, 5, 10],
+                &[0.01, 0.05, 0.1, 0.2],
+                SizeUnit::Fraction,
+                &[s.seed],
+            ) {
+                c.workload = i;
+                cells.push(c);
+            }
+        }
+        spin.finish_and_clear();
+        let bar = s.ui.bar(cells.len() as u64, "cells");
+        bar.set_message("hit rates");
+        let opts = HitOptions::default();
+        let ws: Vec<Workload> = workloads;
+        let rows: Vec<HitRow> =
+            crate::cmd::with_threads(s.threads, || run_cells(&ws, &cells, &opts, &|| bar.inc(1)))??;
+        bar.finish_and_clear();
+        output::write_csv(&s.dir.join("hitrate.csv"), &rows)?;
+        s.workloads = ws
+            .into_iter()
+            .zip(plan.iter().map(|p| p.1))
+            .map(|(workload, has_ttls)| SuiteWorkload { workload, has_ttls })
+            .collect();
+        Ok(())
+    }
 }
