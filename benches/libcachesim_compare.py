@@ -24,6 +24,7 @@ import argparse
 import csv
 import lzma
 import os
+import resource
 import shutil
 import statistics
 import struct
@@ -81,20 +82,24 @@ def pinned(cmd):
 
 
 def timed(cmd, env=None):
+    """(wall seconds, CPU seconds user+sys of the child, stdout)."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run(pinned(cmd), capture_output=True, text=True, env=env)
     dt = time.perf_counter() - t
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr}")
-    return dt, out.stdout
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return dt, cpu, out.stdout
 
 
 def lab_run(exe, trace, policy, size, outdir):
-    dt, _ = timed([exe, "hitrate", "--trace", trace, "--policies", policy, "--sizes", str(size),
-                   "--threads", "1", "--out", outdir, "--quiet"])
+    dt, cpu, _ = timed([exe, "hitrate", "--trace", trace, "--policies", policy,
+                        "--sizes", str(size), "--threads", "1", "--out", outdir])
     with open(os.path.join(outdir, "hitrate.csv")) as f:
         row = next(csv.DictReader(f))
-    return dt, int(row["capacity"]), 1.0 - float(row["hit_ratio"])
+    return dt, cpu, int(row["capacity"]), 1.0 - float(row["hit_ratio"])
 
 
 def main():
@@ -120,24 +125,28 @@ def main():
     if not traces:
         sys.exit(f"no traces under {args.traces!r}")
 
-    print(f"{'trace':<15} {'policy':<5} {'size':>5} {'lab s':>7} {'lcs s':>7} {'lab/lcs':>8}"
-          f"  miss ratio lab / lcs")
+    print(f"medians of {args.repeat} alternating runs; wall = whole process, cpu = user+sys")
+    print(f"{'trace':<15} {'policy':<5} {'size':>5} {'lab wall':>9} {'lcs wall':>9} {'ratio':>6}"
+          f" {'lab cpu':>8} {'lcs cpu':>8} {'ratio':>6}  miss ratio lab / lcs")
     for name, path in traces:
         for policy in args.policies.split(","):
             for size in args.sizes.split(","):
-                lab_t, lcs_t = [], []
-                cap = None
+                lab_w, lab_c, lcs_w, lcs_c = [], [], [], []
                 for _ in range(args.repeat):
-                    d, cap, lab_mr = lab_run(args.experiment, path, policy, size,
-                                             os.path.join(tmp, "out"))
-                    lab_t.append(d)
-                    d, out = timed([args.lcs_python, "-c", LCS_RUN, path, policy, str(cap)])
-                    lcs_t.append(d)
+                    w, c, cap, lab_mr = lab_run(args.experiment, path, policy, size,
+                                                os.path.join(tmp, "out"))
+                    lab_w.append(w)
+                    lab_c.append(c)
+                    w, c, out = timed([args.lcs_python, "-c", LCS_RUN, path, policy, str(cap)])
+                    lcs_w.append(w)
+                    lcs_c.append(c)
                     lcs_mr = float(out.strip())
-                lab_m, lcs_m = statistics.median(lab_t), statistics.median(lcs_t)
+                m = statistics.median
                 flag = "" if abs(lab_mr - lcs_mr) < 1e-9 else "  (differ)"
-                print(f"{name:<15} {policy:<5} {size:>5} {lab_m:7.3f} {lcs_m:7.3f} "
-                      f"{lab_m / lcs_m:8.3f}  {lab_mr:.6f} / {lcs_mr:.6f}{flag}", flush=True)
+                print(f"{name:<15} {policy:<5} {size:>5} {m(lab_w):9.3f} {m(lcs_w):9.3f} "
+                      f"{m(lab_w) / m(lcs_w):6.3f} {m(lab_c):8.3f} {m(lcs_c):8.3f} "
+                      f"{m(lab_c) / m(lcs_c):6.3f}  {lab_mr:.6f} / {lcs_mr:.6f}{flag}",
+                      flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
