@@ -6,6 +6,8 @@ mod frag;
 mod golden;
 mod mrc;
 mod reference;
+mod robust;
 mod server;
 mod speed;
 mod tune_cli;
+mod util;
