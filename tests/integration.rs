@@ -9,5 +9,6 @@ mod mrc;
 mod reference;
 mod robust;
 mod server;
+mod speed;
 mod tune_cli;
 mod util;

@@ -260,6 +260,10 @@ pub struct Config {
     /// `lab-evict-key-cost-ns`: in virtual time, the modelled cost of evicting one key,
     /// used to turn `maxmemory-eviction-tenacity`'s time limit into a key budget.
     pub evict_key_cost_ns: u64,
+    /// `lab-cron-stepping`: `idle-skip` (default) runs virtual-time cron ticks that cannot
+    /// change anything in closed form; `every-tick` steps each one (the reference the
+    /// closed form is tested against; results are identical).
+    pub cron_every_tick: bool,
     /// `lab-policy-param NAME VALUE` lines: parameters of research policies. Each is
     /// checked when set against the parameters the policies declare (name, type, range);
     /// the engine resolves them against the chosen policy.
@@ -305,6 +309,7 @@ impl Default for Config {
             clock: ClockKind::Virtual,
             expire_key_cost_ns: 1000,
             evict_key_cost_ns: 1000,
+            cron_every_tick: false,
             policy_params: Vec::new(),
         }
     }
@@ -847,6 +852,27 @@ pub static PARAMS: &[Param] = &[
             Ok(())
         },
         get: |c| c.evict_key_cost_ns.to_string(),
+    },
+    Param {
+        name: "lab-cron-stepping",
+        accepts: "idle-skip or every-tick",
+        doc: "virtual time: skip idle cron ticks in closed form, or step every tick (same results)",
+        set: |c, a| {
+            c.cron_every_tick = match one(a)?.to_ascii_lowercase().as_str() {
+                "idle-skip" => false,
+                "every-tick" => true,
+                _ => return Err(()),
+            };
+            Ok(())
+        },
+        get: |c| {
+            if c.cron_every_tick {
+                "every-tick"
+            } else {
+                "idle-skip"
+            }
+            .into()
+        },
     },
     Param {
         name: "lab-policy-param",

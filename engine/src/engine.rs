@@ -122,8 +122,12 @@ pub struct Engine {
     pub(crate) now_ms: u64,
     system_start: Option<(Instant, u64)>,
     pub(crate) lru_clock: u32,
-    next_cron_ms: u64,
-    cron_period_ms: u64,
+    pub(crate) next_cron_ms: u64,
+    pub(crate) cron_period_ms: u64,
+    /// The next tick would be past `u64::MAX`: virtual time has no further cron tick.
+    cron_exhausted: bool,
+    /// Cron ticks run in closed form so far (`crate::idle`; for tests and benches).
+    pub(crate) idle_ticks_skipped: u64,
     pub(crate) stats: Stats,
     pub(crate) logical_bytes: u64,
     alloc_probe: Option<fn() -> u64>,
@@ -206,8 +210,10 @@ impl Engine {
             now_ms,
             system_start,
             lru_clock: lru_clock(now_ms),
-            next_cron_ms: now_ms + cron_period_ms,
+            next_cron_ms: now_ms.saturating_add(cron_period_ms),
             cron_period_ms,
+            cron_exhausted: false,
+            idle_ticks_skipped: 0,
             stats: Stats::default(),
             logical_bytes: 0,
             alloc_probe: None,
@@ -368,33 +374,47 @@ impl Engine {
         // Bound the work of a huge jump (e.g. a gap of days in a trace): run at most this
         // many ticks; passive expiry still removes whatever the skipped ticks would have.
         const MAX_CATCH_UP_TICKS: u64 = 100_000;
-        let ticks = (t_ms.saturating_sub(self.next_cron_ms)) / self.cron_period_ms;
+        let period = self.cron_period_ms;
+        let ticks = (t_ms.saturating_sub(self.next_cron_ms)) / period;
         if ticks > MAX_CATCH_UP_TICKS {
-            // Cannot overflow: the result is at most `t_ms`.
-            self.next_cron_ms += (ticks - MAX_CATCH_UP_TICKS) * self.cron_period_ms;
+            self.next_cron_ms += (ticks - MAX_CATCH_UP_TICKS) * period;
+            // The skipped ticks' EchoVault cycles are skipped too (else one tick would
+            // catch up on all of them: unbounded work after a gap of years).
+            self.expire.skip_echovault_to(self.next_cron_ms);
         }
-        // Count the due ticks first (at most MAX_CATCH_UP_TICKS + 1) instead of looping on
-        // `next_cron_ms <= t_ms`: near `u64::MAX` the tick time saturates and the loop stays
-        // bounded (a wrapping `next_cron_ms` used to spin forever).
-        let due = if self.next_cron_ms <= t_ms {
-            (t_ms - self.next_cron_ms) / self.cron_period_ms + 1
-        } else {
-            0
-        };
-        for _ in 0..due {
+        while !self.cron_exhausted && self.next_cron_ms <= t_ms {
+            // Idle ticks (nothing in them can change the keyspace) run in closed form
+            // (`crate::idle`), unless `lab-cron-stepping every-tick` asks for each one.
+            let due = (t_ms - self.next_cron_ms) / period + 1;
+            if due > 1 && !self.cfg.cron_every_tick && self.skip_idle_ticks(due) {
+                continue;
+            }
             self.now_ms = self.next_cron_ms;
             self.cron();
-            self.next_cron_ms = self.next_cron_ms.saturating_add(self.cron_period_ms);
+            self.schedule_next_cron(1);
         }
         self.now_ms = t_ms;
     }
 
-    /// Advances virtual time by `delta_ms`.
+    /// Moves the next cron tick `ticks` periods past the current one (the one at
+    /// `next_cron_ms`); past `u64::MAX` there is no further tick.
+    pub(crate) fn schedule_next_cron(&mut self, ticks: u64) {
+        match ticks
+            .checked_mul(self.cron_period_ms)
+            .and_then(|d| self.next_cron_ms.checked_add(d))
+        {
+            Some(t) => self.next_cron_ms = t,
+            None => self.cron_exhausted = true,
+        }
+    }
+
+    /// Advances virtual time by `delta_ms` (saturating at `u64::MAX`).
     pub fn advance_ms(&mut self, delta_ms: u64) {
         self.set_time_ms(self.now_ms.saturating_add(delta_ms));
     }
 
     /// `serverCron`: refresh the LRU clock, run the active-expire SLOW cycle, track peak.
+    /// `crate::idle` is its closed form over idle ticks: keep the two in step.
     fn cron(&mut self) {
         self.lru_clock = lru_clock(self.now_ms);
         self.active_expire_cron();
@@ -402,7 +422,7 @@ impl Engine {
     }
 
     #[inline]
-    fn update_peak(&mut self) {
+    pub(crate) fn update_peak(&mut self) {
         let used = self.used_memory();
         if used > self.stats.used_memory_peak {
             self.stats.used_memory_peak = used;
@@ -439,7 +459,7 @@ impl Engine {
             self.now_ms = base + start.elapsed().as_millis() as u64;
             if self.now_ms >= self.next_cron_ms {
                 self.cron();
-                self.next_cron_ms = self.now_ms + self.cron_period_ms;
+                self.next_cron_ms = self.now_ms.saturating_add(self.cron_period_ms);
             }
         }
         if self.expire.fast_cycle_due(&self.cfg, self.now_ms) {

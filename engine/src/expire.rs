@@ -90,9 +90,14 @@ impl ExpireState {
             cursor: 0,
             timelimit_exit: false,
             last_fast_cycle_ms: None,
-            echovault_next_ms: now_ms + ECHOVAULT_INTERVAL_MS,
+            echovault_next_ms: now_ms.saturating_add(ECHOVAULT_INTERVAL_MS),
             scratch: Vec::new(),
         }
+    }
+
+    /// Drops the EchoVault cycles due before `t_ms` but one (the cron skipped those ticks).
+    pub(crate) fn skip_echovault_to(&mut self, t_ms: u64) {
+        self.echovault_next_ms = self.echovault_next_ms.max(t_ms);
     }
 
     /// Should a FAST cycle run before this command?
@@ -102,7 +107,8 @@ impl ExpireState {
             && cfg.active_expire == ActiveExpire::Redis
             && self.last_fast_cycle_ms.is_none_or(|t| {
                 let p = ExpireParams::for_effort(cfg.active_expire_effort);
-                now_ms * 1000 >= t * 1000 + 2 * p.fast_duration_us
+                // In µs, without overflow at timestamps near u64::MAX ms.
+                now_ms as u128 * 1000 >= t as u128 * 1000 + 2 * p.fast_duration_us as u128
             })
     }
 }
@@ -150,10 +156,81 @@ impl Engine {
             ActiveExpire::Echovault => {
                 while self.now_ms >= self.expire.echovault_next_ms {
                     self.echovault_cycle();
-                    self.expire.echovault_next_ms += ECHOVAULT_INTERVAL_MS;
+                    match self
+                        .expire
+                        .echovault_next_ms
+                        .checked_add(ECHOVAULT_INTERVAL_MS)
+                    {
+                        Some(t) => self.expire.echovault_next_ms = t,
+                        // No cycle is due after u64::MAX ms; this one was the last.
+                        None => break,
+                    }
                 }
             }
             ActiveExpire::Off => {}
+        }
+    }
+
+    /// The closed form of `n` consecutive cron ticks' [`Engine::active_expire_cron`], the last
+    /// at `last_ms`, when none of them can examine a key: applies their effect on the
+    /// cycle's state and statistics and returns true; returns false (changing nothing) when
+    /// a tick could examine a key and must run. Each case mirrors its cycle above:
+    ///
+    /// * `redis` with no volatile key, or a sparse expires dict: each cycle counts itself,
+    ///   clears `timelimit_exit`, samples nothing and decays `expired_stale_perc` by 0.95;
+    /// * `redis5` with no volatile key: each cycle counts itself;
+    /// * `echovault` with no volatile key: one counted cycle per 100 ms due by `last_ms`;
+    /// * `off`: nothing.
+    pub(crate) fn active_expire_idle(&mut self, n: u64, last_ms: u64) -> bool {
+        let volatile = self.ks.volatile_len() as u64;
+        match self.cfg.active_expire {
+            ActiveExpire::Off => true,
+            ActiveExpire::Redis => {
+                let sparse = self
+                    .ks
+                    .dict(Scope::Volatile)
+                    .is_some_and(|d| d.slots() > 4 && volatile * 100 / (d.slots() as u64) < 1);
+                if volatile != 0 && !sparse {
+                    return false;
+                }
+                self.expire.timelimit_exit = false;
+                self.stats.active_expire_cycles += n;
+                // `current * 0.05 + perc * 0.95` with current = 0, n times, exactly as the
+                // cycles compute it (no closed-form power: it would round differently); the
+                // value reaches 0 within ~15 000 steps and stays there.
+                let mut perc = self.stats.expired_stale_perc;
+                for _ in 0..n {
+                    if perc == 0.0 {
+                        break;
+                    }
+                    perc *= 0.95; // = 0.0 * 0.05 + perc * 0.95 for perc ≥ 0
+                }
+                self.stats.expired_stale_perc = perc;
+                true
+            }
+            ActiveExpire::Redis5 => {
+                if volatile != 0 {
+                    return false;
+                }
+                self.stats.active_expire_cycles += n;
+                true
+            }
+            ActiveExpire::Echovault => {
+                if volatile != 0 {
+                    return false;
+                }
+                let next = self.expire.echovault_next_ms;
+                if last_ms >= next {
+                    let k = (last_ms - next) / ECHOVAULT_INTERVAL_MS + 1;
+                    self.stats.active_expire_cycles += k;
+                    // As the stepped loop: stop at the last representable time.
+                    self.expire.echovault_next_ms = k
+                        .checked_mul(ECHOVAULT_INTERVAL_MS)
+                        .and_then(|d| next.checked_add(d))
+                        .unwrap_or(next + (k - 1) * ECHOVAULT_INTERVAL_MS);
+                }
+                true
+            }
         }
     }
 

@@ -24,6 +24,7 @@
 //! - [`config`] — [`Config`]: Redis's parameter names, defaults and ranges; redis.conf parsing.
 //! - [`lru`] — the LRU clock and LFU counter arithmetic of `evict.c`.
 //! - `expire` — the active-expire cycle presets (redis, redis5, echovault).
+//! - `idle` — the closed form of idle cron ticks in virtual time (`lab-cron-stepping`).
 //! - [`policy`] — the [`Policy`] trait, the [`policy::registry`], one file per policy (Redis's,
 //!   research ones, Belady) and their shared parts (ghost FIFO, frequency sketch, capacity).
 //! - [`stats`] — [`Stats`], named as Redis's INFO fields.
@@ -52,6 +53,7 @@ pub mod config;
 pub mod dict;
 pub mod engine;
 mod expire;
+mod idle;
 mod index;
 pub mod key;
 pub mod keyspace;

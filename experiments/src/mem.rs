@@ -43,6 +43,27 @@ pub fn rss_bytes() -> std::io::Result<u64> {
     })
 }
 
+/// `VmHWM` in bytes from the text of a `/proc/PID/status` file (the line
+/// `VmHWM:    1234 kB`). `None` when the line is missing or unparsable.
+pub fn parse_vm_hwm(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let mut f = line["VmHWM:".len()..].split_ascii_whitespace();
+    let kb: u64 = f.next()?.parse().ok()?;
+    (f.next()? == "kB").then_some(kb * 1024)
+}
+
+/// This process's peak resident set size in bytes: the kernel's high-water mark `VmHWM`
+/// from `/proc/self/status` (the same figure as `getrusage`'s `ru_maxrss`, in bytes).
+pub fn peak_rss_bytes() -> std::io::Result<u64> {
+    let text = std::fs::read_to_string("/proc/self/status")?;
+    parse_vm_hwm(&text).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "/proc/self/status: no parsable 'VmHWM: N kB' line",
+        )
+    })
+}
+
 /// A sample of the process's memory.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct MemSample {
@@ -105,6 +126,15 @@ mod tests {
         );
         assert_eq!(parse_statm("2618", 4096), None);
         assert_eq!(parse_statm("a b c", 4096), None);
+    }
+
+    #[test]
+    fn parses_vm_hwm_and_the_live_peak_covers_the_current_rss() {
+        let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    1234 kB\nVmRSS:\t 1000 kB\n";
+        assert_eq!(parse_vm_hwm(status), Some(1234 * 1024));
+        assert_eq!(parse_vm_hwm("VmRSS: 5 kB\n"), None);
+        assert_eq!(parse_vm_hwm("VmHWM: x kB\n"), None);
+        assert!(peak_rss_bytes().unwrap() >= rss_bytes().unwrap());
     }
 
     #[test]

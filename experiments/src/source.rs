@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
-use evictlab_workloads::{TraceOptions, WorkloadSpec};
+use evictlab_workloads::{
+    Request, RequestSource, SourceInfo, TraceFormat, TraceOptions, WorkloadError, WorkloadSpec,
+};
 
 use crate::RunError;
 use crate::sweep::WorkloadInput;
-use crate::workload::Workload;
+use crate::workload::{WorkingSetCounter, Workload};
 
 /// The default generator when neither `--trace` nor `--workload` is given.
 pub const DEFAULT_WORKLOAD: &str = "zipf:0.99";
@@ -85,6 +87,132 @@ impl WorkloadArgs {
                 })
             }
         }
+    }
+}
+
+/// Opens a workload input as a stream of requests (a trace's `limit` applied), named as
+/// [`load`] names it.
+pub fn open(input: &WorkloadInput) -> Result<Box<dyn RequestSource>, RunError> {
+    match input {
+        WorkloadInput::Synthetic {
+            spec,
+            keys,
+            requests,
+            seed,
+        } => {
+            let name = spec.to_string();
+            let src = spec
+                .build(*keys, *requests, *seed)
+                .map_err(|e| RunError::Workload {
+                    name: name.clone(),
+                    source: e,
+                })?;
+            let info = src.info().clone();
+            Ok(Box::new(Renamed::new(info, name, src)))
+        }
+        WorkloadInput::Trace {
+            path,
+            format,
+            columns,
+            limit,
+        } => {
+            let opts = TraceOptions {
+                format: Some(*format),
+                columns: columns.clone(),
+            };
+            let src = evictlab_workloads::open_trace_with(path, &opts).map_err(|e| {
+                RunError::Workload {
+                    name: path.display().to_string(),
+                    source: e,
+                }
+            })?;
+            Ok(match limit {
+                None => src,
+                Some(l) => {
+                    let name = format!("{}[..{l}]", src.info().name);
+                    let mut info = src.info().clone();
+                    info.len_hint = Some(info.len_hint.map_or(*l, |n| n.min(*l)));
+                    Box::new(Limited {
+                        inner: Renamed::new(info, name, src),
+                        left: *l,
+                    })
+                }
+            })
+        }
+    }
+}
+
+/// Reads a workload input once to measure it (working set, length) without keeping its
+/// requests: a streamed [`Workload`] whose cells read the input again.
+pub fn scan(input: &WorkloadInput) -> Result<Workload, RunError> {
+    let mut src = open(input)?;
+    let mut info = src.info().clone();
+    let mut counter = WorkingSetCounter::default();
+    let mut batch = Vec::with_capacity(1 << 16);
+    let mut n = 0u64;
+    loop {
+        batch.clear();
+        let got = src
+            .fill(&mut batch, 1 << 16)
+            .map_err(|e| RunError::Workload {
+                name: info.name.clone(),
+                source: e,
+            })?;
+        if got == 0 {
+            break;
+        }
+        n += got as u64;
+        counter.add(&batch);
+    }
+    info.len_hint = Some(n);
+    Ok(Workload {
+        info,
+        requests: Default::default(),
+        working_set: counter.ws,
+        stream: Some(input.clone()),
+    })
+}
+
+/// A source with another name.
+struct Renamed {
+    info: SourceInfo,
+    inner: Box<dyn RequestSource>,
+}
+
+impl Renamed {
+    fn new(mut info: SourceInfo, name: String, inner: Box<dyn RequestSource>) -> Renamed {
+        info.name = name;
+        Renamed { info, inner }
+    }
+}
+
+impl RequestSource for Renamed {
+    fn info(&self) -> &SourceInfo {
+        &self.info
+    }
+    fn fill(&mut self, buf: &mut Vec<Request>, max: usize) -> Result<usize, WorkloadError> {
+        self.inner.fill(buf, max)
+    }
+}
+
+/// The first `left` requests of a source.
+struct Limited {
+    inner: Renamed,
+    left: u64,
+}
+
+impl RequestSource for Limited {
+    fn info(&self) -> &SourceInfo {
+        &self.inner.info
+    }
+    fn fill(&mut self, buf: &mut Vec<Request>, max: usize) -> Result<usize, WorkloadError> {
+        let max = (max as u64).min(self.left) as usize;
+        if max == 0 {
+            return Ok(0);
+        }
+        let got = self.inner.fill(buf, max)?;
+        self.left -= got as u64;
+        Ok(got)
     }
 }
 

@@ -1,6 +1,8 @@
 //! A workload loaded for replay: every request in memory (read once, shared by every cell
 //! of a sweep, as Caffeine's simulator broadcasts one trace to all policies), its working
-//! set, and next-access indices when a policy needs them.
+//! set, and next-access indices when a policy needs them — or, streamed, only its working
+//! set and where to read it again ([`Workload::stream`]: each cell re-reads the source in
+//! batches, so memory does not grow with the trace's length).
 
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ fn map_with_capacity<K, V>(n: usize) -> FastMap<K, V> {
 }
 
 use crate::RunError;
+use crate::sweep::WorkloadInput;
 
 /// The working set as libCacheSim defines it: distinct objects and the sum of their
 /// first-seen sizes.
@@ -35,6 +38,9 @@ pub struct Workload {
     pub requests: Arc<Vec<Request>>,
     /// Distinct objects and bytes.
     pub working_set: WorkingSet,
+    /// A streamed workload: `requests` is empty and runners that support it read this
+    /// input again for each cell ([`crate::source::open`]).
+    pub stream: Option<WorkloadInput>,
 }
 
 impl Workload {
@@ -89,6 +95,7 @@ impl Workload {
             info,
             requests: Arc::new(requests),
             working_set,
+            stream: None,
         }
     }
 
@@ -101,6 +108,26 @@ impl Workload {
         evictlab_workloads::annotate_next_access(&mut reqs);
         self.requests = Arc::new(reqs);
         self.info.has_next_access = true;
+    }
+}
+
+/// The working set of a stream, counted as it goes (same definition as [`working_set`]).
+#[derive(Debug, Default)]
+pub struct WorkingSetCounter {
+    seen: FastMap<u64, ()>,
+    /// The counts so far.
+    pub ws: WorkingSet,
+}
+
+impl WorkingSetCounter {
+    /// Counts `requests`.
+    pub fn add(&mut self, requests: &[Request]) {
+        for r in requests {
+            if self.seen.insert(r.key, ()).is_none() {
+                self.ws.objects += 1;
+                self.ws.bytes += r.value_size as u64;
+            }
+        }
     }
 }
 

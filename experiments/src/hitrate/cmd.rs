@@ -13,7 +13,7 @@ use crate::workload::Workload;
 
 use crate::hitrate::report as hitrate_report;
 use crate::hitrate::{DEFAULT_RATE, HitOptions, HitRow, SizeUnit, grid, run_cells};
-use crate::source::{WorkloadArgs, load};
+use crate::source::{WorkloadArgs, load, open, scan};
 use crate::ui::Ui;
 use crate::{RunError, output};
 
@@ -36,6 +36,22 @@ impl EnforcementArg {
         }
     }
 }
+
+/// Whether cells read the workload from memory or stream it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StreamArg {
+    /// Stream when there is one cell, or when the requests would take more than 4 GiB in
+    /// memory; load otherwise (cells then share one decoded copy).
+    Auto,
+    /// Every cell reads the source again in batches: memory independent of its length.
+    Always,
+    /// Load every request into memory once.
+    Never,
+}
+
+/// In-memory size above which `--stream auto` streams (bytes of decoded requests).
+const AUTO_STREAM_BYTES: u64 = 4 << 30;
 
 /// Arguments of `experiment hitrate`.
 #[derive(clap::Args, Clone, Debug, Serialize)]
@@ -85,6 +101,10 @@ pub struct HitrateArgs {
     /// Worker threads (default: all cores); results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Stream the workload (each cell re-reads it in batches; memory does not grow with its
+    /// length) or load it once. Results are identical.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub stream: StreamArg,
 }
 
 /// Runs the sweep and writes `hitrate.csv`, `metadata.json`, plots and `report.md`;
@@ -118,13 +138,6 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
     }
     crate::hitrate::check_config_lines(&args.config)?;
     let input = args.workload.to_input(args.seed)?;
-    let spin = ui.spinner("loading workload");
-    let mut w = load(&input)?;
-    if policies.iter().any(|p| p.needs_next_access) {
-        spin.set_message("next-access pre-pass");
-        w.ensure_next_access();
-    }
-    spin.finish_and_clear();
     let cells = grid(
         1,
         &policies,
@@ -133,6 +146,41 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
         args.size_unit,
         &[args.seed],
     );
+    let needs_next = policies.iter().any(|p| p.needs_next_access);
+    let stream = match args.stream {
+        StreamArg::Never => false,
+        StreamArg::Always | StreamArg::Auto => {
+            let info = open(&input)?.info().clone();
+            // Next-access indices the source lacks need the whole trace in memory.
+            let can = !needs_next || info.has_next_access;
+            if args.stream == StreamArg::Always && !can {
+                return Err(RunError::BadArgument {
+                    flag: "--stream",
+                    value: "always".into(),
+                    expected: "auto or never: a policy needs next-access indices that this \
+                               workload does not carry (they are computed in memory)",
+                });
+            }
+            let big = info.len_hint.is_some_and(|n| {
+                n.saturating_mul(std::mem::size_of::<evictlab_workloads::Request>() as u64)
+                    > AUTO_STREAM_BYTES
+            });
+            can && (args.stream == StreamArg::Always || cells.len() == 1 || big)
+        }
+    };
+    let spin = ui.spinner("loading workload");
+    let w = if stream {
+        spin.set_message("measuring the working set (streamed)");
+        scan(&input)?
+    } else {
+        let mut w = load(&input)?;
+        if needs_next {
+            spin.set_message("next-access pre-pass");
+            w.ensure_next_access();
+        }
+        w
+    };
+    spin.finish_and_clear();
     let opts = HitOptions {
         rate: args.rate,
         fill_on_miss: args.fill_on_miss,

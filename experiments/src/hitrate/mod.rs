@@ -24,7 +24,7 @@ use std::time::Instant;
 use evictlab_engine::config::Enforcement;
 use evictlab_engine::policy::registry::PolicyInfo;
 use evictlab_engine::{Blob, Config, Engine, FillOutcome, GetOutcome, Key, SetOptions};
-use evictlab_workloads::Op;
+use evictlab_workloads::{Op, Request};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -296,50 +296,54 @@ fn run_indexed(
             workload: w.info.name.clone(),
         });
     }
-    let ms_per_request = 1000.0 / opts.rate;
-    let has_time = w.info.has_time;
-    let (mut gets, mut hits, mut get_bytes, mut hit_bytes) = (0u64, 0u64, 0u64, 0u64);
-    let mut clock = RateClock::new(ms_per_request);
+    let mut replay = Replay {
+        engine: &mut engine,
+        fill_on_miss: opts.fill_on_miss,
+        oracle,
+        has_time: w.info.has_time,
+        clock: RateClock::new(1000.0 / opts.rate),
+        gets: 0,
+        hits: 0,
+        get_bytes: 0,
+        hit_bytes: 0,
+    };
     let started = Instant::now();
-    for (i, r) in w.requests.iter().enumerate() {
-        let t = if has_time { r.time_ms } else { clock.at(i) };
-        engine.set_time_ms(t);
-        if oracle {
-            engine.set_oracle(i as u64, r.next_access);
+    let n = match &w.stream {
+        None => {
+            for (i, r) in w.requests.iter().enumerate() {
+                replay.step(i, r);
+            }
+            w.requests.len() as u64
         }
-        match r.op {
-            Op::Get => {
-                gets += 1;
-                get_bytes += r.value_size as u64;
-                let hit = if opts.fill_on_miss {
-                    matches!(
-                        engine.get_or_fill_id(r.key, r.value_size as u64, r.ttl_ms),
-                        FillOutcome::Hit(_)
-                    )
-                } else {
-                    matches!(engine.get(&Key::from_id(r.key)), GetOutcome::Hit(_))
-                };
-                if hit {
-                    hits += 1;
-                    hit_bytes += r.value_size as u64;
+        Some(input) => {
+            // Streaming: the source is read again in batches; memory is one batch.
+            let mut src = crate::source::open(input)?;
+            let mut batch = Vec::with_capacity(STREAM_BATCH);
+            let mut i = 0usize;
+            loop {
+                batch.clear();
+                let got = src
+                    .fill(&mut batch, STREAM_BATCH)
+                    .map_err(|e| RunError::Workload {
+                        name: w.info.name.clone(),
+                        source: e,
+                    })?;
+                if got == 0 {
+                    break;
+                }
+                for r in &batch {
+                    replay.step(i, r);
+                    i += 1;
                 }
             }
-            Op::Set => {
-                engine.set(
-                    Key::from_id(r.key),
-                    Blob::Sized(r.value_size as u64),
-                    SetOptions::ttl_ms(r.ttl_ms),
-                );
-            }
-            Op::Delete => {
-                engine.del(&Key::from_id(r.key));
-            }
+            i as u64
         }
-    }
+    };
+    let (gets, hits, get_bytes, hit_bytes) =
+        (replay.gets, replay.hits, replay.get_bytes, replay.hit_bytes);
     let secs = started.elapsed().as_secs_f64();
     let virtual_ms = engine.now_ms();
     debug_assert!(engine.check_invariants().is_ok());
-    let n = w.requests.len() as u64;
     let st = engine.stats();
     let ws_units = match unit {
         CapacityUnit::Keys => w.working_set.objects,
@@ -372,6 +376,68 @@ fn run_indexed(
         config: config_changes,
         requests_per_sec: if secs > 0.0 { n as f64 / secs } else { 0.0 },
     })
+}
+
+/// Requests per batch of a streamed replay.
+const STREAM_BATCH: usize = 1 << 16;
+
+/// One cell's replay state: the engine and the GET counters. [`Replay::step`] is the one
+/// per-request body of both the in-memory and the streamed replay.
+struct Replay<'a> {
+    engine: &'a mut Engine,
+    fill_on_miss: bool,
+    oracle: bool,
+    has_time: bool,
+    clock: RateClock,
+    gets: u64,
+    hits: u64,
+    get_bytes: u64,
+    hit_bytes: u64,
+}
+
+impl Replay<'_> {
+    /// Request `i` of the workload.
+    #[inline(always)]
+    fn step(&mut self, i: usize, r: &Request) {
+        let engine = &mut *self.engine;
+        let t = if self.has_time {
+            r.time_ms
+        } else {
+            self.clock.at(i)
+        };
+        engine.set_time_ms(t);
+        if self.oracle {
+            engine.set_oracle(i as u64, r.next_access);
+        }
+        match r.op {
+            Op::Get => {
+                self.gets += 1;
+                self.get_bytes += r.value_size as u64;
+                let hit = if self.fill_on_miss {
+                    matches!(
+                        engine.get_or_fill_id(r.key, r.value_size as u64, r.ttl_ms),
+                        FillOutcome::Hit(_)
+                    )
+                } else {
+                    matches!(engine.get(&Key::from_id(r.key)), GetOutcome::Hit(_))
+                };
+                if hit {
+                    self.hits += 1;
+                    self.hit_bytes += r.value_size as u64;
+                }
+            }
+            Op::Set => {
+                engine.set(
+                    Key::from_id(r.key),
+                    Blob::Sized(r.value_size as u64),
+                    SetOptions::ttl_ms(r.ttl_ms),
+                );
+            }
+            Op::Delete => {
+                engine.del(&Key::from_id(r.key));
+            }
+        }
+    }
 }
 
 /// The virtual time of request `i` at a fixed rate, `(i as f64 * ms_per_request) as u64`,
