@@ -5,6 +5,7 @@ mod cow_cli;
 mod frag;
 mod golden;
 mod mrc;
+mod redis_memory;
 mod reference;
 mod server;
 mod tune_cli;

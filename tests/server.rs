@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Mutex;
 
-static SERVER: Mutex<()> = Mutex::new(());
+pub(crate) static SERVER: Mutex<()> = Mutex::new(());
 
 fn experiment() -> Command {
     Command::new(env!("CARGO_BIN_EXE_experiment"))
@@ -23,7 +23,7 @@ fn run_ok(args: &[&str]) -> String {
 }
 
 /// The server URL, or None (with a message) when no server was provided.
-fn server_url() -> Option<String> {
+pub(crate) fn server_url() -> Option<String> {
     match std::env::var("EVICTLAB_REDIS_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {

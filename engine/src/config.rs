@@ -889,7 +889,7 @@ pub static PARAMS: &[Param] = &[
     Param {
         name: "hash-max-listpack-entries",
         accepts: "a non-negative integer",
-        doc: "hashes with more fields are hashtables (Redis 7.0 default 128; redis model)",
+        doc: "hashes with more fields are hashtables (Redis 7.0 default 512; redis model)",
         set: |c, a| {
             c.encoding_thresholds.hash_max_listpack_entries = int_in(a, 0, i64::MAX as u64)?;
             Ok(())

@@ -62,13 +62,17 @@ mod tests {
 
     #[test]
     fn classes_quantum_8() {
-        let classes: Vec<u64> = [1, 9, 17, 24, 25, 33, 41, 49, 57, 64, 65, 81, 97, 113, 129, 161]
-            .iter()
-            .map(|&n| size_class(n, Quantum::Q8))
-            .collect();
+        let classes: Vec<u64> = [
+            1, 9, 17, 24, 25, 33, 41, 49, 57, 64, 65, 81, 97, 113, 129, 161,
+        ]
+        .iter()
+        .map(|&n| size_class(n, Quantum::Q8))
+        .collect();
         assert_eq!(
             classes,
-            [8, 16, 24, 24, 32, 40, 48, 56, 64, 64, 80, 96, 112, 128, 160, 192]
+            [
+                8, 16, 24, 24, 32, 40, 48, 56, 64, 64, 80, 96, 112, 128, 160, 192
+            ]
         );
         assert_eq!(size_class(257, Quantum::Q8), 320);
         assert_eq!(size_class(536, Quantum::Q8), 640);

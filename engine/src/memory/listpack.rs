@@ -129,7 +129,9 @@ pub fn score_elem(x: f64) -> Elem {
 fn g17_len(x: f64) -> u64 {
     // 17 significant digits in scientific form: d.dddddddddddddddde±X
     let sci = format!("{:.16e}", x);
-    let (mant, exp) = sci.split_once('e').expect("scientific format has an exponent");
+    let (mant, exp) = sci
+        .split_once('e')
+        .expect("scientific format has an exponent");
     let exp: i32 = exp.parse().expect("exponent is an integer");
     let neg = mant.starts_with('-');
     let digits: String = mant.chars().filter(char::is_ascii_digit).collect();

@@ -101,7 +101,7 @@ impl Encoding {
 /// `src/config.c`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Thresholds {
-    /// `hash-max-listpack-entries` (128).
+    /// `hash-max-listpack-entries` (512).
     pub hash_max_listpack_entries: u64,
     /// `hash-max-listpack-value` (64).
     pub hash_max_listpack_value: u64,
@@ -118,7 +118,7 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Thresholds {
         Thresholds {
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
@@ -243,19 +243,26 @@ pub fn value_cost(v: &Value, p: &CostParams, big: bool) -> (Encoding, u64) {
                 let entries: u64 = h
                     .iter()
                     .map(|(f, v)| {
-                        size_class(DICT_ENTRY, q) + sds_alloc(f.len() as u64, q) + sds_alloc(v.len(), q)
+                        size_class(DICT_ENTRY, q)
+                            + sds_alloc(f.len() as u64, q)
+                            + sds_alloc(v.len(), q)
                     })
                     .sum();
                 // t_hash.c: hashTypeConvertListpack presizes the dict for the fields it
-                // moves — 129 when the entry count crossed the limit (assumed when the hash is
-                // above it; a long value may have converted it earlier); one step per add
+                // moves — 513 when the entry count crossed the limit (assumed when the hash is
+                // above it); a long field or value converts before it is inserted
+                // (hashTypeTryConversion checks every argument first), assumed to happen on
+                // the first write, so the dict grows from empty. One step per add
                 // (hashTypeSet → dictAddRaw).
                 let presize = if n > t.hash_max_listpack_entries {
                     t.hash_max_listpack_entries + 1
                 } else {
-                    n
+                    0
                 };
-                (Encoding::Hashtable, robj + dict_cost(n, presize, 1, q) + entries)
+                (
+                    Encoding::Hashtable,
+                    robj + dict_cost(n, presize, 1, q) + entries,
+                )
             }
         }
         Value::Set(s) => {
@@ -271,7 +278,10 @@ pub fn value_cost(v: &Value, p: &CostParams, big: bool) -> (Encoding, u64) {
                     Elem::Str(_) => false,
                 });
             if all_int {
-                (Encoding::Intset, robj + size_class(intset_bytes(n, width), q))
+                (
+                    Encoding::Intset,
+                    robj + size_class(intset_bytes(n, width), q),
+                )
             } else {
                 let entries: u64 = s
                     .iter()
@@ -286,14 +296,18 @@ pub fn value_cost(v: &Value, p: &CostParams, big: bool) -> (Encoding, u64) {
                 } else {
                     0
                 };
-                (Encoding::Hashtable, robj + dict_cost(n, presize, 1, q) + entries)
+                (
+                    Encoding::Hashtable,
+                    robj + dict_cost(n, presize, 1, q) + entries,
+                )
             }
         }
         Value::ZSet(z) => {
             let n = z.len() as u64;
             let small = !big
                 && n <= t.zset_max_listpack_entries
-                && z.iter().all(|(m, _)| (m.len() as u64) <= t.zset_max_listpack_value);
+                && z.iter()
+                    .all(|(m, _)| (m.len() as u64) <= t.zset_max_listpack_value);
             if small {
                 let body: u64 = z
                     .iter()

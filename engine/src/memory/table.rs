@@ -241,9 +241,16 @@ mod tests {
         for _ in 0..20 {
             t.add(false, |_, _| true);
         }
-        assert_eq!(t.slots(), 4, "24 entries in 4 buckets: ratio 6 not yet checked");
+        assert_eq!(
+            t.slots(),
+            4,
+            "24 entries in 4 buckets: ratio 6 not yet checked"
+        );
         t.add(false, |_, _| true);
-        assert!(t.is_rehashing(), "used/size = 24/4 = 6 > 5 forces the expansion");
+        assert!(
+            t.is_rehashing(),
+            "used/size = 24/4 = 6 > 5 forces the expansion"
+        );
     }
 
     #[test]

@@ -40,15 +40,24 @@ fn strings_embstr_raw_int() {
     let q8 = Quantum::Q8;
     // EMBSTR: robj 16 + sdshdr8 3 + len + NUL in one allocation.
     assert_eq!(cost(&s(b"hello"), q8), (Encoding::Embstr, 32)); // 25 → 32
-    assert_eq!(cost(&Value::Str(Blob::sized(44)), q8), (Encoding::Embstr, 64)); // 64
+    assert_eq!(
+        cost(&Value::Str(Blob::sized(44)), q8),
+        (Encoding::Embstr, 64)
+    ); // 64
     // RAW: robj + sdshdr8 (3 + 45 + 1 = 49 → 56).
-    assert_eq!(cost(&Value::Str(Blob::sized(45)), q8), (Encoding::Raw, 16 + 56));
+    assert_eq!(
+        cost(&Value::Str(Blob::sized(45)), q8),
+        (Encoding::Raw, 16 + 56)
+    );
     assert_eq!(
         cost(&Value::Str(Blob::sized(45)), Quantum::Q16),
         (Encoding::Raw, 16 + 64)
     );
     // 1000 bytes: sdshdr16 5 + 1000 + 1 = 1006 → 1024.
-    assert_eq!(cost(&Value::Str(Blob::sized(1000)), q8), (Encoding::Raw, 16 + 1024));
+    assert_eq!(
+        cost(&Value::Str(Blob::sized(1000)), q8),
+        (Encoding::Raw, 16 + 1024)
+    );
     // Integers: shared below 10000, else a 16-byte robj.
     assert_eq!(cost(&s(b"42"), q8), (Encoding::SharedInt, 0));
     assert_eq!(cost(&s(b"12345"), q8), (Encoding::Int, 16));
@@ -60,7 +69,10 @@ fn strings_embstr_raw_int() {
     };
     assert_eq!(value_cost(&s(b"42"), &no_share, false), (Encoding::Int, 16));
     // A sized payload of 2 bytes may be digits, but the model cannot know: EMBSTR.
-    assert_eq!(cost(&Value::Str(Blob::sized(2)), q8), (Encoding::Embstr, 24));
+    assert_eq!(
+        cost(&Value::Str(Blob::sized(2)), q8),
+        (Encoding::Embstr, 24)
+    );
 }
 
 #[test]
@@ -88,13 +100,22 @@ fn hash_listpack_and_hashtable() {
         },
         ..params(Quantum::Q8)
     };
-    assert_eq!(value_cost(&v, &p, false), (Encoding::Hashtable, 16 + 56 + 32 + 40 + 40));
+    assert_eq!(
+        value_cost(&v, &p, false),
+        (Encoding::Hashtable, 16 + 56 + 32 + 40 + 40)
+    );
     // Converted before: stays a hashtable even under the thresholds.
-    assert_eq!(value_cost(&v, &params(Quantum::Q8), true).0, Encoding::Hashtable);
+    assert_eq!(
+        value_cost(&v, &params(Quantum::Q8), true).0,
+        Encoding::Hashtable
+    );
     // A value longer than hash-max-listpack-value (64) converts too.
     let mut h = HashValue::default();
     h.insert(Key::from("f"), Blob::sized(65));
-    assert_eq!(cost(&Value::Hash(Box::new(h)), Quantum::Q8).0, Encoding::Hashtable);
+    assert_eq!(
+        cost(&Value::Hash(Box::new(h)), Quantum::Q8).0,
+        Encoding::Hashtable
+    );
 }
 
 #[test]
@@ -108,7 +129,10 @@ fn set_intset_and_hashtable() {
     assert_eq!(cost(&v, Quantum::Q8), (Encoding::Intset, 32));
     st.insert(Key::from("70000"));
     // 32-bit members: 8 + 4 × 4 = 24.
-    assert_eq!(cost(&Value::Set(Box::new(st.clone())), Quantum::Q8), (Encoding::Intset, 40));
+    assert_eq!(
+        cost(&Value::Set(Box::new(st.clone())), Quantum::Q8),
+        (Encoding::Intset, 40)
+    );
     let mut st = SetValue::default();
     st.insert(Key::from("a"));
     st.insert(Key::from("b"));
@@ -125,7 +149,10 @@ fn zset_listpack_and_skiplist() {
     z.insert(Key::from("a"), 1.0);
     z.insert(Key::from("b"), 0.5);
     // 6 + [a 3] + [1 → int 2] + [b 3] + ["0.5" 5] + 1 = 20 → 24; robj 16.
-    assert_eq!(cost(&Value::ZSet(Box::new(z.clone())), Quantum::Q8), (Encoding::Listpack, 40));
+    assert_eq!(
+        cost(&Value::ZSet(Box::new(z.clone())), Quantum::Q8),
+        (Encoding::Listpack, 40)
+    );
     let p = CostParams {
         thresholds: Thresholds {
             zset_max_listpack_entries: 1,
@@ -151,7 +178,10 @@ fn list_quicklist_nodes() {
         l.push_back(Blob::bytes(b));
     }
     // One node: listpack 7 + 3 + 4 + 2 = 16; robj 16 + quicklist 40 + node 40 + 16.
-    assert_eq!(cost(&Value::List(Box::new(l)), Quantum::Q8), (Encoding::Quicklist, 112));
+    assert_eq!(
+        cost(&Value::List(Box::new(l)), Quantum::Q8),
+        (Encoding::Quicklist, 112)
+    );
     // 1000 elements of 100 bytes: each adds 100 + 1 + 2 to the estimate; a node takes
     // elements while 7 + 103·k + 103 ≤ 8192, i.e. 78 per node → 13 nodes.
     let mut l = ListValue::default();
@@ -178,7 +208,11 @@ fn redis_engine(extra: &str) -> Engine {
 fn engine_counts_keys_dicts_and_frees_on_delete() {
     let mut e = redis_engine("");
     assert_eq!(e.used_memory(), 1000);
-    e.set(Key::from("k:1"), Blob::bytes(b"hello"), SetOptions::default());
+    e.set(
+        Key::from("k:1"),
+        Blob::bytes(b"hello"),
+        SetOptions::default(),
+    );
     // entry 24 + key sds 8 + EMBSTR 32 + main dict's first 4 buckets (32).
     assert_eq!(e.used_memory(), 1000 + 64 + 32);
     e.set(
