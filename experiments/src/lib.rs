@@ -7,30 +7,36 @@
 //!
 //! # Layout
 //!
+//! Each experiment is one folder: its runner, rows, report section and command-line glue
+//! (an [`experiment::Experiment`] implementation listed in [`experiment::EXPERIMENTS`]).
+//!
+//! - [`experiment`] — the [`experiment::Experiment`] trait and the one list of experiments
+//!   that the binary, the suite, `report`, `regress` and `merge` iterate.
+//! - [`hitrate`] — `experiment hitrate`: hit-rate replay of cells, grids, parallel runs,
+//!   `hitrate.csv` rows; `report` (plots, tables, sentences), `cmd`.
+//! - [`mrc`] — `experiment mrc`: LRU miss-ratio curves in one pass, exact stack distances
+//!   (Fenwick tree) and SHARDS fixed-rate / fixed-size sampling, `mrc.csv`; `report`, `cmd`.
+//! - [`hcl`] — `experiment hcl`: the HCL Cache scenario on the engine (`scenario`: data
+//!   hashes, dependency sets, maintenance jobs) under each policy, `hcl.csv`, report section.
+//! - [`frag`] — `experiment frag`: fill/delete/refill/churn/idle/defrag phases per allocator in
+//!   worker processes, per-key overhead, active defragmentation; `report`, `cmd`.
 //! - [`cow`] — `experiment cow`: fork vs forkless snapshots under writes, copy-on-write measured
-//!   from the child's `Private_Dirty`, page-level ground truth, and the prediction.
-//! - [`cow_report`] — the snapshot / COW report section from `cow.csv` and `cow_timeseries.csv`.
-//! - [`cmd`] — the subcommands of the `experiment` binary (arguments and `run` functions).
+//!   from the child's `Private_Dirty`, page-level ground truth, the prediction; `report`, `cmd`.
+//! - [`tune`] — `experiment tune`: memory probe, COW runs and fits, policy sweep, derived
+//!   maxmemory; `report` writes `tuning-report.md` citing every number (`tune_citations.csv`).
+//! - [`server`] — `experiment server`: replaying a workload against a real Redis-protocol
+//!   server (INFO, BGSAVE COW); `cmd`.
+//! - [`compare`] — `experiment compare`: the engine and a real server on the same cells.
+//! - [`cmd`] — the commands that are not experiments (`run`, `merge`, `suite`, `report`,
+//!   `regress`, `list`, `export`) and the helpers every command shares.
 //! - [`source`] — `--trace` / `--workload` arguments into a loaded workload.
 //! - [`ui`] — progress bars handed in by the binary.
 //! - [`sweep`] — declarative TOML sweeps: validation, the cell grid, shards.
 //! - [`workload`] — a workload loaded in memory: requests, working set, next accesses.
-//! - [`hitrate`] — hit-rate replay of one cell, grids of cells, parallel runs, `hitrate.csv` rows.
-//! - [`hitrate_report`] — the hit-rate report section (plots, tables, sentences) from rows.
-//! - [`tune`] — `experiment tune`: memory probe, COW runs and fits, policy sweep, derived maxmemory.
-//! - [`tune_report`] — `tuning-report.md` with every number cited to a CSV (`tune_citations.csv`).
-//! - [`mrc`] — LRU miss-ratio curves in one pass: exact stack distances (Fenwick tree) and
-//!   SHARDS fixed-rate / fixed-size sampling, `mrc.csv` rows, mean absolute error.
-//! - [`mrc_report`] — the miss-ratio-curve report section (exact vs SHARDS plot, MAE table).
 //! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
 //! - [`alloc`] — [`alloc::LabAllocator`]: the counting global allocator dispatching at run time
 //!   to glibc, jemalloc or mimalloc; allocator stats, purge, the jemalloc defrag hint.
 //! - [`mem`] — one memory sample: counted used bytes, RSS (`/proc/self/statm`), allocator stats.
-//! - [`frag`] — `experiment frag`: fill/delete/refill/churn/idle/defrag phases per allocator in
-//!   worker processes, per-key overhead, Redis's active defragmentation.
-//! - [`frag_report`] — the memory-realism report section from `frag.csv`, `overhead.csv`,
-//!   `defrag.csv`.
-//! - [`server`] — replaying a workload against a real Redis-protocol server (INFO, BGSAVE COW).
 //! - [`regress`] — the regression gate: exact deterministic columns, throughput relative to a
 //!   reference loop (`timings.csv`).
 
@@ -41,22 +47,20 @@
 
 pub mod alloc;
 pub mod cmd;
+pub mod compare;
 pub mod cow;
-pub mod cow_report;
+pub mod experiment;
 pub mod frag;
-pub mod frag_report;
+pub mod hcl;
 pub mod hitrate;
-pub mod hitrate_report;
 pub mod mem;
 pub mod mrc;
-pub mod mrc_report;
 pub mod output;
 pub mod regress;
 pub mod server;
 pub mod source;
 pub mod sweep;
 pub mod tune;
-pub mod tune_report;
 pub mod ui;
 pub mod workload;
 
@@ -110,6 +114,12 @@ pub enum RunError {
         name: String,
         /// The registry's names.
         known: String,
+    },
+    /// Parsed command-line arguments do not fit an experiment's arguments.
+    #[error("arguments: {message}")]
+    Arguments {
+        /// clap's message.
+        message: String,
     },
     /// A command-line value is not accepted.
     #[error("invalid value '{value}' for {flag}: expected {expected}")]

@@ -2,8 +2,8 @@
 //!
 //! Every CSV present in both directories is compared, generically:
 //!
-//! * rows are matched by their **key columns**: the known identifying columns
-//!   ([`KEY_COLUMNS`]: cell, workload, policy, samples, capacity, …) plus every column that is
+//! * rows are matched by their **key columns**: the identifying columns the experiment that
+//!   writes the file declares ([`crate::experiment::CsvFile::keys`]) plus every column that is
 //!   not numeric in the baseline (a duplicate key gets an occurrence suffix);
 //! * **timing columns** (names ending in `_per_sec`) are throughput: each value is divided by
 //!   the speed of a fixed reference loop measured in the same run ([`reference_loop`], written
@@ -14,8 +14,9 @@
 //! * every other column is deterministic (miss counts, hit ratios, evicted keys …) and must
 //!   be equal: the same text, or the same number.
 //!
-//! Files listed in [`MEASURED_FILES`] hold measurements of real processes (fork, COW, RSS, a
-//! real server) and are skipped with a note. A CSV present on one side only is noted, not
+//! Files an experiment declares [`Values::Measured`] hold measurements of real processes
+//! (fork, COW, RSS, a real server) and are skipped with a note; a CSV no experiment declares
+//! is compared with its non-numeric columns as keys, and noted. A CSV present on one side only is noted, not
 //! failed (suites grow), as is a row present only in the current run; a row of the baseline
 //! missing from the current run is a regression.
 
@@ -24,37 +25,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::RunError;
+use crate::experiment::{CsvFile, Values, csv_file};
 
-/// Columns that identify a row (when present).
-pub const KEY_COLUMNS: &[&str] = &[
-    "cell",
-    "workload",
-    "trace",
-    "policy",
-    "samples",
-    "capacity",
-    "capacity_unit",
-    "capacity_fraction",
-    "size",
-    "size_unit",
-    "seed",
-    "match",
-    "mode",
-    "allocator",
-    "snapshot",
-    "thp",
-    "repeat",
-];
-
-/// CSVs of measurements (not deterministic): skipped with a note.
-pub const MEASURED_FILES: &[&str] = &[
-    "timings.csv",
-    "server.csv",
-    "server_timeseries.csv",
-    "compare.csv",
-    "cow.csv",
-    "cow_timeseries.csv",
-];
+/// `timings.csv`: the reference loop's speed (wall clock, not compared itself).
+pub const TIMINGS: CsvFile = CsvFile::measured("timings.csv");
 
 /// The name of the reference loop's row in `timings.csv`.
 pub const REFERENCE_NAME: &str = "reference-loop";
@@ -284,8 +258,16 @@ pub fn compare_dirs(
     }
     let speeds = (reference_speed(baseline), reference_speed(current));
     for name in base_names.iter().filter(|n| cur_names.contains(n)) {
-        if MEASURED_FILES.contains(&name.as_str()) {
-            if name != "timings.csv" {
+        let declared = csv_file(name);
+        if declared.is_none() {
+            out.notes.push(format!(
+                "{name} is not declared by any experiment: compared with its non-numeric columns as keys"
+            ));
+        }
+        if let Some(f) = declared
+            && f.values == Values::Measured
+        {
+            if name != TIMINGS.name {
                 out.checks.push(Check {
                     file: name.clone(),
                     kind: "skipped".into(),
@@ -300,6 +282,7 @@ pub fn compare_dirs(
             name,
             &read(&baseline.join(name))?,
             &read(&current.join(name))?,
+            declared.map_or(&[][..], |f| f.keys),
             speeds,
             tolerance,
             &mut out,
@@ -312,6 +295,7 @@ fn compare_file(
     name: &str,
     base: &Csv,
     cur: &Csv,
+    key_columns: &[&str],
     speeds: (Option<f64>, Option<f64>),
     tolerance: f64,
     out: &mut RegressOutcome,
@@ -348,7 +332,7 @@ fn compare_file(
         .iter()
         .enumerate()
         .filter(|(i, h)| {
-            KEY_COLUMNS.contains(&h.as_str())
+            key_columns.contains(&h.as_str())
                 || (!is_throughput(h)
                     && !is_wall_clock(h)
                     && base

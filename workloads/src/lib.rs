@@ -16,8 +16,6 @@
 //! - [`writer`] — [`export`], [`write_csv`], [`write_oracle_general`]: streams to lab CSV or oracleGeneral.
 //! - [`zipf`] — [`Zipf`]: exact Zipf for any exponent (alias head + rejection-inversion tail).
 //! - [`dist`] — [`Dist`]: size and TTL distributions.
-//! - [`hcl`] — the HCL Cache scenario on the engine: data hashes, dependency sets, maintenance
-//!   zsets and jobs; counts inconsistencies and OOM refusals ([`hcl::run`]).
 //! - [`hash`] — FNV-1a 64 (YCSB's and plain), per-key hashing, SplitMix64.
 //!
 //! # Example
@@ -39,7 +37,6 @@
 pub mod dist;
 pub mod error;
 pub mod hash;
-pub mod hcl;
 pub mod oracle;
 pub mod registry;
 pub mod request;

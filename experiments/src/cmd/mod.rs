@@ -1,20 +1,14 @@
-//! The subcommands of the `experiment` binary: each owns its clap arguments and a `run`
-//! function that returns what it wrote. The binary only parses and dispatches.
+//! The subcommands of the `experiment` binary that are not experiments (the experiments'
+//! own command glue lives in their folders, see [`crate::experiment`]), and the helpers
+//! every command shares. Each owns its clap arguments and a `run` function that returns
+//! what it wrote. The binary only parses and dispatches.
 
-pub mod compare;
-pub mod cow;
 pub mod export;
-pub mod frag;
-pub mod hcl;
-pub mod hitrate;
 pub mod list;
-pub mod mrc;
 pub mod regress;
 pub mod report;
-pub mod server;
 pub mod suite;
 pub mod sweep;
-pub mod tune;
 
 use std::path::{Path, PathBuf};
 

@@ -9,7 +9,7 @@ use crate::hitrate::{HitRow, run_indexed_cells};
 use crate::source::load;
 use crate::sweep::{Shard, SweepSpec};
 use crate::ui::Ui;
-use crate::{RunError, hitrate_report, output};
+use crate::{RunError, output};
 
 /// Arguments of `experiment run`.
 #[derive(clap::Args, Clone, Debug, Serialize)]
@@ -146,11 +146,7 @@ fn write_sweep_dir(
     })?;
     output::write_json(&dir.join("shard.json"), shard)?;
     if with_report {
-        let mut report = evictlab_reports::Report::new(format!("evictlab sweep: {}", spec.name));
-        hitrate_report::add_section(&mut report, rows, &dir.join("plots"))?;
-        report.write(dir).map_err(|e| RunError::Report {
-            message: e.to_string(),
-        })?;
+        super::report::render(dir, &format!("evictlab sweep: {}", spec.name))?;
     }
     Ok(())
 }

@@ -30,7 +30,9 @@
 //! probabilities ([`model`]); `predicted_uniform_pages` is the closed form
 //! `P·(1 − (1 − 1/P)^W)` for uniform writes over the value and entry pages.
 
+pub mod cmd;
 pub mod model;
+pub mod report;
 mod worker;
 
 use std::io::Read;

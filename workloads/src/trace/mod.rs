@@ -505,6 +505,6 @@ pub fn shared_traces_dir() -> Option<PathBuf> {
 }
 
 /// A strict unsigned decimal parser (no sign, no spaces), shared with the HCL scenario.
-pub(crate) fn parse_u64_pub(b: &[u8]) -> Option<u64> {
+pub fn parse_decimal_u64(b: &[u8]) -> Option<u64> {
     text::parse_u64(b)
 }

@@ -37,6 +37,9 @@
 //! fill, delete and refill depend only on the seed and the sizes; everything else is
 //! measured.
 
+pub mod cmd;
+pub mod report;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

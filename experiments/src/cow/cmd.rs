@@ -10,11 +10,14 @@
 
 use std::path::{Path, PathBuf};
 
+use evictlab_reports::Report;
 use serde::Serialize;
 
+use crate::cow::report as cow_report;
 use crate::cow::{CowArgs, CowPoint, CowRow, CowSummary, quick_args, run_with_progress};
+use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun};
 use crate::ui::Ui;
-use crate::{RunError, cow_report, output};
+use crate::{RunError, output};
 
 /// Arguments of `experiment cow`.
 #[derive(clap::Args, Clone, Debug)]
@@ -100,7 +103,13 @@ pub fn run(args: &CowCmdArgs, ui: &Ui) -> Result<CowSummary, RunError> {
         compression: eff.compression,
         fsync: !eff.no_fsync,
     };
-    output::write_metadata(&eff.out, "cow", eff.seed, &rec, &super::allocator_name())?;
+    output::write_metadata(
+        &eff.out,
+        "cow",
+        eff.seed,
+        &rec,
+        &crate::cmd::allocator_name(),
+    )?;
     let mut report = evictlab_reports::Report::new("evictlab: snapshots and copy-on-write");
     add_report_section(&mut report, &eff.out)?;
     report.write(&eff.out).map_err(|e| RunError::Report {
@@ -128,4 +137,81 @@ pub fn add_report_section(
     };
     cow_report::add_section(report, &rows, &points, &dir.join("plots"))?;
     Ok(true)
+}
+
+/// `experiment cow` in the list of experiments.
+#[derive(Debug)]
+pub struct CowExperiment;
+
+/// `cow.csv` and `cow_timeseries.csv` (also written by `experiment server --bgsave`).
+pub const FILES: &[CsvFile] = &[
+    CsvFile::measured("cow.csv"),
+    CsvFile::measured("cow_timeseries.csv"),
+];
+
+impl Experiment for CowExperiment {
+    fn name(&self) -> &'static str {
+        "cow"
+    }
+
+    fn about(&self) -> &'static str {
+        "Fork vs forkless snapshots under writes: copy-on-write measured, ground truth, model."
+    }
+
+    fn args(&self) -> clap::Command {
+        experiment::args::<CowCmdArgs>(self.name(), self.about())
+    }
+
+    fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {
+        let s = run(&experiment::parse(m)?, ui)?;
+        let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1}"));
+        let mut lines = vec![format!(
+            "{} snapshots; fork ms/GiB THP off {}, THP on {}; wrote {}",
+            s.rows.len(),
+            ms(s.fork_ms_per_gb_thp_off),
+            ms(s.fork_ms_per_gb_thp_on),
+            s.csv.display()
+        )];
+        if let Some(dir) = s.csv.parent() {
+            lines.push(format!("report: {}", dir.join("report.md").display()));
+        }
+        Ok(Ran {
+            lines,
+            warnings: s
+                .log
+                .iter()
+                .filter(|l| l.starts_with("WARNING"))
+                .cloned()
+                .collect(),
+        })
+    }
+
+    /// Fork latency and copy-on-write of real processes: measurements.
+    fn files(&self) -> &'static [CsvFile] {
+        FILES
+    }
+
+    fn report(&self, report: &mut Report, dir: &Path) -> Result<bool, RunError> {
+        add_report_section(report, dir)
+    }
+
+    /// The quick preset shrunk to a few seconds. Its cells fork worker processes from this
+    /// thread, so the suite's workloads are dropped first (the workers would inherit them).
+    fn suite(&self, s: &mut SuiteRun) -> Result<(), RunError> {
+        s.workloads = Vec::new();
+        if s.quick {
+            s.notes.push(
+                "--quick: snapshots (cow) skipped (fork latency and COW are measurements of \
+                 real processes: not deterministic)"
+                    .into(),
+            );
+            return Ok(());
+        }
+        let mut cow = quick_args(&s.dir);
+        cow.dataset = 16 << 20;
+        cow.write_rates = vec![0, 50_000];
+        cow.seed = s.seed;
+        run_cells(&cow, s.ui)?;
+        Ok(())
+    }
 }

@@ -1,14 +1,17 @@
-//! `experiment hcl`: the HCL Cache scenario ([`evictlab_workloads::hcl`]) under each
+//! `experiment hcl`: the HCL Cache scenario ([`scenario`]) under each
 //! `maxmemory-policy`, at a memory limit set as a fraction of the scenario's own unlimited
 //! peak, so the inconsistencies and OOM refusals HCL's documentation warns about are counted
 //! per policy. Writes `hcl.csv` and a report section.
 
+pub mod scenario;
+
 use std::path::{Path, PathBuf};
 
 use evictlab_reports::{Align, Report, Table, format};
-use evictlab_workloads::hcl::{HclConfig, HclMetrics};
+use scenario::{HclConfig, HclMetrics};
 use serde::{Deserialize, Serialize};
 
+use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun};
 use crate::ui::Ui;
 use crate::{RunError, output};
 
@@ -156,7 +159,7 @@ fn policies(text: &str) -> Result<Vec<&'static str>, RunError> {
             .map(|p| p.name)
             .collect());
     }
-    Ok(super::parse_policies(text)?
+    Ok(crate::cmd::parse_policies(text)?
         .into_iter()
         .map(|p| p.name)
         .collect())
@@ -210,7 +213,7 @@ pub fn measure(args: &HclArgs, ui: &Ui) -> Result<Vec<HclRow>, RunError> {
     );
     bar.set_message("HCL scenario");
     // The unlimited run sets the scale.
-    let unlimited = evictlab_workloads::hcl::run(&HclConfig {
+    let unlimited = scenario::run(&HclConfig {
         maxmemory: 0,
         low_memory: None,
         policy: "noeviction".into(),
@@ -222,7 +225,7 @@ pub fn measure(args: &HclArgs, ui: &Ui) -> Result<Vec<HclRow>, RunError> {
     for &fraction in &args.memory_fractions {
         let maxmemory = ((unlimited.used_memory_peak_bytes as f64 * fraction) as u64).max(1);
         for name in &names {
-            let m = evictlab_workloads::hcl::run(&HclConfig {
+            let m = scenario::run(&HclConfig {
                 maxmemory,
                 policy: (*name).into(),
                 ..base.clone()
@@ -239,10 +242,10 @@ pub fn measure(args: &HclArgs, ui: &Ui) -> Result<Vec<HclRow>, RunError> {
 /// Runs `experiment hcl`: writes `hcl.csv`, `metadata.json` and `report.md`.
 pub fn run(args: &HclArgs, ui: &Ui) -> Result<(PathBuf, Vec<HclRow>), RunError> {
     let rows = measure(args, ui)?;
-    let dir = super::out_dir(&args.out, "hcl")?;
+    let dir = crate::cmd::out_dir(&args.out, "hcl")?;
     output::write_csv(&dir.join("hcl.csv"), &rows)?;
-    output::write_metadata(&dir, "hcl", args.seed, args, &super::allocator_name())?;
-    super::report::render(&dir, "evictlab: HCL Cache scenario")?;
+    output::write_metadata(&dir, "hcl", args.seed, args, &crate::cmd::allocator_name())?;
+    crate::cmd::report::render(&dir, "evictlab: HCL Cache scenario")?;
     Ok((dir, rows))
 }
 
@@ -393,5 +396,47 @@ mod tests {
         };
         let e = measure(&args, &Ui::hidden()).unwrap_err().to_string();
         assert!(e.contains("--memory-fractions") && e.contains("1.5"), "{e}");
+    }
+}
+
+/// `experiment hcl` in the list of experiments.
+#[derive(Debug)]
+pub struct HclExperiment;
+
+impl Experiment for HclExperiment {
+    fn name(&self) -> &'static str {
+        "hcl"
+    }
+
+    fn about(&self) -> &'static str {
+        "The HCL Cache scenario (data hashes with TTLs, metadata without) under each policy."
+    }
+
+    fn args(&self) -> clap::Command {
+        experiment::args::<HclArgs>(self.name(), self.about())
+    }
+
+    fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {
+        let (dir, rows) = run(&experiment::parse(m)?, ui)?;
+        Ok(Ran::wrote(format!("{} runs", rows.len()), &dir, "hcl.csv"))
+    }
+
+    fn files(&self) -> &'static [CsvFile] {
+        const FILES: &[CsvFile] = &[CsvFile::deterministic("hcl.csv", &["policy", "seed"])];
+        FILES
+    }
+
+    fn report(&self, report: &mut Report, dir: &Path) -> Result<bool, RunError> {
+        let Some(rows) = experiment::read_if_present::<HclRow>(dir, "hcl.csv")? else {
+            return Ok(false);
+        };
+        add_section(report, &rows, &dir.join("plots"))?;
+        Ok(true)
+    }
+
+    /// The quick preset: metadata under each Redis policy.
+    fn suite(&self, s: &mut SuiteRun) -> Result<(), RunError> {
+        let rows = measure(&HclArgs::quick(s.seed), s.ui)?;
+        output::write_csv(&s.dir.join("hcl.csv"), &rows)
     }
 }

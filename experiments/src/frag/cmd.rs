@@ -7,10 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
+use evictlab_reports::Report;
 use serde::Serialize;
 
 use crate::alloc::{self, Allocator};
-use crate::frag::{self, DefragConfig, FragConfig, WorkerResult};
+use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun};
+use crate::frag::{self, DefragConfig, DefragRow, FragConfig, FragRow, OverheadRow, WorkerResult};
 use crate::ui::Ui;
 use crate::{RunError, output};
 
@@ -174,7 +176,7 @@ pub fn run(args: &FragArgs, ui: &Ui) -> Result<FragOutcome, RunError> {
                 .into(),
         });
     }
-    let dir = super::out_dir(&args.out, "frag")?;
+    let dir = crate::cmd::out_dir(&args.out, "frag")?;
     let results = run_into(&dir, &allocators, &cfg, ui)?;
     let spec = Spec {
         args,
@@ -185,8 +187,8 @@ pub fn run(args: &FragArgs, ui: &Ui) -> Result<FragOutcome, RunError> {
             .map(|(r, a)| (a.name().to_string(), r.allocator_version.clone()))
             .collect(),
     };
-    output::write_metadata(&dir, "frag", cfg.seed, spec, &super::allocator_name())?;
-    super::report::render(&dir, "evictlab: memory realism (frag)")?;
+    output::write_metadata(&dir, "frag", cfg.seed, spec, &crate::cmd::allocator_name())?;
+    crate::cmd::report::render(&dir, "evictlab: memory realism (frag)")?;
     Ok(FragOutcome::Ran {
         dir,
         summary: results.iter().map(summary_line).collect(),
@@ -260,4 +262,80 @@ fn run_as_worker(name: &str, args: &FragArgs) -> Result<FragOutcome, RunError> {
     let result = frag::run_worker(a, &cfg)?;
     output::write_json(&out, &result)?;
     Ok(FragOutcome::Worker)
+}
+
+/// `experiment frag` in the list of experiments.
+#[derive(Debug)]
+pub struct FragExperiment;
+
+impl Experiment for FragExperiment {
+    fn name(&self) -> &'static str {
+        "frag"
+    }
+
+    fn about(&self) -> &'static str {
+        "Used memory vs RSS per allocator: fill, delete, refill, eviction churn, idle, \
+         active defragmentation; per-key overhead."
+    }
+
+    fn args(&self) -> clap::Command {
+        experiment::args::<FragArgs>(self.name(), self.about())
+    }
+
+    fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {
+        match run(&experiment::parse(m)?, ui)? {
+            FragOutcome::Worker => Ok(Ran::default()),
+            FragOutcome::Ran { dir, mut summary } => {
+                summary.push(format!("wrote {}", dir.join("frag.csv").display()));
+                summary.push(format!("report: {}", dir.join("report.md").display()));
+                Ok(Ran {
+                    lines: summary,
+                    warnings: Vec::new(),
+                })
+            }
+        }
+    }
+
+    /// RSS and allocator statistics: measurements of real processes.
+    fn files(&self) -> &'static [CsvFile] {
+        const FILES: &[CsvFile] = &[
+            CsvFile::measured("frag.csv"),
+            CsvFile::measured("overhead.csv"),
+            CsvFile::measured("defrag.csv"),
+        ];
+        FILES
+    }
+
+    fn report(&self, report: &mut Report, dir: &Path) -> Result<bool, RunError> {
+        let Some(frag) = experiment::read_if_present::<FragRow>(dir, "frag.csv")? else {
+            return Ok(false);
+        };
+        let overhead: Vec<OverheadRow> =
+            experiment::read_if_present(dir, "overhead.csv")?.unwrap_or_default();
+        let defrag: Vec<DefragRow> =
+            experiment::read_if_present(dir, "defrag.csv")?.unwrap_or_default();
+        crate::frag::report::add_section(report, &frag, &overhead, &defrag, &dir.join("plots"))?;
+        Ok(true)
+    }
+
+    /// The quick preset, one worker process per allocator (this binary re-executed).
+    fn suite(&self, s: &mut SuiteRun) -> Result<(), RunError> {
+        if s.quick {
+            s.notes.push(
+                "--quick: memory realism (frag) skipped (it measures RSS: not deterministic)"
+                    .into(),
+            );
+        } else if frag::can_spawn_workers() {
+            let cfg = FragConfig::quick(s.seed);
+            let results = run_into(&s.dir, &Allocator::ALL, &cfg, s.ui)?;
+            s.notes.extend(results.iter().map(summary_line));
+        } else {
+            s.notes.push(
+                "memory realism (frag) skipped: it re-executes the experiment binary per \
+                 allocator, and this process is not that binary"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
 }

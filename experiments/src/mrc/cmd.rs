@@ -1,17 +1,21 @@
 //! `experiment mrc`: LRU miss-ratio curves of one workload — exact (one pass, stack
 //! distances) and SHARDS fixed-rate / fixed-size — into `mrc.csv`, plots and `report.md`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use evictlab_reports::Report;
 
 use serde::Serialize;
 
+use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun};
+use crate::mrc::report as mrc_report;
 use crate::mrc::{
     self, DEFAULT_RATE, DEFAULT_SHARDS_SIZE, GridKind, METHOD_NAMES, Method, Mrc, MrcRow,
 };
 use crate::source::{WorkloadArgs, load};
 use crate::ui::Ui;
 use crate::workload::Workload;
-use crate::{RunError, mrc_report, output};
+use crate::{RunError, output};
 
 /// Arguments of `experiment mrc`.
 #[derive(clap::Args, Clone, Debug, Serialize)]
@@ -127,13 +131,87 @@ pub fn run(args: &MrcArgs, ui: &Ui) -> Result<(PathBuf, Vec<MrcRow>), RunError> 
     })?;
     bar.finish_and_clear();
     let rows = mrc::rows(&w, &all);
-    let dir = super::out_dir(&args.out, "mrc")?;
+    let dir = crate::cmd::out_dir(&args.out, "mrc")?;
     mrc::write_csv(&dir.join("mrc.csv"), &rows)?;
-    output::write_metadata(&dir, "mrc", args.seed, args, &super::allocator_name())?;
+    output::write_metadata(&dir, "mrc", args.seed, args, &crate::cmd::allocator_name())?;
     let mut report = evictlab_reports::Report::new("evictlab: miss-ratio curves");
     mrc_report::add_section(&mut report, &rows, &dir.join("plots"))?;
     report.write(&dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })?;
     Ok((dir, rows))
+}
+
+/// `experiment mrc` in the list of experiments.
+#[derive(Debug)]
+pub struct MrcExperiment;
+
+impl Experiment for MrcExperiment {
+    fn name(&self) -> &'static str {
+        "mrc"
+    }
+
+    fn about(&self) -> &'static str {
+        "LRU miss-ratio curve: exact in one pass (stack distances) and SHARDS sampling."
+    }
+
+    fn args(&self) -> clap::Command {
+        experiment::args::<MrcArgs>(self.name(), self.about())
+    }
+
+    fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {
+        let (dir, rows) = run(&experiment::parse(m)?, ui)?;
+        Ok(Ran::wrote(
+            format!("{} points", rows.len()),
+            &dir,
+            "mrc.csv",
+        ))
+    }
+
+    fn files(&self) -> &'static [CsvFile] {
+        const FILES: &[CsvFile] = &[CsvFile::deterministic(
+            "mrc.csv",
+            &["capacity", "workload", "capacity_unit", "capacity_fraction"],
+        )];
+        FILES
+    }
+
+    fn report(&self, report: &mut Report, dir: &Path) -> Result<bool, RunError> {
+        let Some(rows) = experiment::read_if_present::<MrcRow>(dir, "mrc.csv")? else {
+            return Ok(false);
+        };
+        mrc_report::add_section(report, &rows, &dir.join("plots"))?;
+        Ok(true)
+    }
+
+    /// Exact LRU against SHARDS on the suite's workloads without TTLs (well under 3 s in a
+    /// release build).
+    fn suite(&self, s: &mut SuiteRun) -> Result<(), RunError> {
+        let methods = [
+            Method::Exact,
+            Method::ShardsRate {
+                rate: mrc::DEFAULT_RATE,
+                adjust: true,
+            },
+            Method::ShardsSize {
+                s_max: mrc::DEFAULT_SHARDS_SIZE,
+                adjust: true,
+            },
+        ];
+        let workloads: Vec<&Workload> = s
+            .workloads
+            .iter()
+            .filter(|w| !w.has_ttls)
+            .map(|w| &w.workload)
+            .collect();
+        let bar = s.ui.bar((workloads.len() * methods.len()) as u64, "curves");
+        bar.set_message("miss-ratio curves");
+        let mut rows = Vec::new();
+        for w in workloads {
+            let c = curves(w, &methods, 100, GridKind::Linear, s.seed, &|| bar.inc(1))?;
+            rows.extend(mrc::rows(w, &c));
+        }
+        bar.finish_and_clear();
+        mrc::write_csv(&s.dir.join("mrc.csv"), &rows)
+    }
 }

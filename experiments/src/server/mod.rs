@@ -34,6 +34,9 @@
 //! runs, reading `current_cow_peak` / `current_cow_size` / `rdb_last_cow_size` /
 //! `latest_fork_usec` from INFO into [`CowRow`]s with `snapshot = redis-bgsave`.
 
+pub mod cmd;
+pub mod report;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

@@ -16,6 +16,9 @@
 //! default — a cache of N objects holds N, as in every simulator — and can be switched to
 //! Redis's before-command eviction.
 
+pub mod cmd;
+pub mod report;
+
 use std::time::Instant;
 
 use evictlab_engine::config::Enforcement;

@@ -4,17 +4,20 @@
 //! The COW and memory measurements fork worker processes from the calling thread: run it
 //! from the binary's main thread (as `experiment cow`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use evictlab_engine::config::SaveRule;
 use evictlab_engine::parse_size;
+use evictlab_reports::Report;
 use serde::Serialize;
 
 use crate::cow::Distribution;
+use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun};
 use crate::source::WorkloadArgs;
+use crate::tune::report as tune_report;
 use crate::tune::{TuneOutcome, TuneParams};
 use crate::ui::Ui;
-use crate::{RunError, output, tune, tune_report};
+use crate::{RunError, output, tune};
 
 fn size(s: &str) -> Result<u64, String> {
     parse_size(s).ok_or_else(|| {
@@ -126,7 +129,7 @@ pub fn run(args: &TuneArgs, ui: &Ui) -> Result<(TuneOutcome, PathBuf), RunError>
         });
     }
     let save_rules = parse_save(&args.save)?;
-    let dir = super::out_dir(&args.out, "tune")?;
+    let dir = crate::cmd::out_dir(&args.out, "tune")?;
     let p = TuneParams {
         workload: args.workload.to_input(args.seed)?,
         ram: args.ram,
@@ -146,10 +149,10 @@ pub fn run(args: &TuneArgs, ui: &Ui) -> Result<(TuneOutcome, PathBuf), RunError>
         seeds: args.seeds,
     };
     let outcome = tune::run(&p, ui)?;
-    output::write_metadata(&dir, "tune", args.seed, args, &super::allocator_name())?;
+    output::write_metadata(&dir, "tune", args.seed, args, &crate::cmd::allocator_name())?;
     let path = tune_report::write(&outcome)?;
     // The detailed sections (every hit-rate cell, every snapshot) in report.md.
-    super::report::render(&dir, "evictlab: tune (details)")?;
+    crate::cmd::report::render(&dir, "evictlab: tune (details)")?;
     Ok((outcome, path))
 }
 
@@ -166,5 +169,64 @@ mod tests {
         let e = parse_save("900 1 300").unwrap_err().to_string();
         assert!(e.contains("--save") && e.contains("900 1 300"), "{e}");
         assert!(parse_save("9x 1").is_err());
+    }
+}
+
+/// `experiment tune` in the list of experiments.
+#[derive(Debug)]
+pub struct TuneExperiment;
+
+impl Experiment for TuneExperiment {
+    fn name(&self) -> &'static str {
+        "tune"
+    }
+
+    fn about(&self) -> &'static str {
+        "From a workload and a RAM budget to maxmemory, policy, THP and overcommit advice."
+    }
+
+    fn args(&self) -> clap::Command {
+        experiment::args::<TuneArgs>(self.name(), self.about())
+    }
+
+    fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {
+        let (o, path) = run(&experiment::parse(m)?, ui)?;
+        let mut lines = Vec::new();
+        if let Some(m) = o.rec("maxmemory_bytes") {
+            lines.push(format!("maxmemory {}mb", (m / 1048576.0).floor()));
+        }
+        lines.push(format!("wrote {}", path.display()));
+        Ok(Ran {
+            lines,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// The policy sweep replays the engine (deterministic); the memory probe, the COW fits
+    /// and the recommendations derived from them are measurements. Tune also writes
+    /// `hitrate.csv` and `cow.csv` (declared by those experiments).
+    fn files(&self) -> &'static [CsvFile] {
+        const FILES: &[CsvFile] = &[
+            CsvFile::deterministic(
+                "tune_policy.csv",
+                &["policy", "samples", "size", "capacity"],
+            ),
+            CsvFile::measured("tune_memory.csv"),
+            CsvFile::measured("tune_fit.csv"),
+            CsvFile::measured("tune_recommendation.csv"),
+            CsvFile::measured("tune_citations.csv"),
+        ];
+        FILES
+    }
+
+    /// `tuning-report.md` is written from the run's outcome, not re-rendered from CSVs; the
+    /// details in `report.md` are the hit-rate and snapshot sections of its CSVs.
+    fn report(&self, _report: &mut Report, _dir: &Path) -> Result<bool, RunError> {
+        Ok(false)
+    }
+
+    /// Not in the suite: it needs a RAM budget and runs minutes of fork measurements.
+    fn suite(&self, _suite: &mut SuiteRun) -> Result<(), RunError> {
+        Ok(())
     }
 }

@@ -55,6 +55,9 @@
 //! before the pass (only a compaction that finds the tree more than half full doubles it,
 //! which happens O(log n) times at most).
 
+pub mod cmd;
+pub mod report;
+
 use std::collections::BinaryHeap;
 use std::ops::{AddAssign, SubAssign};
 use std::time::Instant;

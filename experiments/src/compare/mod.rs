@@ -23,10 +23,13 @@ use evictlab_reports::{Align, Axis, BarChart, Chart, Report, Table, format};
 use evictlab_workloads::Op;
 use serde::Serialize;
 
-use super::hitrate::EnforcementArg;
-use super::server::{ServerConnArgs, ServerOutcome, cells, check_grid, measure, server_policies};
+use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun};
+use crate::hitrate::cmd::EnforcementArg;
 use crate::hitrate::{Cell, HitOptions, SizeUnit, cell_config};
 use crate::server::ServerRow;
+use crate::server::cmd::{
+    ServerConnArgs, ServerOutcome, cells, check_grid, measure, server_policies,
+};
 use crate::source::{WorkloadArgs, load};
 use crate::ui::Ui;
 use crate::workload::Workload;
@@ -344,11 +347,17 @@ pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), Ru
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let dir = super::out_dir(&args.out, "compare")?;
-    super::server::write(&dir, &out)?;
+    let dir = crate::cmd::out_dir(&args.out, "compare")?;
+    crate::server::cmd::write(&dir, &out)?;
     output::write_csv(&dir.join("compare.csv"), &rows)?;
-    output::write_metadata(&dir, "compare", args.seed, args, &super::allocator_name())?;
-    super::report::render(&dir, "evictlab: engine vs server")?;
+    output::write_metadata(
+        &dir,
+        "compare",
+        args.seed,
+        args,
+        &crate::cmd::allocator_name(),
+    )?;
+    crate::cmd::report::render(&dir, "evictlab: engine vs server")?;
     Ok((dir, rows))
 }
 
@@ -468,82 +477,64 @@ pub fn add_section(report: &mut Report, rows: &[CompareRow], plots: &Path) -> Re
     Ok(())
 }
 
-/// The "real server" report section from `server.csv` (and a BGSAVE table from cow.csv rows
-/// with `snapshot = redis-bgsave`).
-pub fn add_server_section(
-    report: &mut Report,
-    rows: &[ServerRow],
-    bgsave: &[crate::cow::CowRow],
-) -> Result<(), RunError> {
-    if !rows.is_empty() {
-        report.heading(2, "Real server replay");
-        let v = &rows[0].server_version;
-        report.paragraph(format!(
-            "Server: {v}. Hits and misses are the replay script's answers; \
-             `keyspace_hits`/`keyspace_misses` are the server's own counters for the same run."
-        ));
-        let mut t = Table::new([
-            ("policy", Align::Left),
-            ("size", Align::Right),
-            ("maxmemory", Align::Right),
-            ("hit ratio", Align::Right),
-            ("keyspace hits/misses", Align::Right),
-            ("evicted", Align::Right),
-            ("OOM", Align::Right),
-            ("keys", Align::Right),
-            ("B/key", Align::Right),
-            ("frag", Align::Right),
-            ("req/s", Align::Right),
-        ]);
-        for r in rows {
-            t.push_row([
-                match r.samples {
-                    Some(s) => format!("{} (samples {s})", r.policy),
-                    None => r.policy.clone(),
-                },
-                format::trimmed(r.capacity_fraction, 4),
-                format::bytes_u64(r.maxmemory),
-                format::percent(r.hit_ratio, 2),
-                format!("{}/{}", r.keyspace_hits, r.keyspace_misses),
-                r.evicted_keys.to_string(),
-                r.oom_rejections.to_string(),
-                r.keys.to_string(),
-                format::trimmed(r.memory_per_key, 1),
-                format::trimmed(r.mem_fragmentation_ratio, 2),
-                format::si(r.requests_per_sec, 1),
-            ])
-            .map_err(rerr)?;
-        }
-        report.table(&t);
+/// `experiment compare` in the list of experiments.
+#[derive(Debug)]
+pub struct CompareExperiment;
+
+impl Experiment for CompareExperiment {
+    fn name(&self) -> &'static str {
+        "compare"
     }
-    if !bgsave.is_empty() {
-        report.heading(3, "BGSAVE on the server under writes (from INFO)");
-        let mut t = Table::new([
-            ("dataset", Align::Right),
-            ("write rate", Align::Right),
-            ("writes during save", Align::Right),
-            ("save", Align::Right),
-            ("fork", Align::Right),
-            ("COW peak", Align::Right),
-            ("status", Align::Left),
-        ]);
-        for r in bgsave {
-            t.push_row([
-                format::bytes_u64(r.dataset_bytes),
-                if r.write_rate == 0 {
-                    "unpaced".to_string()
-                } else {
-                    format!("{}/s", r.write_rate)
-                },
-                r.writes_during_save.to_string(),
-                format!("{:.0} ms", r.save_ms),
-                format!("{} µs", r.fork_usec),
-                format::bytes_u64(r.cow_peak_bytes),
-                r.status.clone(),
-            ])
-            .map_err(rerr)?;
-        }
-        report.table(&t);
+
+    fn about(&self) -> &'static str {
+        "The engine and a real server on the same workload, policy and size (compare.csv)."
     }
-    Ok(())
+
+    fn args(&self) -> clap::Command {
+        experiment::args::<CompareArgs>(self.name(), self.about())
+    }
+
+    fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {
+        let (dir, rows) = run(&experiment::parse(m)?, ui)?;
+        let mut lines: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{:<16} samples {:<4} {:>6} match {:<5} engine {:.4} server {:.4} diff {:+.2} pp",
+                    r.policy,
+                    r.samples.map_or("-".to_string(), |s| s.to_string()),
+                    r.capacity_fraction,
+                    r.matching,
+                    r.engine_hit_ratio,
+                    r.server_hit_ratio,
+                    r.diff_pp
+                )
+            })
+            .collect();
+        lines.push(format!("wrote {}", dir.join("compare.csv").display()));
+        lines.push(format!("report: {}", dir.join("report.md").display()));
+        Ok(Ran {
+            lines,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Each row holds the server's measured side: measured.
+    fn files(&self) -> &'static [CsvFile] {
+        const FILES: &[CsvFile] = &[CsvFile::measured("compare.csv")];
+        FILES
+    }
+
+    fn report(&self, report: &mut Report, dir: &Path) -> Result<bool, RunError> {
+        let Some(rows) = experiment::read_if_present::<CompareRow>(dir, "compare.csv")? else {
+            return Ok(false);
+        };
+        add_section(report, &rows, &dir.join("plots"))?;
+        Ok(true)
+    }
+
+    /// Not in the suite: it needs a server the user points it at.
+    fn suite(&self, _suite: &mut SuiteRun) -> Result<(), RunError> {
+        Ok(())
+    }
 }

@@ -21,8 +21,11 @@
 //!    ones) at cache sizes around the key count the recommended `maxmemory` holds, and Belady.
 //!
 //! The derived figures (maxmemory, headrooms, save intervals, gaps) go to
-//! `tune_recommendation.csv`; [`crate::tune_report`] writes `tuning-report.md` citing every
+//! `tune_recommendation.csv`; [`crate::tune::report`] writes `tuning-report.md` citing every
 //! number through `tune_citations.csv`.
+
+pub mod cmd;
+pub mod report;
 
 use std::path::{Path, PathBuf};
 
@@ -387,7 +390,7 @@ fn memory_phases(value_size: u64, dataset: u64, seed: u64) -> Result<Vec<MemRow>
 /// Measures the base footprint and the fragmentation ratio in a forked child (a fresh heap
 /// that the caller's allocations do not pollute). Returns the `tune_memory.csv` rows.
 ///
-/// Call it from a thread that holds no locks the child could need (see [`crate::cmd::cow`]).
+/// Call it from a thread that holds no locks the child could need (see [`crate::cow::cmd`]).
 pub fn measure_memory(value_size: u64, dataset: u64, seed: u64) -> Result<Vec<MemRow>, RunError> {
     crate::cow::fork_call("memory probe", || memory_phases(value_size, dataset, seed))
         .map_err(report_err)
@@ -677,7 +680,7 @@ fn policy_recs(rows: &[PolicyRow], recs: &mut Vec<RecRow>) {
     }
 }
 
-/// Runs everything and writes the CSVs; the report is written by [`crate::tune_report`].
+/// Runs everything and writes the CSVs; the report is written by [`crate::tune::report`].
 pub fn run(p: &TuneParams, ui: &Ui) -> Result<TuneOutcome, RunError> {
     std::fs::create_dir_all(&p.out).map_err(|e| io_err(&p.out, e))?;
     if p.dataset_sizes.is_empty() {

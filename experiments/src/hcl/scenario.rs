@@ -69,8 +69,8 @@ use evictlab_engine::{Blob, Command, Config, Engine, ErrorReply, Key, NO_EXPIRE,
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::hash::{SplitMix64, key_hash};
-use crate::{Dist, WorkloadError, Zipf};
+use evictlab_workloads::hash::{SplitMix64, key_hash};
+use evictlab_workloads::{Dist, WorkloadError, Zipf};
 
 /// Parameters of one run.
 #[derive(Clone, Debug, PartialEq)]
@@ -229,7 +229,7 @@ struct Sim<'a> {
     e: Engine,
     rng: Xoshiro256PlusPlus,
     zipf: Zipf,
-    size: crate::dist::DistSampler,
+    size: evictlab_workloads::dist::DistSampler,
     /// Ground truth: dependency → ids whose current put depends on it.
     truth: HashMap<u64, HashSet<u64>>,
     /// Ids live in the engine although an invalidation should have removed them.
@@ -387,7 +387,10 @@ impl Sim<'_> {
         };
         for r in members {
             let Reply::Bulk(b) = r else { continue };
-            let Some(id) = b.to_bytes().and_then(|v| crate::trace::parse_u64_pub(&v)) else {
+            let Some(id) = b
+                .to_bytes()
+                .and_then(|v| evictlab_workloads::trace::parse_decimal_u64(&v))
+            else {
                 continue;
             };
             if self.live(&data_key(id)) {
@@ -499,7 +502,7 @@ impl Sim<'_> {
         let cutoff = self.e.now_ms().saturating_sub(inactive) as f64;
         let batch = self.zrange_by_score(INACTIVE, cutoff, self.cfg.maintenance_batch);
         for m in &batch {
-            if let Some(id) = crate::trace::parse_u64_pub(m) {
+            if let Some(id) = evictlab_workloads::trace::parse_decimal_u64(m) {
                 let deps = self.deps_of(id);
                 self.remove_entry(id, &deps, None);
                 self.m.inactive_removed += 1;
@@ -595,7 +598,9 @@ pub fn run(cfg: &HclConfig) -> Result<HclMetrics, WorkloadError> {
         e,
         rng: Xoshiro256PlusPlus::seed_from_u64(cfg.seed ^ 0x4c1),
         zipf,
-        size: cfg.value_size.sampler(0, crate::spec::MAX_VALUE_SIZE),
+        size: cfg
+            .value_size
+            .sampler(0, evictlab_workloads::spec::MAX_VALUE_SIZE),
         truth: HashMap::new(),
         stale: HashSet::new(),
         m: HclMetrics::default(),

@@ -2,10 +2,12 @@
 //! Redis-protocol server (see [`crate::server`]), `server.csv` + `server_timeseries.csv`,
 //! and with `--bgsave` a BGSAVE under writes measured from INFO into `cow.csv`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use evictlab_reports::Report;
 use serde::Serialize;
 
+use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun};
 use crate::hitrate::SizeUnit;
 use crate::server::{
     self, BgsaveOptions, Server, ServerCell, ServerOptions, ServerPoint, ServerRow,
@@ -102,7 +104,7 @@ pub struct ServerArgs {
 pub fn server_policies(
     text: &str,
 ) -> Result<Vec<&'static evictlab_engine::policy::registry::PolicyInfo>, RunError> {
-    let all = super::parse_policies(text)?;
+    let all = crate::cmd::parse_policies(text)?;
     if text.trim() == "all" {
         return Ok(all
             .into_iter()
@@ -238,10 +240,16 @@ pub fn run(args: &ServerArgs, ui: &Ui) -> Result<(PathBuf, ServerOutcome), RunEr
     spin.finish_and_clear();
     let cells = cells(&policies, &args.samples, &args.sizes, args.size_unit);
     let out = measure(&args.conn, &w, &cells, args.fill_on_miss, args.seed, ui)?;
-    let dir = super::out_dir(&args.out, "server")?;
+    let dir = crate::cmd::out_dir(&args.out, "server")?;
     write(&dir, &out)?;
-    output::write_metadata(&dir, "server", args.seed, args, &super::allocator_name())?;
-    super::report::render(&dir, "evictlab: real server")?;
+    output::write_metadata(
+        &dir,
+        "server",
+        args.seed,
+        args,
+        &crate::cmd::allocator_name(),
+    )?;
+    crate::cmd::report::render(&dir, "evictlab: real server")?;
     Ok((dir, out))
 }
 
@@ -253,4 +261,61 @@ pub fn write(dir: &std::path::Path, out: &ServerOutcome) -> Result<(), RunError>
         output::write_csv(&dir.join("cow.csv"), &out.cow)?;
     }
     Ok(())
+}
+
+/// `experiment server` in the list of experiments.
+#[derive(Debug)]
+pub struct ServerExperiment;
+
+/// `server.csv` and `server_timeseries.csv`.
+pub const FILES: &[CsvFile] = &[
+    CsvFile::measured("server.csv"),
+    CsvFile::measured("server_timeseries.csv"),
+];
+
+impl Experiment for ServerExperiment {
+    fn name(&self) -> &'static str {
+        "server"
+    }
+
+    fn about(&self) -> &'static str {
+        "Replay the workload against a real Redis-protocol server (server.csv; --bgsave: cow.csv)."
+    }
+
+    fn args(&self) -> clap::Command {
+        experiment::args::<ServerArgs>(self.name(), self.about())
+    }
+
+    fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {
+        let (dir, out) = run(&experiment::parse(m)?, ui)?;
+        Ok(Ran::wrote(
+            format!("{} cells, {} BGSAVE rows", out.rows.len(), out.cow.len()),
+            &dir,
+            "server.csv",
+        ))
+    }
+
+    /// A real server's hit ratios depend on its wall-clock LRU clock and sampling: measured.
+    fn files(&self) -> &'static [CsvFile] {
+        FILES
+    }
+
+    fn report(&self, report: &mut Report, dir: &Path) -> Result<bool, RunError> {
+        let Some(rows) = experiment::read_if_present::<ServerRow>(dir, "server.csv")? else {
+            return Ok(false);
+        };
+        let bgsave: Vec<crate::cow::CowRow> =
+            experiment::read_if_present::<crate::cow::CowRow>(dir, "cow.csv")?
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| r.snapshot == "redis-bgsave")
+                .collect();
+        server::report::add_section(report, &rows, &bgsave)?;
+        Ok(true)
+    }
+
+    /// Not in the suite: it needs a server the user points it at.
+    fn suite(&self, _suite: &mut SuiteRun) -> Result<(), RunError> {
+        Ok(())
+    }
 }

@@ -1,0 +1,322 @@
+//! `experiment hitrate`: hit ratios of policies at cache sizes on one workload.
+
+use std::path::{Path, PathBuf};
+
+use evictlab_engine::config::Enforcement;
+use evictlab_engine::policy::registry::PolicyInfo;
+use evictlab_reports::Report;
+use serde::Serialize;
+
+use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun, SuiteWorkload};
+use crate::sweep::WorkloadInput;
+use crate::workload::Workload;
+
+use crate::hitrate::report as hitrate_report;
+use crate::hitrate::{DEFAULT_RATE, HitOptions, HitRow, SizeUnit, grid, run_cells};
+use crate::source::{WorkloadArgs, load};
+use crate::ui::Ui;
+use crate::{RunError, output};
+
+/// Enforcement choice on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnforcementArg {
+    /// Evict until the write fits (a cache of N objects holds N), as simulators do.
+    Strict,
+    /// Redis's performEvictions: evict before each command while over the limit.
+    Redis,
+}
+
+impl EnforcementArg {
+    /// The engine's enforcement.
+    pub fn engine(self) -> Enforcement {
+        match self {
+            EnforcementArg::Strict => Enforcement::Strict,
+            EnforcementArg::Redis => Enforcement::Redis,
+        }
+    }
+}
+
+/// Arguments of `experiment hitrate`.
+#[derive(clap::Args, Clone, Debug, Serialize)]
+pub struct HitrateArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub workload: WorkloadArgs,
+    /// Policies: `all` or a comma-separated list (see `experiment list policies`).
+    #[arg(long, value_name = "all|LIST", default_value = "all")]
+    pub policies: String,
+    /// Cache sizes, comma-separated, in --size-unit.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "0.01,0.05,0.1,0.2"
+    )]
+    pub sizes: Vec<f64>,
+    /// Unit of --sizes: a fraction of the working set (distinct objects, or the sum of their
+    /// first-seen sizes when the workload has sizes), bytes, or keys.
+    #[arg(long, value_enum, default_value = "fraction")]
+    pub size_unit: SizeUnit,
+    /// `maxmemory-samples` values, comma-separated (sampled policies only).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "5")]
+    pub samples: Vec<u32>,
+    /// Virtual requests per second when the trace has no timestamps (Redis's LRU clock has
+    /// 1 s resolution, so this changes its choices).
+    #[arg(long, value_name = "OPS", default_value_t = DEFAULT_RATE)]
+    pub rate: f64,
+    /// Fill the cache on a GET miss (cache-aside: GET, then SET of the object's size).
+    /// On by default; `--fill-on-miss false` replays GETs only.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub fill_on_miss: bool,
+    /// Memory-limit enforcement.
+    #[arg(long, value_enum, default_value = "strict")]
+    pub enforcement: EnforcementArg,
+    /// Extra engine config line for every cell, e.g. `--config "lab-sampling uniform"`
+    /// (repeatable).
+    #[arg(long = "config", value_name = "LINE")]
+    pub config: Vec<String>,
+    /// Seed of the engines (and of the generator).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory (default: results/hitrate-<timestamp>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores); results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Runs the sweep and writes `hitrate.csv`, `metadata.json`, plots and `report.md`;
+/// returns the directory and the rows.
+pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunError> {
+    let policies = crate::cmd::parse_policies(&args.policies)?;
+    for &s in &args.samples {
+        if !(1..=64).contains(&s) {
+            return Err(RunError::BadArgument {
+                flag: "--samples",
+                value: s.to_string(),
+                expected: "integers in 1..=64 (maxmemory-samples)",
+            });
+        }
+    }
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return Err(RunError::BadArgument {
+            flag: "--rate",
+            value: args.rate.to_string(),
+            expected: "a positive number of requests per second",
+        });
+    }
+    for &s in &args.sizes {
+        if !(s.is_finite() && s > 0.0 && (args.size_unit != SizeUnit::Fraction || s <= 1.0)) {
+            return Err(RunError::BadArgument {
+                flag: "--sizes",
+                value: s.to_string(),
+                expected: "positive numbers (fractions in (0, 1])",
+            });
+        }
+    }
+    let input = args.workload.to_input(args.seed)?;
+    let spin = ui.spinner("loading workload");
+    let mut w = load(&input)?;
+    if policies.iter().any(|p| p.needs_next_access) {
+        spin.set_message("next-access pre-pass");
+        w.ensure_next_access();
+    }
+    spin.finish_and_clear();
+    let cells = grid(
+        1,
+        &policies,
+        &args.samples,
+        &args.sizes,
+        args.size_unit,
+        &[args.seed],
+    );
+    let opts = HitOptions {
+        rate: args.rate,
+        fill_on_miss: args.fill_on_miss,
+        enforcement: args.enforcement.engine(),
+        config_lines: args.config.clone(),
+    };
+    // Reject bad config lines before spending CPU.
+    let mut probe = evictlab_engine::Config::default();
+    probe.apply_str(&opts.config_lines.join("\n"), None)?;
+    let bar = ui.bar(cells.len() as u64, "cells");
+    bar.set_message(format!("hitrate {}", w.info.name));
+    let ws = [w];
+    let rows = crate::cmd::with_threads(args.threads, || {
+        run_cells(&ws, &cells, &opts, &|| bar.inc(1))
+    })??;
+    bar.finish_and_clear();
+    let dir = crate::cmd::out_dir(&args.out, "hitrate")?;
+    output::write_csv(&dir.join("hitrate.csv"), &rows)?;
+    crate::regress::write_timings(&dir)?;
+    output::write_metadata(
+        &dir,
+        "hitrate",
+        args.seed,
+        args,
+        &crate::cmd::allocator_name(),
+    )?;
+    let mut report = evictlab_reports::Report::new("evictlab: hit rates");
+    hitrate_report::add_section(&mut report, &rows, &dir.join("plots"))?;
+    report.write(&dir).map_err(|e| RunError::Report {
+        message: e.to_string(),
+    })?;
+    Ok((dir, rows))
+}
+
+/// `experiment hitrate` in the list of experiments.
+#[derive(Debug)]
+pub struct HitrateExperiment;
+
+/// The suite's real traces (file under `../shared/traces`, why).
+const SUITE_TRACES: &[(&str, &str)] = &[
+    (
+        "caffeine/cache2k/web07.trace",
+        "application cache (product pages)",
+    ),
+    (
+        "libcachesim/cloudPhysicsIO.oracleGeneral.bin",
+        "block I/O with sizes (byte capacity)",
+    ),
+];
+
+impl Experiment for HitrateExperiment {
+    fn name(&self) -> &'static str {
+        "hitrate"
+    }
+
+    fn about(&self) -> &'static str {
+        "Hit ratio of eviction policies at cache sizes on a trace or a generated workload."
+    }
+
+    fn args(&self) -> clap::Command {
+        experiment::args::<HitrateArgs>(self.name(), self.about())
+    }
+
+    fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {
+        let (dir, rows) = run(&experiment::parse(m)?, ui)?;
+        Ok(Ran::wrote(
+            format!("{} cells", rows.len()),
+            &dir,
+            "hitrate.csv",
+        ))
+    }
+
+    fn files(&self) -> &'static [CsvFile] {
+        const FILES: &[CsvFile] = &[CsvFile::deterministic(
+            "hitrate.csv",
+            &[
+                "cell",
+                "workload",
+                "policy",
+                "samples",
+                "capacity",
+                "capacity_unit",
+                "capacity_fraction",
+                "seed",
+            ],
+        )];
+        FILES
+    }
+
+    fn report(&self, report: &mut Report, dir: &Path) -> Result<bool, RunError> {
+        let Some(rows) = experiment::read_if_present::<HitRow>(dir, "hitrate.csv")? else {
+            return Ok(false);
+        };
+        hitrate_report::add_section(report, &rows, &dir.join("plots"))?;
+        Ok(true)
+    }
+
+    /// A Zipfian workload, the same with half the keys volatile (where the volatile-*
+    /// policies have something to evict), and real traces unless `--quick`.
+    fn suite(&self, s: &mut SuiteRun) -> Result<(), RunError> {
+        let zipf = |text: &str| -> Result<WorkloadInput, RunError> {
+            Ok(WorkloadInput::Synthetic {
+                spec: text.parse().map_err(|e| RunError::Workload {
+                    name: text.into(),
+                    source: e,
+                })?,
+                keys: if s.quick { 10_000 } else { 100_000 },
+                requests: if s.quick { 200_000 } else { 1_000_000 },
+                seed: s.seed,
+            })
+        };
+        let registry = &evictlab_engine::policy::registry::POLICIES;
+        let no_volatile: Vec<_> = registry.iter().filter(|p| !p.volatile_only).collect();
+        let ttl_policies: Vec<_> = registry
+            .iter()
+            .filter(|p| {
+                p.volatile_only || ["allkeys-lru", "allkeys-lfu", "lru", "belady"].contains(&p.name)
+            })
+            .collect();
+        let mut plan: Vec<(WorkloadInput, bool, Vec<&'static PolicyInfo>)> = vec![
+            (zipf("zipf:0.99")?, false, no_volatile.clone()),
+            (
+                zipf("zipf:0.99,ttl=0.5:uniform:1000:30000")?,
+                true,
+                ttl_policies,
+            ),
+        ];
+        match evictlab_workloads::trace::shared_traces_dir().filter(|_| !s.quick) {
+            Some(root) => {
+                for (rel, _) in SUITE_TRACES {
+                    let path = root.join(rel);
+                    let format =
+                        evictlab_workloads::detect(&path).map_err(|e| RunError::Workload {
+                            name: rel.to_string(),
+                            source: e,
+                        })?;
+                    plan.push((
+                        WorkloadInput::Trace {
+                            path,
+                            format,
+                            limit: None,
+                        },
+                        false,
+                        no_volatile.clone(),
+                    ));
+                }
+            }
+            None if s.quick => {}
+            None => s
+                .notes
+                .push("../shared/traces not found: the suite ran synthetic workloads only".into()),
+        }
+        let spin = s.ui.spinner("loading workloads");
+        let mut workloads = Vec::new();
+        let mut cells = Vec::new();
+        for (i, (input, _, policies)) in plan.iter().enumerate() {
+            let mut w = load(input)?;
+            w.ensure_next_access();
+            workloads.push(w);
+            for mut c in grid(
+                1,
+                policies,
+                &[1, 5, 10],
+                &[0.01, 0.05, 0.1, 0.2],
+                SizeUnit::Fraction,
+                &[s.seed],
+            ) {
+                c.workload = i;
+                cells.push(c);
+            }
+        }
+        spin.finish_and_clear();
+        let bar = s.ui.bar(cells.len() as u64, "cells");
+        bar.set_message("hit rates");
+        let opts = HitOptions::default();
+        let ws: Vec<Workload> = workloads;
+        let rows: Vec<HitRow> =
+            crate::cmd::with_threads(s.threads, || run_cells(&ws, &cells, &opts, &|| bar.inc(1)))??;
+        bar.finish_and_clear();
+        output::write_csv(&s.dir.join("hitrate.csv"), &rows)?;
+        s.workloads = ws
+            .into_iter()
+            .zip(plan.iter().map(|p| p.1))
+            .map(|(workload, has_ttls)| SuiteWorkload { workload, has_ttls })
+            .collect();
+        Ok(())
+    }
+}
