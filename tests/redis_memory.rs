@@ -395,3 +395,124 @@ fn redis_model_per_key_bytes_equal_memory_usage() {
     }
     assert!(mismatches.is_empty(), "{mismatches:#?}");
 }
+
+/// `experiment memory` end to end (no server needed): both models' rows, the per-type rows
+/// adding up to the keys, and a `maxmemory` line refused with its name.
+#[test]
+fn experiment_memory_writes_both_models_and_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_experiment"))
+        .args([
+            "memory",
+            "--workload",
+            "zipf:0.99,ttl=0.5:fixed:3600000",
+            "--keys",
+            "3000",
+            "--requests",
+            "20000",
+            "--config",
+            "lab-jemalloc-quantum 16",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let mut r = csv::Reader::from_path(out.join("memory.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let h = r.headers().unwrap().clone();
+    assert_eq!(
+        h.iter().collect::<Vec<_>>(),
+        [
+            "model",
+            "keys",
+            "expires",
+            "used_memory",
+            "used_memory_startup",
+            "used_memory_dataset",
+            "bytes_per_key"
+        ]
+    );
+    assert_eq!(rows.len(), 2);
+    assert_eq!((&rows[0][0], &rows[1][0]), ("logical", "redis"));
+    let keys: u64 = rows[1][1].parse().unwrap();
+    let expires: u64 = rows[1][2].parse().unwrap();
+    assert!(
+        keys > 1000 && expires > 0 && expires < keys,
+        "{keys} {expires}"
+    );
+    let startup: u64 = rows[1][4].parse().unwrap();
+    assert_eq!(startup, evictlab_engine::memory::DEFAULT_BASE_MEMORY);
+    let redis_per_key: f64 = rows[1][6].parse().unwrap();
+    let logical_per_key: f64 = rows[0][6].parse().unwrap();
+    assert!(
+        redis_per_key > logical_per_key,
+        "{redis_per_key} vs {logical_per_key}"
+    );
+    let mut t = csv::Reader::from_path(out.join("memory_by_type.csv")).unwrap();
+    let type_keys: u64 = t
+        .records()
+        .map(|rec| rec.unwrap()[2].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(type_keys, keys);
+    assert!(out.join("report.md").exists());
+
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_experiment"))
+        .args([
+            "memory",
+            "--keys",
+            "10",
+            "--requests",
+            "10",
+            "--config",
+            "maxmemory 1mb",
+            "--out",
+        ])
+        .arg(dir.path().join("bad"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("maxmemory"));
+}
+
+/// A memory mode that cannot take effect in `hitrate` is an error naming it, not a silent
+/// fallback to logical bytes (issue 11).
+#[test]
+fn hitrate_refuses_memory_modes_that_cannot_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    for (line, unit) in [
+        ("lab-memory-mode allocator", "bytes"),
+        ("lab-memory-mode redis", "keys"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_experiment"))
+            .args([
+                "hitrate",
+                "--workload",
+                "zipf:0.99",
+                "--keys",
+                "100",
+                "--requests",
+                "1000",
+                "--policies",
+                "allkeys-lru",
+                "--size-unit",
+                unit,
+                "--sizes",
+                "50",
+                "--config",
+                line,
+                "--out",
+            ])
+            .arg(dir.path().join(unit))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{line} accepted");
+        assert!(err.contains(line), "{line}: {err}");
+    }
+}

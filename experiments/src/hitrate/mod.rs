@@ -199,7 +199,33 @@ pub fn cell_config(
     set(&mut c, "lab-enforcement", opts.enforcement.name())?;
     c.apply_str(&opts.config_lines.join("\n"), None)
         .map_err(|e| RunError::Config { source: e })?;
+    check_memory_mode(&c, unit)?;
     Ok(c)
+}
+
+/// A memory mode given with `--config` that cannot take effect in a replay cell is an error
+/// naming it and where it applies (never a silent fallback): `allocator` needs the
+/// counting-allocator probe that only `experiment frag` and `tune` install, and a byte mode
+/// (`logical`, `redis`) contradicts a capacity counted in keys.
+pub fn check_memory_mode(c: &Config, unit: CapacityUnit) -> Result<(), RunError> {
+    use evictlab_engine::MemoryMode;
+    match (c.memory_mode, unit) {
+        (MemoryMode::Allocator, _) => Err(RunError::BadArgument {
+            flag: "--config",
+            value: "lab-memory-mode allocator".into(),
+            expected: "logical, keys or redis here: lab-memory-mode allocator needs the \
+                       allocator probe, which only `experiment frag` and `tune` install",
+        }),
+        (MemoryMode::Logical | MemoryMode::Redis, CapacityUnit::Keys) => {
+            Err(RunError::BadArgument {
+                flag: "--config",
+                value: format!("lab-memory-mode {}", c.memory_mode.name()),
+                expected: "a capacity in bytes for a byte memory mode: use --size-unit bytes \
+                           (or fraction with a workload that has value sizes)",
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Replays `w` into the engine of `cell`.
