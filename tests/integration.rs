@@ -7,5 +7,7 @@ mod golden;
 mod mrc;
 mod redis_memory;
 mod reference;
+mod robust;
 mod server;
 mod tune_cli;
+mod util;

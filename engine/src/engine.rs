@@ -23,6 +23,7 @@ use crate::key::{Key, mix64};
 use crate::keyspace::{Entry, Keyspace, NO_EXPIRE, Scope, Slot};
 use crate::lru::{init_lfu, lfu_minutes, lru_clock, update_lfu};
 use crate::policy::registry::{self, PolicyInfo};
+use crate::policy::sizing::Capacity;
 use crate::policy::{AnyPolicy, EngineRng, InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
 use crate::stats::Stats;
 use crate::value::{Blob, Value};
@@ -173,8 +174,7 @@ impl Engine {
                     registry::names().collect::<Vec<_>>().join(", ")
                 ),
             })?;
-        registry::check_params(info, &config)?;
-        let policy = (info.build)(&config)?;
+        let policy = info.instantiate(Capacity::from_config(&config), &config.policy_params)?;
         let admission = policy.uses_admission();
         // Mirror Redis's dicts only where something samples them: the main dict for the
         // allkeys-* sampled/random policies, the expires dict for volatile-* and for the
@@ -390,19 +390,28 @@ impl Engine {
         const MAX_CATCH_UP_TICKS: u64 = 100_000;
         let ticks = (t_ms.saturating_sub(self.next_cron_ms)) / self.cron_period_ms;
         if ticks > MAX_CATCH_UP_TICKS {
+            // Cannot overflow: the result is at most `t_ms`.
             self.next_cron_ms += (ticks - MAX_CATCH_UP_TICKS) * self.cron_period_ms;
         }
-        while self.next_cron_ms <= t_ms {
+        // Count the due ticks first (at most MAX_CATCH_UP_TICKS + 1) instead of looping on
+        // `next_cron_ms <= t_ms`: near `u64::MAX` the tick time saturates and the loop stays
+        // bounded (a wrapping `next_cron_ms` used to spin forever).
+        let due = if self.next_cron_ms <= t_ms {
+            (t_ms - self.next_cron_ms) / self.cron_period_ms + 1
+        } else {
+            0
+        };
+        for _ in 0..due {
             self.now_ms = self.next_cron_ms;
             self.cron();
-            self.next_cron_ms += self.cron_period_ms;
+            self.next_cron_ms = self.next_cron_ms.saturating_add(self.cron_period_ms);
         }
         self.now_ms = t_ms;
     }
 
     /// Advances virtual time by `delta_ms`.
     pub fn advance_ms(&mut self, delta_ms: u64) {
-        self.set_time_ms(self.now_ms + delta_ms);
+        self.set_time_ms(self.now_ms.saturating_add(delta_ms));
     }
 
     /// `serverCron`: refresh the LRU clock, run the active-expire SLOW cycle, track peak.

@@ -49,7 +49,9 @@ pub mod zipf;
 pub use dist::Dist;
 pub use error::WorkloadError;
 pub use oracle::{annotate_next_access, collect};
-pub use request::{NEVER, Op, Request, SourceInfo};
+pub use request::{
+    MAX_RATE, MAX_TIME_MS, MIN_RATE, NEVER, Op, RATE_RANGE, Request, SourceInfo, rate_in_range,
+};
 pub use spec::{
     Arrival, DEFAULT_VALUE_SIZE, Mix, Phase, Point, Popularity, Shift, TtlSpec, WorkloadSpec,
 };

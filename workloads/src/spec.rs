@@ -509,13 +509,14 @@ impl WorkloadSpec {
                     });
                 }
                 "arrival" => {
-                    let accepted = "constant:RATE or poisson:RATE (requests per second > 0)";
+                    let accepted =
+                        format!("constant:RATE or poisson:RATE, RATE {}", crate::RATE_RANGE);
                     let (kind, rate) = value
                         .split_once(':')
-                        .ok_or_else(|| cx.err(token, "expected KIND:RATE", accepted))?;
+                        .ok_or_else(|| cx.err(token, "expected KIND:RATE", accepted.clone()))?;
                     let rate = match rate.trim().parse::<f64>() {
-                        Ok(r) if r.is_finite() && r > 0.0 => r,
-                        _ => return Err(cx.err(token, "bad rate", accepted)),
+                        Ok(r) if crate::rate_in_range(r) => r,
+                        _ => return Err(cx.err(token, "rate out of range", accepted.clone())),
                     };
                     out.arrival = Some(match kind.trim() {
                         "constant" => Arrival::Constant { rate },

@@ -100,11 +100,11 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
             });
         }
     }
-    if !(args.rate.is_finite() && args.rate > 0.0) {
+    if !evictlab_workloads::rate_in_range(args.rate) {
         return Err(RunError::BadArgument {
             flag: "--rate",
-            value: args.rate.to_string(),
-            expected: "a positive number of requests per second",
+            value: format!("{:?}", args.rate),
+            expected: evictlab_workloads::RATE_RANGE,
         });
     }
     for &s in &args.sizes {
