@@ -7,7 +7,8 @@
 //! The trace is read once from `$EVICTLAB_TRACES`, else `../shared/traces` from the workspace
 //! root (or `../../shared/traces` from a git worktree); without it the bench prints a note
 //! and measures nothing. Run: `cargo bench --bench replay` (`-- --quick` for a short run).
-//! The issue-4 target is ≥ 33 M requests/s for `lru` on one core.
+//! The issue-4 target is ≥ 33 M requests/s for `lru` on one core. The second group compares
+//! `lab-memory-mode redis` with `logical` at the same byte limit (issue 11: ≥ 80 %).
 
 use std::path::PathBuf;
 
@@ -62,6 +63,34 @@ fn bench(c: &mut Criterion) {
                 let row = hitrate::run_cell(&workloads[0], cell, &opts).expect("replay");
                 row.hits
             });
+        });
+    }
+    g.finish();
+
+    // Issue 11: `lab-memory-mode redis` must keep ≥ 80 % of `logical`'s requests/s. Both
+    // at the same byte limit (10 % of the working set's logical bytes × 4, so that both
+    // evict), allkeys-lru, strict enforcement as `hitrate`.
+    let w = &workloads[0];
+    let bytes = (w.working_set.bytes as f64 * 0.4).max(1.0);
+    let policy = registry::find("allkeys-lru").expect("registered policy");
+    let cell = Cell {
+        workload: 0,
+        policy,
+        samples: Some(5),
+        size: bytes,
+        size_unit: SizeUnit::Bytes,
+        seed: 1,
+    };
+    let mut g = c.benchmark_group("replay_w106_memory_mode");
+    g.throughput(Throughput::Elements(w.requests.len() as u64));
+    g.sample_size(10);
+    for mode in ["logical", "redis"] {
+        let opts = HitOptions {
+            config_lines: vec![format!("lab-memory-mode {mode}")],
+            ..HitOptions::default()
+        };
+        g.bench_with_input(BenchmarkId::from_parameter(mode), &cell, |b, cell| {
+            b.iter(|| hitrate::run_cell(w, cell, &opts).expect("replay").hits);
         });
     }
     g.finish();

@@ -6,6 +6,7 @@ mod frag;
 mod golden;
 mod libcachesim;
 mod mrc;
+mod redis_memory;
 mod reference;
 mod robust;
 mod server;

@@ -7,10 +7,10 @@ use std::sync::Mutex;
 
 use crate::util::{experiment, num, read_table, run_ok};
 
-static SERVER: Mutex<()> = Mutex::new(());
+pub(crate) static SERVER: Mutex<()> = Mutex::new(());
 
 /// The server URL, or None (with a message) when no server was provided.
-fn server_url() -> Option<String> {
+pub(crate) fn server_url() -> Option<String> {
     match std::env::var("EVICTLAB_REDIS_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {

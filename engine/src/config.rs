@@ -31,6 +31,9 @@ pub enum MemoryMode {
     /// Live heap bytes reported by a counting global allocator (Redis's `zmalloc` view).
     /// The probe is installed with [`crate::Engine::set_allocator_probe`].
     Allocator,
+    /// What Redis 7.0's `used_memory` would be for the data held ([`crate::memory`]):
+    /// startup bytes, both dicts, key sds, robj and encodings, jemalloc size classes.
+    Redis,
 }
 
 impl MemoryMode {
@@ -40,6 +43,7 @@ impl MemoryMode {
             MemoryMode::Logical => "logical",
             MemoryMode::Keys => "keys",
             MemoryMode::Allocator => "allocator",
+            MemoryMode::Redis => "redis",
         }
     }
 }
@@ -268,6 +272,12 @@ pub struct Config {
     /// checked when set against the parameters the policies declare (name, type, range);
     /// the engine resolves them against the chosen policy.
     pub policy_params: Vec<(String, String)>,
+    /// `lab-base-memory`: `used_memory` of the empty server in `lab-memory-mode redis`.
+    pub base_memory: u64,
+    /// `lab-jemalloc-quantum`: 8 (Redis's bundled jemalloc) or 16 (a system jemalloc).
+    pub jemalloc_quantum: crate::memory::Quantum,
+    /// Redis's encoding thresholds (`hash-max-listpack-entries`, …) for the redis model.
+    pub encoding_thresholds: crate::memory::Thresholds,
 }
 
 impl Default for Config {
@@ -311,6 +321,9 @@ impl Default for Config {
             evict_key_cost_ns: 1000,
             cron_every_tick: false,
             policy_params: Vec::new(),
+            base_memory: crate::memory::DEFAULT_BASE_MEMORY,
+            jemalloc_quantum: crate::memory::Quantum::Q8,
+            encoding_thresholds: crate::memory::Thresholds::default(),
         }
     }
 }
@@ -708,13 +721,14 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "lab-memory-mode",
-        accepts: "logical, keys or allocator",
+        accepts: "logical, keys, allocator or redis",
         doc: "what used_memory counts",
         set: |c, a| {
             c.memory_mode = match one(a)?.to_ascii_lowercase().as_str() {
                 "logical" => MemoryMode::Logical,
                 "keys" => MemoryMode::Keys,
                 "allocator" => MemoryMode::Allocator,
+                "redis" => MemoryMode::Redis,
                 _ => return Err(()),
             };
             Ok(())
@@ -894,6 +908,94 @@ pub static PARAMS: &[Param] = &[
                 .collect::<Vec<_>>()
                 .join(" ")
         },
+    },
+    Param {
+        name: "lab-base-memory",
+        accepts: "a size (0 allowed)",
+        doc: "used_memory of the empty server in lab-memory-mode redis (default: Redis 7.0.15's, 914592)",
+        set: |c, a| {
+            c.base_memory = size(a)?;
+            Ok(())
+        },
+        get: |c| c.base_memory.to_string(),
+    },
+    Param {
+        name: "lab-jemalloc-quantum",
+        accepts: "8 (Redis's bundled jemalloc) or 16 (a system jemalloc, as Debian's package)",
+        doc: "jemalloc size-class quantum of lab-memory-mode redis",
+        set: |c, a| {
+            c.jemalloc_quantum = match one(a)? {
+                "8" => crate::memory::Quantum::Q8,
+                "16" => crate::memory::Quantum::Q16,
+                _ => return Err(()),
+            };
+            Ok(())
+        },
+        get: |c| c.jemalloc_quantum.bytes().to_string(),
+    },
+    Param {
+        name: "hash-max-listpack-entries",
+        accepts: "a non-negative integer",
+        doc: "hashes with more fields are hashtables (Redis 7.0 default 512; redis model)",
+        set: |c, a| {
+            c.encoding_thresholds.hash_max_listpack_entries = int_in(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+        get: |c| c.encoding_thresholds.hash_max_listpack_entries.to_string(),
+    },
+    Param {
+        name: "hash-max-listpack-value",
+        accepts: "a non-negative integer",
+        doc: "hashes with a longer field or value are hashtables (default 64; redis model)",
+        set: |c, a| {
+            c.encoding_thresholds.hash_max_listpack_value = int_in(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+        get: |c| c.encoding_thresholds.hash_max_listpack_value.to_string(),
+    },
+    Param {
+        name: "set-max-intset-entries",
+        accepts: "a non-negative integer",
+        doc: "integer sets with more members are hashtables (default 512; redis model)",
+        set: |c, a| {
+            c.encoding_thresholds.set_max_intset_entries = int_in(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+        get: |c| c.encoding_thresholds.set_max_intset_entries.to_string(),
+    },
+    Param {
+        name: "zset-max-listpack-entries",
+        accepts: "a non-negative integer",
+        doc: "sorted sets with more members are skiplists (default 128; redis model)",
+        set: |c, a| {
+            c.encoding_thresholds.zset_max_listpack_entries = int_in(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+        get: |c| c.encoding_thresholds.zset_max_listpack_entries.to_string(),
+    },
+    Param {
+        name: "zset-max-listpack-value",
+        accepts: "a non-negative integer",
+        doc: "sorted sets with a longer member are skiplists (default 64; redis model)",
+        set: |c, a| {
+            c.encoding_thresholds.zset_max_listpack_value = int_in(a, 0, i64::MAX as u64)?;
+            Ok(())
+        },
+        get: |c| c.encoding_thresholds.zset_max_listpack_value.to_string(),
+    },
+    Param {
+        name: "list-max-listpack-size",
+        accepts: "-5..=-1 (node size 4..64 KiB) or a positive element count up to 32767",
+        doc: "quicklist node limit (default -2 = 8 KiB; redis model)",
+        set: |c, a| {
+            let v: i64 = one(a)?.parse().map_err(|_| ())?;
+            if !(-5..=32767).contains(&v) || v == 0 {
+                return Err(());
+            }
+            c.encoding_thresholds.list_max_listpack_size = v;
+            Ok(())
+        },
+        get: |c| c.encoding_thresholds.list_max_listpack_size.to_string(),
     },
 ];
 

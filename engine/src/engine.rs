@@ -146,6 +146,8 @@ pub struct Engine {
     dirty: u64,
     limits_active: bool,
     admission: bool,
+    /// The Redis 7.0 memory model (`lab-memory-mode redis` only).
+    pub(crate) mem: Option<Box<crate::memory::RedisMemory>>,
 }
 
 /// Builds a [`PolicyCtx`] from the engine's disjoint fields (so the policy, the keyspace
@@ -202,7 +204,17 @@ impl Engine {
         let now_ms = system_start.map_or(0, |(_, base)| base);
         let cron_period_ms = (1000 / config.hz.max(1)) as u64;
         let limits_active = config.maxmemory != 0 || config.maxkeys != 0;
+        let mem = (config.memory_mode == MemoryMode::Redis).then(|| {
+            Box::new(crate::memory::RedisMemory::new(
+                config.jemalloc_quantum,
+                config.encoding_thresholds,
+                config.base_memory,
+                config.maxmemory,
+                &config.maxmemory_policy,
+            ))
+        });
         Ok(Engine {
+            mem,
             ks: Keyspace::new(main_dict, expires_dict, uniform_all),
             policy,
             info,
@@ -287,7 +299,13 @@ impl Engine {
             MemoryMode::Logical => self.logical_bytes,
             MemoryMode::Keys => self.ks.len() as u64,
             MemoryMode::Allocator => self.alloc_probe.map_or(self.logical_bytes, |p| p()),
+            MemoryMode::Redis => self.mem.as_ref().map_or(0, |m| m.used()),
         }
+    }
+
+    /// The Redis 7.0 memory model, in `lab-memory-mode redis`.
+    pub fn redis_memory(&self) -> Option<&crate::memory::RedisMemory> {
+        self.mem.as_deref()
     }
 
     // ----------------------------------------------------------------------------------
@@ -299,6 +317,9 @@ impl Engine {
     /// calling `performEvictions()` right away; here it happens before the next command).
     pub fn set_maxmemory(&mut self, bytes: u64) {
         self.cfg.maxmemory = bytes;
+        if let Some(m) = &mut self.mem {
+            m.set_maxmemory(bytes);
+        }
         self.limits_active = self.cfg.maxmemory != 0 || self.cfg.maxkeys != 0;
     }
 
@@ -320,6 +341,9 @@ impl Engine {
     pub fn set_child_alive(&mut self, alive: bool) {
         self.child_alive = alive;
         self.ks.set_avoid_resize(alive);
+        if let Some(m) = &mut self.mem {
+            m.set_can_resize(!alive);
+        }
     }
 
     /// Refuse writes with this error (MISCONF after a failed save), or accept them again.
@@ -418,6 +442,9 @@ impl Engine {
     fn cron(&mut self) {
         self.lru_clock = lru_clock(self.now_ms);
         self.active_expire_cron();
+        if let Some(m) = &mut self.mem {
+            m.cron();
+        }
         self.update_peak();
     }
 
@@ -510,7 +537,7 @@ impl Engine {
         let used = match c.memory_mode {
             MemoryMode::Logical => self.logical_bytes + extra_bytes,
             MemoryMode::Keys => self.ks.len() as u64 + extra_keys,
-            MemoryMode::Allocator => self.used_memory() + extra_bytes,
+            MemoryMode::Allocator | MemoryMode::Redis => self.used_memory() + extra_bytes,
         };
         used > c.maxmemory
     }
@@ -533,6 +560,18 @@ impl Engine {
         let old = self.ks.charge(slot);
         self.logical_bytes = self.logical_bytes + new - old;
         self.ks.set_charge(slot, new);
+        if let Some(m) = &mut self.mem {
+            m.on_change(slot, self.ks.entry(slot));
+        }
+    }
+
+    /// What the memory mode charges `slot` now (the redis model's bytes in redis mode).
+    #[inline]
+    pub(crate) fn mode_charge(&self, slot: Slot) -> u64 {
+        match &self.mem {
+            Some(m) => m.slot_bytes(slot),
+            None => self.ks.charge(slot),
+        }
     }
 
     /// Strict enforcement: evict until a write adding `extra_bytes`/`extra_keys` fits.
@@ -631,6 +670,9 @@ impl Engine {
         self.policy.on_remove(slot, &self.ks, cause);
         let charge = self.ks.charge(slot);
         self.logical_bytes -= charge;
+        if let Some(m) = &mut self.mem {
+            m.on_remove(slot);
+        }
         let (key, _value) = self.ks.remove(slot);
         if cause != RemovalCause::Deleted
             && let Some(p) = &mut self.propagate
@@ -677,6 +719,9 @@ impl Engine {
         hash: impl FnOnce() -> u64,
         how: Lookup,
     ) -> Option<Slot> {
+        if let Some(m) = &mut self.mem {
+            m.on_lookup(found.is_some());
+        }
         let found = match found {
             Some(slot) if self.is_expired(slot) => {
                 self.expire_slot(slot);
@@ -749,6 +794,9 @@ impl Engine {
         let slot = self.ks.insert(key, hash, value, lru, charge);
         if expire_at_ms != NO_EXPIRE {
             self.ks.set_expire(slot, expire_at_ms);
+        }
+        if let Some(m) = &mut self.mem {
+            m.on_insert(slot, self.ks.entry(slot));
         }
         self.logical_bytes += charge;
         let kind = if self.pending_fill.take() == Some(hash) {
@@ -948,11 +996,14 @@ impl Engine {
             (None, Some(s)) => self.ks.entry(s).has_expire(),
             (None, None) => false,
         };
-        let new_charge = self.charge_of(key.len(), new_bytes, will_expire);
+        let new_charge = match &self.mem {
+            Some(m) => m.string_charge(key.len(), &value, will_expire),
+            None => self.charge_of(key.len(), new_bytes, will_expire),
+        };
         let mut existing = existing;
         if self.limits_active {
             let (extra_bytes, extra_keys) = match existing {
-                Some(s) => (new_charge.saturating_sub(self.ks.charge(s)), 0),
+                Some(s) => (new_charge.saturating_sub(self.mode_charge(s)), 0),
                 None => (new_charge, 1),
             };
             if self.over_limit(extra_bytes, extra_keys) {
@@ -962,7 +1013,7 @@ impl Engine {
                     return Err(WriteOutcome::Bypassed);
                 }
                 if self.cfg.enforcement == Enforcement::Strict {
-                    let target = existing.map(|s| (s, self.ks.charge(s)));
+                    let target = existing.map(|s| (s, self.mode_charge(s)));
                     let (t, fits) = self.make_room(extra_bytes, extra_keys, target, new_charge);
                     existing = t;
                     if !fits {
@@ -1066,6 +1117,26 @@ impl Engine {
                 "logical bytes {} but entries sum to {sum}",
                 self.logical_bytes
             ));
+        }
+        if let Some(m) = &self.mem {
+            let sum: u64 = self.ks.slots().map(|s| m.slot_bytes(s)).sum();
+            if sum != m.keys_bytes() {
+                return Err(format!(
+                    "redis model: keys charged {} but slots sum to {sum}",
+                    m.keys_bytes()
+                ));
+            }
+            if m.main_dict().used() != self.ks.len() as u64
+                || m.expires_dict().used() != self.ks.volatile_len() as u64
+            {
+                return Err(format!(
+                    "redis model dicts hold {}/{} keys, keyspace {}/{}",
+                    m.main_dict().used(),
+                    m.expires_dict().used(),
+                    self.ks.len(),
+                    self.ks.volatile_len()
+                ));
+            }
         }
         for (s, e) in self.ks.iter() {
             let want = self.charge_of(e.key.len(), e.value.bytes(), e.has_expire());

@@ -23,6 +23,8 @@
 //! - [`value`] — [`Value`], [`Blob`]: payloads in sized or materialized [`Storage`].
 //! - [`config`] — [`Config`]: Redis's parameter names, defaults and ranges; redis.conf parsing.
 //! - [`lru`] — the LRU clock and LFU counter arithmetic of `evict.c`.
+//! - [`memory`] — `lab-memory-mode redis`: Redis 7.0's `used_memory` for the data held
+//!   (dicts, sds, robj, encodings, jemalloc size classes; see its Layout).
 //! - `expire` — the active-expire cycle presets (redis, redis5, echovault).
 //! - `idle` — the closed form of idle cron ticks in virtual time (`lab-cron-stepping`).
 //! - [`policy`] — the [`Policy`] trait, the [`policy::registry`], one file per policy (Redis's,
@@ -58,6 +60,7 @@ mod index;
 pub mod key;
 pub mod keyspace;
 pub mod lru;
+pub mod memory;
 pub mod persist;
 pub mod policy;
 pub mod stats;

@@ -152,6 +152,7 @@ pub static EXPERIMENTS: &[&dyn Experiment] = &[
     &crate::tune::cmd::TuneExperiment,
     &crate::server::cmd::ServerExperiment,
     &crate::compare::CompareExperiment,
+    &crate::memory::MemoryExperiment,
 ];
 
 /// The experiment called `name`.

@@ -20,6 +20,8 @@
 //!   hashes, dependency sets, maintenance jobs) under each policy, `hcl.csv`, report section.
 //! - [`frag`] — `experiment frag`: fill/delete/refill/churn/idle/defrag phases per allocator in
 //!   worker processes, per-key overhead, active defragmentation; `report`, `cmd`.
+//! - [`memory`] — `experiment memory`: the data's RAM in Redis 7.0 (logical vs the redis
+//!   model), by type and encoding; `memory.csv`, `memory_by_type.csv`, `report`.
 //! - [`cow`] — `experiment cow`: fork vs forkless snapshots under writes, copy-on-write measured
 //!   from the child's `Private_Dirty`, page-level ground truth, the prediction; `report`, `cmd`.
 //! - [`tune`] — `experiment tune`: memory probe, COW runs and fits, policy sweep, derived
@@ -54,6 +56,7 @@ pub mod frag;
 pub mod hcl;
 pub mod hitrate;
 pub mod mem;
+pub mod memory;
 pub mod mrc;
 pub mod output;
 pub mod regress;

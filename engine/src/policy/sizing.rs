@@ -8,14 +8,15 @@
 //! | memory mode | capacity | a key weighs |
 //! |---|---|---|
 //! | `keys` | `maxmemory` (and/or `lab-maxkeys`, the smaller non-zero one) keys | 1 |
-//! | `logical`, `allocator` with `maxmemory` set | `maxmemory` bytes | its logical `charge` |
-//! | `logical`, `allocator` with only `lab-maxkeys` | `lab-maxkeys` keys | 1 |
+//! | `logical`, `allocator`, `redis` with `maxmemory` set | `maxmemory` bytes | its logical `charge` |
+//! | `logical`, `allocator`, `redis` with only `lab-maxkeys` | `lab-maxkeys` keys | 1 |
 //! | no limit | unbounded (queues never fill; nothing is evicted anyway) | 1 |
 //!
 //! Byte mode follows libCacheSim, whose queues are byte-sized caches (`cache_size` in bytes,
 //! each object counting `obj_size`): a queue is "full" when the sum of its keys' charges
-//! reaches its share of `maxmemory`. In `allocator` mode the charges are logical bytes, an
-//! approximation of the allocator bytes `maxmemory` is compared with there.
+//! reaches its share of `maxmemory`. In `allocator` and `redis` modes the charges are logical
+//! bytes, an approximation of the allocator or modelled Redis bytes `maxmemory` is compared
+//! with there (the queues then hold proportionally more keys than the limit does).
 //!
 //! A policy remembers the weight it added for each slot ([`Weights`]) so that its queue sums
 //! stay exact when an overwrite changes a key's charge (the engine calls `on_access` *before*
@@ -56,7 +57,7 @@ impl Capacity {
                 unit: Unit::Keys,
                 total: min_nonzero(config.maxmemory, config.maxkeys),
             },
-            MemoryMode::Logical | MemoryMode::Allocator => {
+            MemoryMode::Logical | MemoryMode::Allocator | MemoryMode::Redis => {
                 if config.maxmemory != 0 {
                     Capacity {
                         unit: Unit::Bytes,

@@ -184,7 +184,6 @@ pub const GRID_PARAMS: &[(&str, &str)] = &[
     ("maxmemory-policy", "--policies (sweep spec: `policies`)"),
     ("maxmemory", "--sizes (sweep spec: `sizes`)"),
     ("maxmemory-samples", "--samples (sweep spec: `samples`)"),
-    ("lab-memory-mode", "--size-unit (sweep spec: `size_unit`)"),
     (
         "lab-count-key-bytes",
         "--size-unit (sweep spec: `size_unit`)",
@@ -272,7 +271,41 @@ pub fn cell_config_changes(
         }
         changed.push(line.as_str());
     }
+    check_memory_mode(&c, unit)?;
     Ok((c, changed.join("; ")))
+}
+
+/// A memory mode given with `--config` that cannot take effect in a replay cell is an error
+/// naming it and where it applies (never a silent fallback): `allocator` needs the
+/// counting-allocator probe that only `experiment frag` and `tune` install, and a byte mode
+/// (`logical`, `redis`) contradicts a capacity counted in keys, as `keys` does a capacity in
+/// bytes. (`lab-memory-mode` is therefore not a grid parameter: `--size-unit` picks the
+/// unit, `--config` the byte model within it.)
+pub fn check_memory_mode(c: &Config, unit: CapacityUnit) -> Result<(), RunError> {
+    use evictlab_engine::MemoryMode;
+    match (c.memory_mode, unit) {
+        (MemoryMode::Allocator, _) => Err(RunError::BadArgument {
+            flag: "--config",
+            value: "lab-memory-mode allocator".into(),
+            expected: "logical, keys or redis here: lab-memory-mode allocator needs the \
+                       allocator probe, which only `experiment frag` and `tune` install",
+        }),
+        (MemoryMode::Logical | MemoryMode::Redis, CapacityUnit::Keys) => {
+            Err(RunError::BadArgument {
+                flag: "--config",
+                value: format!("lab-memory-mode {}", c.memory_mode.name()),
+                expected: "a capacity in bytes for a byte memory mode: use --size-unit bytes \
+                           (or fraction with a workload that has value sizes)",
+            })
+        }
+        (MemoryMode::Keys, CapacityUnit::Bytes) => Err(RunError::BadArgument {
+            flag: "--config",
+            value: "lab-memory-mode keys".into(),
+            expected: "logical or redis with --size-unit bytes: a capacity in keys is \
+                       --size-unit keys",
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Replays `w` into the engine of `cell`.
