@@ -12,8 +12,10 @@
 //!
 //! - [`experiment`] — the [`experiment::Experiment`] trait and the one list of experiments
 //!   that the binary, the suite, `report`, `regress` and `merge` iterate.
-//! - [`hitrate`] — `experiment hitrate`: hit-rate replay of cells, grids, parallel runs,
-//!   `hitrate.csv` rows; `report` (plots, tables, sentences), `cmd`.
+//! - [`grid`] — the one cell grid (policies × samples × sizes, fill-on-miss) and the engine
+//!   options, as clap flags and TOML spec fields from one definition, checked once.
+//! - [`hitrate`] — `experiment hitrate`: the hit-rate runner (one cell's replay, parallel
+//!   runs), `hitrate.csv` rows (`row`: the columns `server.csv` shares); `report`, `cmd`.
 //! - [`mrc`] — `experiment mrc`: LRU miss-ratio curves in one pass, exact stack distances
 //!   (Fenwick tree) and SHARDS fixed-rate / fixed-size sampling, `mrc.csv`; `report`, `cmd`.
 //! - [`hcl`] — `experiment hcl`: the HCL Cache scenario on the engine (`scenario`: data
@@ -51,6 +53,7 @@ pub mod compare;
 pub mod cow;
 pub mod experiment;
 pub mod frag;
+pub mod grid;
 pub mod hcl;
 pub mod hitrate;
 pub mod mem;
@@ -131,6 +134,9 @@ pub enum RunError {
         /// What is accepted.
         expected: &'static str,
     },
+    /// A grid flag is not accepted.
+    #[error(transparent)]
+    Grid(#[from] grid::GridError),
     /// A sweep spec is invalid.
     #[error(transparent)]
     Spec(#[from] sweep::SpecError),

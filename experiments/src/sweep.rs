@@ -36,12 +36,11 @@
 
 use std::path::{Path, PathBuf};
 
-use evictlab_engine::config::Enforcement;
-use evictlab_engine::policy::registry::{self, PolicyInfo};
 use evictlab_workloads::{TraceFormat, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 
-use crate::hitrate::{Cell, HitOptions, SizeUnit, grid};
+use crate::grid::{EngineArgs, GridArgs, GridError};
+use crate::hitrate::{Cell, HitOptions};
 
 /// A single value or a list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,29 +71,15 @@ pub struct SweepSpec {
     /// Engine seeds.
     #[serde(default = "default_seeds")]
     pub seeds: OneOrMany<u64>,
-    /// `"all"` or a list of registry names.
-    #[serde(default = "default_policies")]
-    pub policies: OneOrMany<String>,
-    /// `maxmemory-samples` values (sampled policies only).
-    #[serde(default = "default_samples")]
-    pub samples: OneOrMany<u32>,
-    /// Cache sizes.
-    pub sizes: OneOrMany<f64>,
-    /// Unit of `sizes`.
-    #[serde(default = "default_size_unit")]
-    pub size_unit: SizeUnit,
+    /// Policies, samples, sizes, size unit, fill-on-miss: the fields of [`GridArgs`].
+    #[serde(flatten)]
+    pub grid: GridArgs,
     /// Virtual requests per second for workloads without timestamps.
     #[serde(default = "default_rate")]
     pub rate: f64,
-    /// Fill on a GET miss.
-    #[serde(default = "default_true")]
-    pub fill_on_miss: bool,
-    /// `strict` or `redis`.
-    #[serde(default = "default_enforcement")]
-    pub enforcement: String,
-    /// Extra engine config lines for every cell.
-    #[serde(default)]
-    pub config: Vec<String>,
+    /// Enforcement and extra engine config lines: the fields of [`EngineArgs`].
+    #[serde(flatten)]
+    pub engine: EngineArgs,
     /// The workloads.
     pub workloads: Vec<WorkloadEntry>,
 }
@@ -120,23 +105,8 @@ pub struct WorkloadEntry {
 fn default_seeds() -> OneOrMany<u64> {
     OneOrMany::One(1)
 }
-fn default_policies() -> OneOrMany<String> {
-    OneOrMany::One("all".into())
-}
-fn default_samples() -> OneOrMany<u32> {
-    OneOrMany::One(5)
-}
-fn default_size_unit() -> SizeUnit {
-    SizeUnit::Fraction
-}
 fn default_rate() -> f64 {
     crate::hitrate::DEFAULT_RATE
-}
-fn default_true() -> bool {
-    true
-}
-fn default_enforcement() -> String {
-    "strict".into()
 }
 
 /// A spec error: names the file, the field and the value, and what is accepted.
@@ -234,67 +204,12 @@ impl SweepSpec {
             value: value.to_string(),
             expected,
         };
-        // Policies.
-        let names = self.policies.to_vec();
-        let policies: Vec<&'static PolicyInfo> = if names.len() == 1 && names[0] == "all" {
-            registry::POLICIES.iter().collect()
-        } else {
-            names
-                .iter()
-                .map(|n| {
-                    registry::find(n).ok_or_else(|| {
-                        invalid(
-                            "policies",
-                            n,
-                            format!(
-                                "\"all\" or a list of: {}",
-                                registry::names().collect::<Vec<_>>().join(", ")
-                            ),
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?
-        };
-        for s in self.samples.to_vec() {
-            if !(1..=64).contains(&s) {
-                return Err(invalid(
-                    "samples",
-                    &s.to_string(),
-                    "integers in 1..=64".into(),
-                ));
-            }
-        }
-        let sizes = self.sizes.to_vec();
-        if sizes.is_empty() {
-            return Err(invalid("sizes", "[]", "at least one size".into()));
-        }
-        for &s in &sizes {
-            let ok = s.is_finite() && s > 0.0 && (self.size_unit != SizeUnit::Fraction || s <= 1.0);
-            if !ok {
-                return Err(invalid(
-                    "sizes",
-                    &s.to_string(),
-                    "positive numbers (fractions in (0, 1])".into(),
-                ));
-            }
-        }
-        if !(self.rate.is_finite() && self.rate > 0.0) {
-            return Err(invalid(
-                "rate",
-                &self.rate.to_string(),
-                "a positive number of requests per second".into(),
-            ));
-        }
-        let enforcement = match self.enforcement.as_str() {
-            "strict" => Enforcement::Strict,
-            "redis" => Enforcement::Redis,
-            other => return Err(invalid("enforcement", other, "strict or redis".into())),
-        };
-        // Config lines: parse them once on top of defaults to reject bad ones now.
-        let mut probe = evictlab_engine::Config::default();
-        probe
-            .apply_str(&self.config.join("\n"), Some(file))
-            .map_err(|e| invalid("config", &self.config.join("; "), e.to_string()))?;
+        let grid_error = |e: GridError| invalid(e.field, &e.value, e.expected);
+        let grid = self.grid.resolve().map_err(grid_error)?;
+        let options = self
+            .engine
+            .options(self.rate, grid.fill_on_miss)
+            .map_err(grid_error)?;
         // Workloads.
         if self.workloads.is_empty() {
             return Err(invalid(
@@ -379,20 +294,7 @@ impl SweepSpec {
             };
             workloads.push(input);
         }
-        let cells = grid(
-            workloads.len(),
-            &policies,
-            &self.samples.to_vec(),
-            &sizes,
-            self.size_unit,
-            &seeds,
-        );
-        let options = HitOptions {
-            rate: self.rate,
-            fill_on_miss: self.fill_on_miss,
-            enforcement,
-            config_lines: self.config.clone(),
-        };
+        let cells = grid.cells(workloads.len(), &seeds);
         Ok(Sweep {
             spec: self,
             workloads,

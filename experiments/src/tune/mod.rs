@@ -38,7 +38,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::cow::{CowArgs, CowPoint, CowRow, Distribution, SnapshotMode, ThpMode};
-use crate::hitrate::{HitOptions, HitRow, SizeUnit, grid, run_cells};
+use crate::grid::Grid;
+use crate::hitrate::{HitOptions, HitRow, SizeUnit, run_cells};
 use crate::source::load;
 use crate::sweep::WorkloadInput;
 use crate::ui::Ui;
@@ -1001,14 +1002,14 @@ pub fn run(p: &TuneParams, ui: &Ui) -> Result<TuneOutcome, RunError> {
     let policies: Vec<&'static _> = evictlab_engine::policy::registry::POLICIES.iter().collect();
     let seeds: Vec<u64> = (0..p.seeds.max(1) as u64).map(|i| p.seed + i).collect();
     let mut cells = Vec::new();
-    for c in grid(
-        1,
-        &policies,
-        &[1, 3, 5, 10],
-        &sizes,
-        SizeUnit::Fraction,
-        &seeds,
-    ) {
+    let grid = Grid {
+        policies,
+        samples: vec![1, 3, 5, 10],
+        sizes: sizes.clone(),
+        size_unit: SizeUnit::Fraction,
+        fill_on_miss: true,
+    };
+    for c in grid.cells(1, &seeds) {
         // Deterministic policies do not use the engine seed: one seed is enough.
         if c.policy.sampled || c.seed == p.seed {
             cells.push(c);
