@@ -6,5 +6,6 @@ mod frag;
 mod golden;
 mod mrc;
 mod reference;
+mod robust;
 mod server;
 mod tune_cli;

@@ -54,11 +54,13 @@ impl Default for SetOptions {
 }
 
 impl SetOptions {
-    /// Plain SET with `PX ttl_ms` when `ttl_ms > 0`.
+    /// Plain SET with `PX ttl_ms` when `ttl_ms > 0`. A TTL above `i64::MAX` saturates (it
+    /// does not wrap to a negative, already-expired TTL); as in Redis, a TTL whose deadline
+    /// overflows is refused as an invalid expire time.
     pub fn ttl_ms(ttl_ms: u64) -> SetOptions {
         SetOptions {
             expiry: if ttl_ms > 0 {
-                SetExpiry::Px(ttl_ms as i64)
+                SetExpiry::Px(i64::try_from(ttl_ms).unwrap_or(i64::MAX))
             } else {
                 SetExpiry::None
             },

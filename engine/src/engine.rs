@@ -366,19 +366,28 @@ impl Engine {
         const MAX_CATCH_UP_TICKS: u64 = 100_000;
         let ticks = (t_ms.saturating_sub(self.next_cron_ms)) / self.cron_period_ms;
         if ticks > MAX_CATCH_UP_TICKS {
+            // Cannot overflow: the result is at most `t_ms`.
             self.next_cron_ms += (ticks - MAX_CATCH_UP_TICKS) * self.cron_period_ms;
         }
-        while self.next_cron_ms <= t_ms {
+        // Count the due ticks first (at most MAX_CATCH_UP_TICKS + 1) instead of looping on
+        // `next_cron_ms <= t_ms`: near `u64::MAX` the tick time saturates and the loop stays
+        // bounded (a wrapping `next_cron_ms` used to spin forever).
+        let due = if self.next_cron_ms <= t_ms {
+            (t_ms - self.next_cron_ms) / self.cron_period_ms + 1
+        } else {
+            0
+        };
+        for _ in 0..due {
             self.now_ms = self.next_cron_ms;
             self.cron();
-            self.next_cron_ms += self.cron_period_ms;
+            self.next_cron_ms = self.next_cron_ms.saturating_add(self.cron_period_ms);
         }
         self.now_ms = t_ms;
     }
 
     /// Advances virtual time by `delta_ms`.
     pub fn advance_ms(&mut self, delta_ms: u64) {
-        self.set_time_ms(self.now_ms + delta_ms);
+        self.set_time_ms(self.now_ms.saturating_add(delta_ms));
     }
 
     /// `serverCron`: refresh the LRU clock, run the active-expire SLOW cycle, track peak.

@@ -353,3 +353,55 @@ fn propagation_records_writes_and_expiry_deletes() {
     assert!(names[1].starts_with("[\"HSET\""));
     assert!(names[2].starts_with("[\"DEL\", \"a\"]"));
 }
+
+/// Issue 12: a timestamp near `u64::MAX` used to wrap the next cron tick's time and spin
+/// forever in the catch-up loop. Every call must return after a bounded number of ticks.
+#[test]
+fn virtual_time_near_u64_max_does_not_wrap_or_spin() {
+    let mut e = engine_conf("hz 10");
+    set_ex(&mut e, 1, 1000);
+    e.set_time_ms(1_000);
+    for t in [u64::MAX - 150, u64::MAX - 1, u64::MAX, u64::MAX] {
+        let started = std::time::Instant::now();
+        e.set_time_ms(t);
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "set_time_ms({t}) took too long"
+        );
+        assert_eq!(e.now_ms(), t);
+    }
+    e.advance_ms(u64::MAX);
+    assert_eq!(e.now_ms(), u64::MAX);
+    // The volatile key expired on the way and the engine still answers.
+    assert_eq!(e.get(&Key::from_id(1)), GetOutcome::Miss);
+    e.set(Key::from_id(2), Blob::Sized(3), SetOptions::default());
+    assert!(matches!(e.get(&Key::from_id(2)), GetOutcome::Hit(_)));
+}
+
+/// Issue 12: `ttl_ms = u64::MAX` used to become `PX -1` (`as i64`), a key born expired.
+/// It saturates instead: at time 0 the deadline fits and the key lives; later the
+/// deadline overflows and, as Redis does, the SET is refused as an invalid expire time.
+#[test]
+fn a_huge_ttl_never_makes_a_key_born_expired() {
+    let mut e = engine_conf("");
+    let r = e.set(
+        Key::from_id(1),
+        Blob::Sized(3),
+        SetOptions::ttl_ms(u64::MAX),
+    );
+    assert_eq!(r, WriteOutcome::Stored);
+    assert!(matches!(e.get(&Key::from_id(1)), GetOutcome::Hit(_)));
+    e.set_time_ms(5_000);
+    let r = e.set(
+        Key::from_id(2),
+        Blob::Sized(3),
+        SetOptions::ttl_ms(u64::MAX),
+    );
+    assert_ne!(
+        r,
+        WriteOutcome::Stored,
+        "deadline overflows: refused, not stored"
+    );
+    assert_eq!(e.get(&Key::from_id(2)), GetOutcome::Miss);
+    assert!(matches!(e.get(&Key::from_id(1)), GetOutcome::Hit(_)));
+}

@@ -257,13 +257,13 @@ fn default_enforcement() -> EnforcementArg {
 
 impl EngineArgs {
     /// The options of the hit-rate runner, with the config lines checked on top of the
-    /// defaults and `rate` (virtual requests per second) checked positive.
+    /// defaults and `rate` (virtual requests per second) checked in range.
     pub fn options(&self, rate: f64, fill_on_miss: bool) -> Result<HitOptions, GridError> {
-        if !(rate.is_finite() && rate > 0.0) {
+        if !evictlab_workloads::rate_in_range(rate) {
             return Err(invalid(
                 "rate",
-                rate,
-                "a positive number of requests per second",
+                format!("{rate:?}"),
+                evictlab_workloads::RATE_RANGE,
             ));
         }
         let mut probe = evictlab_engine::Config::default();

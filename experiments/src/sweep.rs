@@ -130,10 +130,12 @@ pub enum SpecError {
         message: String,
     },
     /// A value is not accepted.
-    #[error("{path}: field `{field}`: invalid value {value:?}: expected {expected}")]
+    #[error("{}{}: field `{field}`: invalid value {value:?}: expected {expected}", .path.display(), line_suffix(*.line))]
     Invalid {
         /// The spec file.
         path: PathBuf,
+        /// 1-based line of the field in the file (0 = not found, e.g. a default value).
+        line: u64,
         /// Field path, e.g. `workloads[1].format`.
         field: String,
         /// The value.
@@ -141,6 +143,52 @@ pub enum SpecError {
         /// What is accepted.
         expected: String,
     },
+}
+
+fn line_suffix(line: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
+}
+
+/// The 1-based line where `field` (a path such as `rate` or `workloads[1].format`) is set
+/// in a spec's text: the first line starting with its last key followed by `=`, after the
+/// `index + 1`-th `[[table]]` header when the path has an index; 0 when not found.
+fn field_line(text: &str, field: &str) -> u64 {
+    let (table, key) = match field.split_once('.') {
+        Some((t, k)) => (Some(t), k),
+        None => (None, field),
+    };
+    let mut in_scope = table.is_none();
+    let mut seen = 0usize;
+    let (tname, want) = match table.and_then(|t| t.split_once('[')) {
+        Some((name, idx)) => (name, idx.trim_end_matches(']').parse::<usize>().ok()),
+        None => (table.unwrap_or(""), None),
+    };
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            let header = l.trim_matches(|c| c == '[' || c == ']').trim();
+            in_scope = if table.is_none() {
+                false
+            } else if header == tname {
+                seen += 1;
+                want.is_none_or(|w| seen == w + 1)
+            } else {
+                false
+            };
+            continue;
+        }
+        if in_scope
+            && let Some(rest) = l.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return i as u64 + 1;
+        }
+    }
+    0
 }
 
 /// A workload after validation, ready to load.
@@ -193,13 +241,29 @@ impl SweepSpec {
             message: e.to_string(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        spec.validate(path, base)
+        spec.validate(path, base).map_err(|e| match e {
+            SpecError::Invalid {
+                path,
+                line: 0,
+                field,
+                value,
+                expected,
+            } => SpecError::Invalid {
+                line: field_line(&text, &field),
+                path,
+                field,
+                value,
+                expected,
+            },
+            e => e,
+        })
     }
 
     /// Validates everything and expands the grid.
     pub fn validate(self, file: &Path, base: &Path) -> Result<Sweep, SpecError> {
         let invalid = |field: &str, value: &str, expected: String| SpecError::Invalid {
             path: file.to_path_buf(),
+            line: 0,
             field: field.to_string(),
             value: value.to_string(),
             expected,

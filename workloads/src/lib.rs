@@ -7,7 +7,8 @@
 //!
 //! - [`request`] — [`Request`], [`Op`], [`SourceInfo`]: the one stream type.
 //! - [`error`] — [`WorkloadError`]: structured errors (file, line, byte offset, token, accepted values).
-//! - [`spec`] — [`WorkloadSpec`]: the `--workload` SPEC grammar, its canonical form, `build`.
+//! - [`spec`] — [`WorkloadSpec`]: the `--workload` SPEC grammar, its canonical form, `build`
+//!   (`spec/parse.rs`: the token parsers).
 //! - [`registry`] — the one list of generator kinds, mix presets and spec options.
 //! - `synthetic` — [`Synthetic`]: the generator behind every spec (ops, keys, sizes, TTLs, times).
 //! - [`trace`] — [`TraceFormat`], [`detect`], [`open_trace`]: readers for every trace format
@@ -49,7 +50,9 @@ pub mod zipf;
 pub use dist::Dist;
 pub use error::WorkloadError;
 pub use oracle::{annotate_next_access, collect};
-pub use request::{NEVER, Op, Request, SourceInfo};
+pub use request::{
+    MAX_RATE, MAX_TIME_MS, MIN_RATE, NEVER, Op, RATE_RANGE, Request, SourceInfo, rate_in_range,
+};
 pub use spec::{
     Arrival, DEFAULT_VALUE_SIZE, Mix, Phase, Point, Popularity, Shift, TtlSpec, WorkloadSpec,
 };

@@ -7,6 +7,28 @@
 /// "No next access" (the object is never requested again), or unknown.
 pub const NEVER: u64 = u64::MAX;
 
+/// The latest request time (ms after the first request) and the longest TTL (ms) a request
+/// may carry: 2^53 ms, about 285 000 years. Exact in an `f64`, and time + TTL cannot
+/// overflow the engine's `u64` clock. Readers refuse larger values (naming file, line or
+/// byte offset), so virtual time stays far from wrapping.
+pub const MAX_TIME_MS: u64 = 1 << 53;
+
+/// The slowest virtual request rate accepted (requests per second, `--rate`, a sweep's
+/// `rate`, `arrival=`): below one request per virtual second every request would make the
+/// engine run more than `hz` cron ticks, so a replay's time would no longer be bounded by
+/// its request count (issue 12: `--rate 0.0001` took 52 s for 10 000 requests).
+pub const MIN_RATE: f64 = 1.0;
+/// The fastest virtual request rate accepted (requests per second): 10^12, a picosecond-
+/// scale gap; every request of a run then falls within the same millisecond.
+pub const MAX_RATE: f64 = 1e12;
+/// [`MIN_RATE`]..=[`MAX_RATE`] in words, for error messages.
+pub const RATE_RANGE: &str = "a number of requests per virtual second in 1..=1e12";
+
+/// True when `rate` is in [`MIN_RATE`]..=[`MAX_RATE`] (NaN is not).
+pub fn rate_in_range(rate: f64) -> bool {
+    (MIN_RATE..=MAX_RATE).contains(&rate)
+}
+
 /// What a request asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use crate::spec::DEFAULT_VALUE_SIZE;
-use crate::{NEVER, Op, Request, RequestSource, SourceInfo, WorkloadError};
+use crate::{MAX_TIME_MS, NEVER, Op, Request, RequestSource, SourceInfo, WorkloadError};
 
 const BUF_BYTES: usize = 1 << 20;
 
@@ -198,7 +198,7 @@ impl Decoder for Vscsi1 {
             ));
         }
         Ok(Request {
-            time_ms: self.time.rel(le_u64(r, 24)) / 1000,
+            time_ms: vscsi_time_ms(&mut self.time, le_u64(r, 24), &self.path, offset)?,
             key: le_u64(r, 16),
             value_size: le_u32(r, 4),
             ttl_ms: 0,
@@ -230,7 +230,7 @@ impl Decoder for Vscsi2 {
             ));
         }
         Ok(Request {
-            time_ms: self.time.rel(le_u64(r, 24)) / 1000,
+            time_ms: vscsi_time_ms(&mut self.time, le_u64(r, 24), &self.path, offset)?,
             key: le_u64(r, 16),
             value_size: le_u32(r, 8),
             ttl_ms: 0,
@@ -238,6 +238,27 @@ impl Decoder for Vscsi2 {
             next_access: NEVER,
         })
     }
+}
+
+/// A vscsi timestamp (µs) as ms after the first record's, at most [`MAX_TIME_MS`].
+#[inline(always)]
+fn vscsi_time_ms(
+    time: &mut RelTime,
+    ts_us: u64,
+    path: &std::path::Path,
+    offset: u64,
+) -> Result<u64, WorkloadError> {
+    let ms = time.rel(ts_us) / 1000;
+    if ms > MAX_TIME_MS {
+        return Err(WorkloadError::BadRecord {
+            path: path.to_path_buf(),
+            offset,
+            field: "ts",
+            value: ts_us,
+            expected: "a timestamp (µs) at most 2^53 ms (~285 000 years) after the first record's",
+        });
+    }
+    Ok(ms)
 }
 
 #[cold]

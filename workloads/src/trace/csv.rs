@@ -24,7 +24,7 @@ use evictlab_engine::key::parse_canonical_u64;
 use crate::hash::fnv1a64;
 use crate::spec::DEFAULT_VALUE_SIZE;
 use crate::trace::text::parse_u64;
-use crate::{NEVER, Op, Request, RequestSource, SourceInfo, WorkloadError};
+use crate::{MAX_TIME_MS, NEVER, Op, Request, RequestSource, SourceInfo, WorkloadError};
 
 /// Where libCacheSim-style CSV fields are (1-based columns, as libCacheSim counts).
 #[derive(Clone, Debug, PartialEq)]
@@ -319,9 +319,32 @@ impl CsvTrace {
         }
     }
 
-    fn rel_time(&mut self, t_ms: f64) -> u64 {
+    /// `t_ms` relative to the first request's time; later than [`MAX_TIME_MS`] after it is
+    /// an error (naming `field` and the value as written).
+    fn rel_time(&mut self, t_ms: f64, field: &'static str) -> Result<u64, WorkloadError> {
         let t0 = *self.t0.get_or_insert(t_ms);
-        (t_ms - t0).max(0.0) as u64
+        let rel = (t_ms - t0).max(0.0);
+        if !(0.0..=MAX_TIME_MS as f64).contains(&rel) {
+            return Err(self.bad(
+                field,
+                format!(
+                    "a time at most {MAX_TIME_MS} ms (2^53, ~285 000 years) after the first request's ({} ms); this one is {rel:e} ms after it",
+                    t0
+                ),
+            ));
+        }
+        Ok(rel as u64)
+    }
+
+    /// A TTL in ms, at most [`MAX_TIME_MS`].
+    fn ttl(&self, ttl_ms: f64, field: &'static str) -> Result<u64, WorkloadError> {
+        if !(0.0..=MAX_TIME_MS as f64).contains(&ttl_ms) {
+            return Err(self.bad(
+                field,
+                format!("a TTL of at most {MAX_TIME_MS} ms (2^53, ~285 000 years); 0 = no TTL"),
+            ));
+        }
+        Ok(ttl_ms as u64)
     }
 
     fn field(&self, i: usize) -> &[u8] {
@@ -337,8 +360,14 @@ impl CsvTrace {
         let b = timed as usize;
         let time_ms = if timed {
             let t = parse_u64(self.field(0))
-                .ok_or_else(|| self.bad("time_ms", "an unsigned integer (ms)".into()))?;
-            self.rel_time(t as f64)
+                .filter(|&t| t <= MAX_TIME_MS)
+                .ok_or_else(|| {
+                    self.bad(
+                        "time_ms",
+                        format!("an unsigned integer of ms in 0..={MAX_TIME_MS} (2^53)"),
+                    )
+                })?;
+            self.rel_time(t as f64, "time_ms")?
         } else {
             0
         };
@@ -364,7 +393,13 @@ impl CsvTrace {
             0
         } else {
             parse_u64(ttl)
-                .ok_or_else(|| self.bad("ttl_ms", "empty, 0 (no TTL) or a TTL in ms".into()))?
+                .filter(|&t| t <= MAX_TIME_MS)
+                .ok_or_else(|| {
+                    self.bad(
+                        "ttl_ms",
+                        format!("empty, 0 (no TTL) or a TTL in ms in 1..={MAX_TIME_MS} (2^53)"),
+                    )
+                })?
         };
         Ok(Request {
             time_ms,
@@ -396,7 +431,7 @@ impl CsvTrace {
             Some(i) => {
                 let t = number(self.field(i - 1))
                     .ok_or_else(|| self.bad("time", "a non-negative number".into()))?;
-                self.rel_time(t * c.ms_per_unit)
+                self.rel_time(t * c.ms_per_unit, "time")?
             }
         };
         let key = key_id(self.field(c.obj_id_col - 1), c.obj_id_is_num).ok_or_else(|| {
@@ -431,7 +466,7 @@ impl CsvTrace {
             Some(i) => {
                 let t = number(self.field(i - 1))
                     .ok_or_else(|| self.bad("ttl", "a non-negative number".into()))?;
-                (t * c.ms_per_unit) as u64
+                self.ttl(t * c.ms_per_unit, "ttl")?
             }
         };
         Ok(Request {

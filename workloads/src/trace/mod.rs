@@ -32,6 +32,8 @@
 mod binary;
 mod csv;
 #[cfg(test)]
+mod robust_tests;
+#[cfg(test)]
 mod tests;
 mod text;
 
