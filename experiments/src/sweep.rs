@@ -191,6 +191,22 @@ fn field_line(text: &str, field: &str) -> u64 {
     0
 }
 
+/// The top-level fields of a spec: its own and those of [`GridArgs`] and [`EngineArgs`]
+/// (read from their clap definitions, the same structs the spec flattens in).
+fn spec_fields() -> Vec<String> {
+    use clap::Args;
+    let mut fields: Vec<String> = ["name", "seeds", "rate", "workloads"]
+        .map(String::from)
+        .to_vec();
+    for c in [
+        GridArgs::augment_args(clap::Command::new("grid")),
+        EngineArgs::augment_args(clap::Command::new("engine")),
+    ] {
+        fields.extend(c.get_arguments().map(|a| a.get_id().to_string()));
+    }
+    fields
+}
+
 /// A workload after validation, ready to load.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WorkloadInput {
@@ -236,10 +252,24 @@ impl SweepSpec {
             path: path.to_path_buf(),
             source: e,
         })?;
-        let spec: SweepSpec = toml::from_str(&text).map_err(|e| SpecError::Parse {
+        let parse = |e: toml::de::Error| SpecError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
-        })?;
+        };
+        // Unknown fields first, with the accepted ones (serde reports a missing required
+        // field before an unknown one once the grid's fields are flattened in).
+        let table: toml::Table = toml::from_str(&text).map_err(parse)?;
+        let known = spec_fields();
+        if let Some(k) = table.keys().find(|k| !known.contains(k)) {
+            return Err(SpecError::Invalid {
+                path: path.to_path_buf(),
+                line: field_line(&text, k),
+                field: k.clone(),
+                value: "(unknown field)".into(),
+                expected: format!("one of {}", known.join(", ")),
+            });
+        }
+        let spec: SweepSpec = toml::from_str(&text).map_err(parse)?;
         let base = path.parent().unwrap_or(Path::new("."));
         spec.validate(path, base).map_err(|e| match e {
             SpecError::Invalid {
