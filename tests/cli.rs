@@ -2,27 +2,8 @@
 //! sweeps merged back into a single-machine result, bad input.
 
 use std::path::Path;
-use std::process::Command;
 
-fn experiment() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_experiment"))
-}
-
-fn run_ok(args: &[&str]) -> String {
-    let out = experiment().args(args).output().expect("run experiment");
-    assert!(
-        out.status.success(),
-        "experiment {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn run_err(args: &[&str]) -> String {
-    let out = experiment().args(args).output().expect("run experiment");
-    assert!(!out.status.success(), "experiment {args:?} should fail");
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::util::{run_err, run_ok};
 
 /// The CSV with the timing columns blanked (the only non-deterministic ones).
 fn deterministic_csv(path: &Path) -> String {

@@ -2,33 +2,10 @@
 //! child's measured COW against the parent's page-level ground truth, and the report.
 
 use std::collections::HashMap;
-use std::process::Command;
 
-fn experiment() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_experiment"))
-}
+use crate::util::{experiment, read_rows};
 
 /// `cow.csv` as maps from column to cell.
-fn read_rows(path: &std::path::Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).expect("read cow.csv");
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .expect("header")
-        .split(',')
-        .map(String::from)
-        .collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn cow_quick_writes_fork_and_forkless_rows_with_cow_bounded_by_the_ground_truth() {
     let dir = tempfile::tempdir().unwrap();

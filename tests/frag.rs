@@ -2,45 +2,10 @@
 //! Redis FAQ effect, determinism of the logical columns, bad input, report re-render.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::Command;
 
-fn experiment() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_experiment"))
-}
-
-fn run_ok(args: &[&str]) -> String {
-    let out = experiment().args(args).output().expect("run experiment");
-    assert!(
-        out.status.success(),
-        "experiment {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::util::{experiment, num, read_rows, run_ok};
 
 /// The rows of a CSV as column → value maps (the lab's CSVs have no quoted commas).
-fn rows(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).expect("read csv");
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
-        .collect()
-}
-
-fn num(r: &HashMap<String, String>, col: &str) -> f64 {
-    r[col]
-        .parse()
-        .unwrap_or_else(|_| panic!("{col} = {}", r[col]))
-}
-
 fn end_row<'a>(
     rows: &'a [HashMap<String, String>],
     alloc: &str,
@@ -87,7 +52,7 @@ fn frag_compares_three_allocators_and_shows_the_faq_effect() {
             "{col} missing: {header}"
         );
     }
-    let frag = rows(&out.join("frag.csv"));
+    let frag = read_rows(&out.join("frag.csv"));
     for a in ["system", "jemalloc", "mimalloc"] {
         for p in ["fill", "delete", "refill", "churn", "idle", "defrag"] {
             let r = end_row(&frag, a, p);
@@ -118,13 +83,13 @@ fn frag_compares_three_allocators_and_shows_the_faq_effect() {
         f["rss_bytes"],
         d["rss_bytes"]
     );
-    let overhead = rows(&out.join("overhead.csv"));
+    let overhead = read_rows(&out.join("overhead.csv"));
     assert_eq!(overhead.len(), 9);
     for r in &overhead {
         // A key costs more than its bytes, and at least the counted payload block.
         assert!(num(r, "used_bytes_per_key") > num(r, "logical_bytes_per_key"));
     }
-    let defrag = rows(&out.join("defrag.csv"));
+    let defrag = read_rows(&out.join("defrag.csv"));
     assert_eq!(defrag.len(), 3);
     for r in &defrag {
         // Moving values neither frees nor leaks them.
@@ -188,7 +153,7 @@ fn logical_columns_are_deterministic_across_allocators_and_runs() {
             "--out",
             out.to_str().unwrap(),
         ]);
-        let frag = rows(&out.join("frag.csv"));
+        let frag = read_rows(&out.join("frag.csv"));
         ["system", "jemalloc", "mimalloc"]
             .iter()
             .map(|a| {

@@ -1,5 +1,6 @@
 //! Golden miss counts on real traces: the engine running `lru`, `fifo`, `belady` and
-//! `belady-bypass` as a cache (GET; on a miss, SET — keys memory mode, strict enforcement,
+//! `belady-bypass` as a cache through the hit-rate runner's entry point (`get_or_fill_id`: GET;
+//! on a miss, SET — keys memory mode, strict enforcement,
 //! `maxmemory` = the cache size in objects) must miss exactly as often as an independent,
 //! deliberately simple implementation of the same algorithm written here, at several sizes,
 //! on the LIRS-paper traces (`caffeine/lirs/*.trace`) and libCacheSim's
@@ -10,97 +11,18 @@
 //! message and passes only if that folder is absent.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::path::PathBuf;
 
-use evictlab_engine::{Blob, Config, Engine, GetOutcome, Key, NEVER, SetOptions, WriteOutcome};
+use evictlab_engine::NEVER;
 
-pub(crate) fn traces_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("EVICTLAB_TRACES") {
-        return Some(PathBuf::from(d));
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [
-        root.join("../shared/traces"),
-        root.join("../../shared/traces"),
-    ]
-    .into_iter()
-    .find(|d| d.is_dir())
-}
-
-/// One decimal id per line; skips empty lines and the LIRS `*` checkpoint markers; accepts
-/// CRLF. Panics on anything else (the traces are fixed files).
-pub(crate) fn read_ids(path: &PathBuf) -> Vec<u64> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('*'))
-        .map(|l| {
-            l.parse()
-                .unwrap_or_else(|_| panic!("{}: not an id: {l:?}", path.display()))
-        })
-        .collect()
-}
-
-/// For each request, the index of the next request to the same id ([`NEVER`] if none).
-pub(crate) fn next_accesses(ids: &[u64]) -> Vec<u64> {
-    let mut next = vec![NEVER; ids.len()];
-    let mut seen: HashMap<u64, u64> = HashMap::new();
-    for (i, &id) in ids.iter().enumerate().rev() {
-        if let Some(&j) = seen.get(&id) {
-            next[i] = j;
-        }
-        seen.insert(id, i as u64);
-    }
-    next
-}
+use crate::util::{engine_misses_with, next_accesses, read_ids, traces_dir};
 
 /// Misses of the engine replaying `ids` as a cache of `size` objects under `policy`.
 fn engine_misses(policy: &str, size: u64, ids: &[u64], next: &[u64]) -> u64 {
     engine_misses_with(policy, &[], size, ids, next)
 }
 
-/// [`engine_misses`] with `lab-policy-param NAME VALUE` pairs.
-pub(crate) fn engine_misses_with(
-    policy: &str,
-    params: &[(&str, &str)],
-    size: u64,
-    ids: &[u64],
-    next: &[u64],
-) -> u64 {
-    let mut c = Config::default();
-    for (k, v) in [
-        ("maxmemory-policy", policy),
-        ("lab-memory-mode", "keys"),
-        ("lab-enforcement", "strict"),
-        ("maxmemory", &size.to_string()),
-    ] {
-        c.set(k, &[v]).unwrap();
-    }
-    for (name, value) in params {
-        c.set("lab-policy-param", &[name, value]).unwrap();
-    }
-    let mut e = Engine::new(c, 7).unwrap();
-    let oracle = e.policy_info().needs_next_access;
-    for (i, &id) in ids.iter().enumerate() {
-        if oracle {
-            e.set_oracle(i as u64, next[i]);
-        }
-        let key = Key::from_id(id);
-        if e.get(&key) == GetOutcome::Miss {
-            let r = e.set(key, Blob::Sized(1), SetOptions::default());
-            assert!(
-                matches!(r, WriteOutcome::Stored | WriteOutcome::Bypassed),
-                "{policy}: fill of {id} gave {r:?}"
-            );
-        }
-        assert!(e.len() as u64 <= size);
-    }
-    e.check_invariants().unwrap();
-    e.stats().keyspace_misses
-}
-
 /// LRU by last-use time: a map id → time and an ordered map time → id.
-fn simple_lru(size: u64, ids: &[u64]) -> u64 {
+pub(crate) fn simple_lru(size: u64, ids: &[u64]) -> u64 {
     let (mut last, mut by_time) = (HashMap::new(), BTreeMap::new());
     let mut misses = 0;
     for (t, &id) in ids.iter().enumerate() {
@@ -122,7 +44,7 @@ fn simple_lru(size: u64, ids: &[u64]) -> u64 {
 }
 
 /// FIFO: a set and a queue of insertion order.
-fn simple_fifo(size: u64, ids: &[u64]) -> u64 {
+pub(crate) fn simple_fifo(size: u64, ids: &[u64]) -> u64 {
     let (mut set, mut queue) = (HashSet::new(), VecDeque::new());
     let mut misses = 0;
     for &id in ids {
@@ -140,7 +62,7 @@ fn simple_fifo(size: u64, ids: &[u64]) -> u64 {
 
 /// Belady's MIN: cached id → next use, and an ordered set of (next use, id). With
 /// `bypass`, a missed id used later than every cached one is not stored.
-fn simple_belady(size: u64, ids: &[u64], next: &[u64], bypass: bool) -> u64 {
+pub(crate) fn simple_belady(size: u64, ids: &[u64], next: &[u64], bypass: bool) -> u64 {
     let (mut cached, mut order) = (HashMap::new(), BTreeSet::new());
     let mut misses = 0;
     for (i, &id) in ids.iter().enumerate() {

@@ -9,3 +9,4 @@ mod reference;
 mod robust;
 mod server;
 mod tune_cli;
+mod util;

@@ -6,7 +6,6 @@
 //! writes the documented columns, deterministically.
 
 use std::path::Path;
-use std::process::Command;
 
 use evictlab_engine::policy::registry;
 use evictlab_experiments::hitrate::{Cell, HitOptions, SizeUnit, run_cell};
@@ -16,6 +15,8 @@ use evictlab_experiments::mrc::{
 use evictlab_experiments::source::load;
 use evictlab_experiments::sweep::WorkloadInput;
 use evictlab_experiments::workload::Workload;
+
+use crate::util::{experiment, run_ok};
 
 fn synthetic(spec: &str, keys: u64, requests: u64) -> Workload {
     load(&WorkloadInput::Synthetic {
@@ -254,19 +255,6 @@ fn curves_are_deterministic_and_monotone() {
     assert_eq!(
         capacity_grid(w.working_set.objects, 50, GridKind::Log).last(),
         Some(&w.working_set.objects)
-    );
-}
-
-fn experiment() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_experiment"))
-}
-
-fn run_ok(args: &[&str]) {
-    let out = experiment().args(args).output().expect("run experiment");
-    assert!(
-        out.status.success(),
-        "experiment {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
     );
 }
 

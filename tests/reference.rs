@@ -4,6 +4,11 @@
 //! has its own unit tests). Exact miss counts must agree on slices of the real traces, at
 //! several cache sizes, replayed as a cache (GET; on a miss, SET) in keys mode.
 //!
+//! The test iterates the policy registry: every research and oracle policy must have a
+//! reference here (`references`; LRU, FIFO and Belady's come from `golden`), so a new
+//! policy fails until it gets one. Redis's sampled policies are checked against a real
+//! server instead (`server`).
+//!
 //! Each reference follows the same reading of its source as the policy file documents
 //! (libCacheSim's order of operations for CLOCK and S3-FIFO, the papers' for ARC, 2Q, SIEVE
 //! and LIRS, Caffeine's simulator for W-TinyLFU), so a disagreement is a bug in one of them.
@@ -11,9 +16,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use evictlab_engine::Key;
+use evictlab_engine::policy::registry::{Family, POLICIES};
 use evictlab_engine::policy::sketch::FrequencySketch;
 
-use crate::golden::{engine_misses_with, next_accesses, read_ids, traces_dir};
+use crate::golden::{simple_belady, simple_fifo, simple_lru};
+use crate::util::{engine_misses_with, next_accesses, read_ids, traces_dir};
 
 /// Removes `x` from `q`; true if it was there.
 fn remove(q: &mut VecDeque<u64>, x: u64) -> bool {
@@ -425,8 +432,38 @@ fn w_tinylfu(c: usize, ids: &[u64]) -> u64 {
     misses
 }
 
+/// A reference model: misses of a cache of `size` objects over `ids` (`next`: each
+/// request's next access, for the oracles).
+type Reference = fn(usize, &[u64], &[u64]) -> u64;
+/// `lab-policy-param` pairs and the reference they must match.
+type Case = (&'static [(&'static str, &'static str)], Reference);
+
+/// The reference models of a registered policy (empty: none yet).
+fn references(policy: &str) -> Vec<Case> {
+    match policy {
+        "lru" => vec![(&[], |c, ids, _| simple_lru(c as u64, ids))],
+        "fifo" => vec![(&[], |c, ids, _| simple_fifo(c as u64, ids))],
+        "belady" => vec![(&[], |c, ids, next| {
+            simple_belady(c as u64, ids, next, false)
+        })],
+        "belady-bypass" => vec![(&[], |c, ids, next| simple_belady(c as u64, ids, next, true))],
+        "clock" => vec![
+            (&[], |c, ids, _| clock(c, 1, ids)),
+            (&[("clock-bits", "2")], |c, ids, _| clock(c, 2, ids)),
+        ],
+        "sieve" => vec![(&[], |c, ids, _| sieve(c, ids))],
+        "s3fifo" => vec![(&[], |c, ids, _| s3fifo(c, ids))],
+        "arc" => vec![(&[], |c, ids, _| arc(c, ids))],
+        "2q" => vec![(&[], |c, ids, _| two_q(c, ids))],
+        "lfu" => vec![(&[], |c, ids, _| lfu(c, ids))],
+        "lirs" => vec![(&[], |c, ids, _| lirs(c, ids))],
+        "w-tinylfu" => vec![(&[], |c, ids, _| w_tinylfu(c, ids))],
+        _ => Vec::new(),
+    }
+}
+
 #[test]
-fn research_policies_match_reference_implementations() {
+fn every_registered_research_and_oracle_policy_matches_its_reference() {
     let Some(dir) = traces_dir() else {
         println!("SKIPPED: ../shared/traces is absent (set EVICTLAB_TRACES to run)");
         return;
@@ -441,23 +478,21 @@ fn research_policies_match_reference_implementations() {
         ("caffeine/lirs/loop.trace", 12_000),
         ("libcachesim/cloudPhysicsIO.txt", 20_000),
     ];
-    type Reference = fn(usize, &[u64]) -> u64;
-    type Case = (
-        &'static str,
-        &'static [(&'static str, &'static str)],
-        Reference,
+    // Every research and oracle policy of the registry, with its references.
+    let policies: Vec<(&str, Vec<Case>)> = POLICIES
+        .iter()
+        .filter(|p| p.family != Family::Redis)
+        .map(|p| (p.name, references(p.name)))
+        .collect();
+    let missing: Vec<&str> = policies
+        .iter()
+        .filter(|(_, refs)| refs.is_empty())
+        .map(|(name, _)| *name)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no reference model for {missing:?}: add one to `references` in tests/reference.rs"
     );
-    let policies: [Case; 9] = [
-        ("clock", &[], |c, ids| clock(c, 1, ids)),
-        ("clock", &[("clock-bits", "2")], |c, ids| clock(c, 2, ids)),
-        ("sieve", &[], sieve),
-        ("s3fifo", &[], s3fifo),
-        ("arc", &[], arc),
-        ("2q", &[], two_q),
-        ("lfu", &[], lfu),
-        ("lirs", &[], lirs),
-        ("w-tinylfu", &[], w_tinylfu),
-    ];
     for (name, n) in traces {
         let mut ids = read_ids(&dir.join(name));
         ids.truncate(n);
@@ -470,8 +505,11 @@ fn research_policies_match_reference_implementations() {
         sizes.push(7);
         for &size in &sizes {
             let mut line = format!("{name}[..{}] size {size}:", ids.len());
-            for (policy, params, reference) in &policies {
-                let want = reference(size, &ids);
+            for (policy, params, reference) in policies
+                .iter()
+                .flat_map(|(name, refs)| refs.iter().map(move |(p, r)| (name, p, r)))
+            {
+                let want = reference(size, &ids, &next);
                 let got = engine_misses_with(policy, params, size as u64, &ids, &next);
                 line += &format!(" {policy}{params:?} {got}");
                 assert_eq!(got, want, "{policy} {params:?} on {name} at size {size}");

@@ -3,24 +3,11 @@
 //! without it they skip with a message. They share one server, so they run one at a time.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Mutex;
 
+use crate::util::{experiment, num, read_table, run_ok};
+
 static SERVER: Mutex<()> = Mutex::new(());
-
-fn experiment() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_experiment"))
-}
-
-fn run_ok(args: &[&str]) -> String {
-    let out = experiment().args(args).output().expect("run experiment");
-    assert!(
-        out.status.success(),
-        "experiment {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The server URL, or None (with a message) when no server was provided.
 fn server_url() -> Option<String> {
@@ -35,31 +22,6 @@ fn server_url() -> Option<String> {
             None
         }
     }
-}
-
-type Rows = Vec<std::collections::HashMap<String, String>>;
-
-fn read_rows(path: &Path) -> (Vec<String>, Rows) {
-    let mut r = csv::Reader::from_path(path).expect("open csv");
-    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r
-        .records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            headers
-                .iter()
-                .cloned()
-                .zip(rec.iter().map(String::from))
-                .collect()
-        })
-        .collect();
-    (headers, rows)
-}
-
-fn num(row: &std::collections::HashMap<String, String>, k: &str) -> f64 {
-    row[k]
-        .parse()
-        .unwrap_or_else(|_| panic!("{k} = {:?} is not a number", row[k]))
 }
 
 #[test]
@@ -85,7 +47,7 @@ fn server_run_counts_match_the_servers_keyspace_counters() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let (headers, rows) = read_rows(&out.join("server.csv"));
+    let (headers, rows) = read_table(&out.join("server.csv"));
     let (hit_headers, _) = {
         // hitrate.csv's columns come first, in the same order.
         let h = "cell,workload,policy,samples,capacity,capacity_unit,capacity_fraction,seed,\
@@ -152,7 +114,7 @@ fn paced_and_unpaced_runs() {
         ];
         args.extend_from_slice(extra);
         run_ok(&args);
-        let (_, rows) = read_rows(&out.join("server.csv"));
+        let (_, rows) = read_table(&out.join("server.csv"));
         (
             num(&rows[0], "requests_per_sec"),
             num(&rows[0], "target_rate"),
@@ -189,7 +151,7 @@ fn compare_allkeys_lru_on_zipf_is_within_a_few_points_at_matched_key_count() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let (headers, rows) = read_rows(&out.join("compare.csv"));
+    let (headers, rows) = read_table(&out.join("compare.csv"));
     for c in [
         "policy",
         "samples",
@@ -263,7 +225,7 @@ fn bgsave_under_writes_writes_cow_rows() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    let (_, rows) = read_rows(&out.join("cow.csv"));
+    let (_, rows) = read_table(&out.join("cow.csv"));
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
     assert_eq!(r["snapshot"], "redis-bgsave");

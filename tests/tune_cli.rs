@@ -4,11 +4,8 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
-fn experiment() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_experiment"))
-}
+use crate::util::{experiment, read_rows};
 
 fn tune(out: &Path, ram: &str) {
     let o = experiment()
@@ -49,31 +46,8 @@ fn tune(out: &Path, ram: &str) {
 
 /// A CSV as rows of column → cell (quoted cells are handled by the csv-free parser below:
 /// the lab's CSVs quote only text cells with commas, which the key columns never are).
-fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let split = |l: &str| -> Vec<String> {
-        let mut cells = Vec::new();
-        let mut cur = String::new();
-        let mut quoted = false;
-        for ch in l.chars() {
-            match ch {
-                '"' => quoted = !quoted,
-                ',' if !quoted => cells.push(std::mem::take(&mut cur)),
-                c => cur.push(c),
-            }
-        }
-        cells.push(cur);
-        cells
-    };
-    let mut lines = text.lines();
-    let header = split(lines.next().expect("header"));
-    lines
-        .map(|l| header.iter().cloned().zip(split(l)).collect())
-        .collect()
-}
-
 fn rec(dir: &Path, name: &str) -> f64 {
-    read_csv(&dir.join("tune_recommendation.csv"))
+    read_rows(&dir.join("tune_recommendation.csv"))
         .iter()
         .find(|r| r["name"] == name)
         .unwrap_or_else(|| panic!("no {name}"))["value"]
@@ -87,7 +61,7 @@ fn every_cited_number_is_in_the_csvs_and_ram_moves_maxmemory() {
     let a = dir.path().join("a");
     tune(&a, "2gb");
     let report = std::fs::read_to_string(a.join("tuning-report.md")).unwrap();
-    let cites = read_csv(&a.join("tune_citations.csv"));
+    let cites = read_rows(&a.join("tune_citations.csv"));
     assert!(cites.len() > 20, "too few citations: {}", cites.len());
     let mut files: HashMap<String, Vec<HashMap<String, String>>> = HashMap::new();
     for c in &cites {
@@ -97,7 +71,7 @@ fn every_cited_number_is_in_the_csvs_and_ram_moves_maxmemory() {
         // The marker names a row of a CSV of the run, and the value is that cell's.
         let rows = files
             .entry(c["file"].clone())
-            .or_insert_with(|| read_csv(&a.join(&c["file"])));
+            .or_insert_with(|| read_rows(&a.join(&c["file"])));
         let key: Vec<(&str, &str)> = c["row_key"]
             .split(';')
             .map(|kv| kv.split_once('=').expect("key=value"))
@@ -154,7 +128,7 @@ fn every_cited_number_is_in_the_csvs_and_ram_moves_maxmemory() {
     assert!(x + rec(&a, "cow_headroom_bytes") <= rec(&a, "ram_bytes") + 1.0);
     assert!(m > 0.0 && m < rec(&a, "ram_bytes"));
     // The fits and the memory probe are written.
-    let fit = read_csv(&a.join("tune_fit.csv"));
+    let fit = read_rows(&a.join("tune_fit.csv"));
     assert!(
         fit.iter()
             .any(|r| r["kind"] == "extrapolation" && r["quantity"] == "cow_peak_bytes")
@@ -163,7 +137,7 @@ fn every_cited_number_is_in_the_csvs_and_ram_moves_maxmemory() {
         fit.iter()
             .any(|r| r["kind"] == "point" && r["residual"].parse::<f64>().is_ok())
     );
-    let cow = read_csv(&a.join("cow.csv"));
+    let cow = read_rows(&a.join("cow.csv"));
     assert_eq!(cow.len(), 12, "3 sizes × THP off/on × fork/forkless");
     assert!(a.join("plots/tune_fit_cow.png").exists());
     // A larger box gets a larger maxmemory.

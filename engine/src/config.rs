@@ -11,6 +11,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::policy::params::ParamError;
 use crate::value::Storage;
 
 /// Redis `CONFIG_DEFAULT_HZ` (server.h).
@@ -259,8 +260,9 @@ pub struct Config {
     /// `lab-evict-key-cost-ns`: in virtual time, the modelled cost of evicting one key,
     /// used to turn `maxmemory-eviction-tenacity`'s time limit into a key budget.
     pub evict_key_cost_ns: u64,
-    /// `lab-policy-param NAME VALUE` lines: parameters of research policies, validated by
-    /// the policy when the engine is built.
+    /// `lab-policy-param NAME VALUE` lines: parameters of research policies. Each is
+    /// checked when set against the parameters the policies declare (name, type, range);
+    /// the engine resolves them against the chosen policy.
     pub policy_params: Vec<(String, String)>,
 }
 
@@ -343,6 +345,24 @@ pub enum ConfigError {
         /// The OS error.
         message: String,
     },
+}
+
+impl ConfigError {
+    /// A policy-parameter error as a config error at `at`.
+    pub fn from_param(e: ParamError, at: Location) -> ConfigError {
+        ConfigError::BadValue {
+            at,
+            name: format!("lab-policy-param {}", e.name),
+            value: e.value,
+            expected: e.expected,
+        }
+    }
+}
+
+impl From<ParamError> for ConfigError {
+    fn from(e: ParamError) -> ConfigError {
+        ConfigError::from_param(e, Location::default())
+    }
 }
 
 /// A position in a config file (empty when the value did not come from a file).
@@ -830,10 +850,11 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "lab-policy-param",
-        accepts: "NAME VALUE (a parameter of the chosen policy)",
-        doc: "research-policy parameter; the policy validates it when the engine is built",
+        accepts: "NAME VALUE (a parameter of the chosen policy; see `experiment list policies`)",
+        doc: "research-policy parameter, typed and range-checked as its policy declares",
         set: |c, a| match a {
             [name, value] => {
+                crate::policy::registry::check_param(name, value).map_err(|_| ())?;
                 c.policy_params.retain(|(n, _)| n != name);
                 c.policy_params.push((name.to_string(), value.to_string()));
                 Ok(())
@@ -873,6 +894,11 @@ impl Config {
         })?;
         let mut next = self.clone();
         (p.set)(&mut next, args).map_err(|()| {
+            if let ("lab-policy-param", [name, value]) = (p.name, args)
+                && let Err(e) = crate::policy::registry::check_param(name, value)
+            {
+                return ConfigError::from_param(e, at.clone());
+            }
             let expected = if p.name == "maxmemory-policy" {
                 format!(
                     "one of {}",

@@ -23,6 +23,7 @@ use crate::key::{Key, mix64};
 use crate::keyspace::{Entry, Keyspace, NO_EXPIRE, Scope, Slot};
 use crate::lru::{init_lfu, lfu_minutes, lru_clock, update_lfu};
 use crate::policy::registry::{self, PolicyInfo};
+use crate::policy::sizing::Capacity;
 use crate::policy::{AnyPolicy, EngineRng, InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
 use crate::stats::Stats;
 use crate::value::{Blob, Value};
@@ -171,8 +172,7 @@ impl Engine {
                     registry::names().collect::<Vec<_>>().join(", ")
                 ),
             })?;
-        registry::check_params(info, &config)?;
-        let policy = (info.build)(&config)?;
+        let policy = info.instantiate(Capacity::from_config(&config), &config.policy_params)?;
         let admission = policy.uses_admission();
         // Mirror Redis's dicts only where something samples them: the main dict for the
         // allkeys-* sampled/random policies, the expires dict for volatile-* and for the

@@ -36,8 +36,8 @@
 use super::ghost::Ghost;
 use super::list::{SlotLinks, SlotList};
 use super::sizing::{Capacity, Unit, Weights, grow};
+use super::registry::PolicyInfo;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
-use crate::config::Config;
 use crate::keyspace::{Keyspace, Slot};
 
 const T1: u8 = 1;
@@ -49,6 +49,14 @@ enum GhostHit {
     B1,
     B2,
 }
+
+/// Registry entry.
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "arc",
+    "ARC: T1/T2 LRUs, B1/B2 ghosts, adaptive target (Megiddo & Modha FAST'03)",
+    &[],
+    |b| Arc::new(b.capacity).into(),
+)];
 
 /// ARC.
 #[derive(Debug)]
@@ -72,11 +80,6 @@ pub struct Arc {
 }
 
 impl Arc {
-    /// ARC over the configured capacity.
-    pub fn from_config(config: &Config) -> Arc {
-        Arc::new(Capacity::from_config(config))
-    }
-
     /// ARC over `cap`.
     pub fn new(cap: Capacity) -> Arc {
         Arc {

@@ -36,8 +36,23 @@
 use std::collections::BinaryHeap;
 
 use super::sizing::grow;
+use super::registry::PolicyInfo;
 use super::{InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
+
+/// Registry entries: the offline optimum, without and with bypass.
+pub const REGISTRY: &[PolicyInfo] = &[
+    PolicyInfo::oracle(
+        "belady",
+        "Belady's MIN: always store, evict the farthest next use (libCacheSim Belady)",
+        |_| Belady::new(false).into(),
+    ),
+    PolicyInfo::oracle(
+        "belady-bypass",
+        "Belady's MIN that may decline to store a key used later than all cached",
+        |_| Belady::new(true).into(),
+    ),
+];
 
 /// Belady's MIN, with or without bypass.
 #[derive(Debug)]

@@ -20,14 +20,28 @@
 //! larger than the cache, and one eviction may sweep the whole queue when every key was hit.
 
 use super::list::{SlotLinks, SlotList};
-use super::registry::param_or;
+use super::params::ParamSpec;
+use super::registry::PolicyInfo;
 use super::sizing::grow;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
-use crate::config::{Config, ConfigError};
 use crate::keyspace::{Keyspace, Slot};
 
 /// libCacheSim `Clock.c` `DEFAULT_PARAMS = "n-bit-counter=1"`.
 pub const DEFAULT_BITS: u8 = 1;
+
+/// Registry entry.
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "clock",
+    "CLOCK / FIFO-reinsertion with an n-bit counter (libCacheSim Clock)",
+    &[ParamSpec::int(
+        "clock-bits",
+        DEFAULT_BITS as i64,
+        1,
+        8,
+        "bits of the per-key counter (libCacheSim n-bit-counter)",
+    )],
+    |b| Clock::new(b.params.int("clock-bits") as u8).into(),
+)];
 
 /// n-bit CLOCK.
 #[derive(Debug)]
@@ -49,20 +63,6 @@ impl Clock {
         }
     }
 
-    /// Builds from `lab-policy-param clock-bits N`.
-    pub fn from_config(config: &Config) -> Result<Clock, ConfigError> {
-        const ACCEPTED: &str = "an integer number of counter bits in 1..=8";
-        let bits: u8 = param_or(config, "clock-bits", DEFAULT_BITS, ACCEPTED)?;
-        if !(1..=8).contains(&bits) {
-            return Err(ConfigError::BadValue {
-                at: Default::default(),
-                name: "lab-policy-param clock-bits".into(),
-                value: bits.to_string(),
-                expected: ACCEPTED.into(),
-            });
-        }
-        Ok(Clock::new(bits))
-    }
 }
 
 impl Policy for Clock {
@@ -155,9 +155,10 @@ mod tests {
     #[test]
     fn rejects_bad_bits() {
         let mut c = crate::Config::default();
-        c.set("maxmemory-policy", &["clock"]).unwrap();
-        c.set("lab-policy-param", &["clock-bits", "9"]).unwrap();
-        let err = crate::Engine::new(c, 1).err().unwrap().to_string();
+        let err = c
+            .set("lab-policy-param", &["clock-bits", "9"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("'9'") && err.contains("1..=8"), "{err}");
     }
 }

@@ -13,8 +13,9 @@
 //! * the same seed and sequence evict the same keys in the same order;
 //! * `Engine::check_invariants` (keyspace, accounting and the policy's own) holds throughout.
 //!
-//! Sequences mix GET (with and without a cache-aside fill), SET, SET PX, DEL, PEXPIRE,
-//! PERSIST, HSET and time advances, in keys mode (fixed capacity in keys) and logical-bytes
+//! Sequences mix GET, cache-aside fills (through the hit-rate runner's fast path
+//! `get_or_fill_id`, through `get_or_fill` with a TTL, and as a GET then a SET), SET, SET PX,
+//! DEL, PEXPIRE, PERSIST, HSET and time advances, in keys mode (fixed capacity in keys) and logical-bytes
 //! mode with variable sizes, under both strict and Redis enforcement. Belady gets a consistent
 //! oracle: the next index of an operation touching the same key.
 
@@ -28,7 +29,9 @@ use super::noeviction::NoEviction;
 use super::registry::{POLICIES, PolicyInfo};
 use super::{AnyPolicy, InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
-use crate::{Blob, Command, Config, Engine, GetOutcome, Key, Reply, SetOptions, WriteOutcome};
+use crate::{
+    Blob, Command, Config, Engine, FillOutcome, GetOutcome, Key, Reply, SetOptions, WriteOutcome,
+};
 
 /// What the recorder saw.
 #[derive(Default)]
@@ -127,8 +130,13 @@ impl Policy for Recorder {
 #[derive(Clone, Debug)]
 enum Op {
     Get(u64),
-    /// GET, and SET on a miss (the cache-aside pattern the hit-rate runs use).
+    /// GET, and SET on a miss, through the hit-rate runner's fast path
+    /// ([`Engine::get_or_fill_id`]).
     GetFill(u64, u64),
+    /// The same with a TTL, through [`Engine::get_or_fill`] (a built key).
+    GetFillPx(u64, u64, u64),
+    /// GET, and on a miss a separate SET command (the general path).
+    GetThenSet(u64, u64),
     Set(u64, u64),
     SetPx(u64, u64, u64),
     Del(u64),
@@ -143,6 +151,8 @@ impl Op {
         match *self {
             Op::Get(k)
             | Op::GetFill(k, _)
+            | Op::GetFillPx(k, _, _)
+            | Op::GetThenSet(k, _)
             | Op::Set(k, _)
             | Op::SetPx(k, _, _)
             | Op::Del(k)
@@ -162,7 +172,9 @@ fn op_strategy() -> impl Strategy<Value = Op> {
     let size = 1u64..120;
     prop_oneof![
         3 => k.clone().prop_map(Op::Get),
-        6 => (k.clone(), size.clone()).prop_map(|(k, s)| Op::GetFill(k, s)),
+        4 => (k.clone(), size.clone()).prop_map(|(k, s)| Op::GetFill(k, s)),
+        1 => (k.clone(), size.clone(), 1u64..3_000).prop_map(|(k, s, t)| Op::GetFillPx(k, s, t)),
+        2 => (k.clone(), size.clone()).prop_map(|(k, s)| Op::GetThenSet(k, s)),
         4 => (k.clone(), size.clone()).prop_map(|(k, s)| Op::Set(k, s)),
         3 => (k.clone(), size.clone(), 1u64..3_000).prop_map(|(k, s, t)| Op::SetPx(k, s, t)),
         1 => k.clone().prop_map(Op::Del),
@@ -187,7 +199,9 @@ fn random_ops(seed: u64, n: usize, keys: u64) -> Vec<Op> {
             let size = 1 + rng.next_u64() % 200;
             match rng.random_range(0..100u32) {
                 0..20 => Op::Get(k),
-                20..65 => Op::GetFill(k, size),
+                20..50 => Op::GetFill(k, size),
+                50..55 => Op::GetFillPx(k, size, rng.random_range(1..20_000)),
+                55..65 => Op::GetThenSet(k, size),
                 65..80 => Op::Set(k, size),
                 80..88 => Op::SetPx(k, size, rng.random_range(1..20_000)),
                 88..91 => Op::Del(k),
@@ -269,6 +283,15 @@ fn oracle(ops: &[Op]) -> Vec<u64> {
     next
 }
 
+/// The write a cache-aside fill made, if it made one.
+fn filled(o: FillOutcome) -> Option<WriteOutcome> {
+    match o {
+        FillOutcome::Filled => Some(WriteOutcome::Stored),
+        FillOutcome::NotFilled(w) => Some(w),
+        FillOutcome::Hit(_) | FillOutcome::WrongType => None,
+    }
+}
+
 /// Runs `ops` against `info` in `mode`; returns the eviction order, or the first violation.
 fn run(info: &PolicyInfo, mode: Mode, ops: &[Op], seed: u64) -> Result<Vec<u64>, String> {
     let (mut e, log) = build(info, mode, seed);
@@ -283,7 +306,11 @@ fn run(info: &PolicyInfo, mode: Mode, ops: &[Op], seed: u64) -> Result<Vec<u64>,
                 e.get(&Key::from_id(k));
                 None
             }
-            Op::GetFill(k, size) => match e.get(&Key::from_id(k)) {
+            Op::GetFill(k, size) => filled(e.get_or_fill_id(k, size, 0)),
+            Op::GetFillPx(k, size, ttl) => {
+                filled(e.get_or_fill(Key::from_id(k), Blob::Sized(size), ttl))
+            }
+            Op::GetThenSet(k, size) => match e.get(&Key::from_id(k)) {
                 GetOutcome::Miss => {
                     Some(e.set(Key::from_id(k), Blob::Sized(size), SetOptions::default()))
                 }
@@ -488,33 +515,31 @@ fn the_recorder_catches_a_broken_policy() {
 }
 
 #[test]
-fn research_and_oracle_policies_are_registered_under_their_names() {
-    use super::registry::{Family, find};
-    for name in [
-        "lru",
-        "fifo",
-        "clock",
-        "sieve",
-        "s3fifo",
-        "arc",
-        "2q",
-        "lfu",
-        "w-tinylfu",
-        "lirs",
-    ] {
-        let p = find(name).unwrap_or_else(|| panic!("{name} is not registered"));
-        assert_eq!(p.family, Family::Research, "{name}");
-        assert!(
-            p.evicts && !p.needs_next_access && !p.volatile_only,
-            "{name}"
-        );
+fn every_family_keeps_its_flags_and_the_registry_order() {
+    use super::registry::Family;
+    for p in POLICIES {
+        match p.family {
+            Family::Research => assert!(
+                p.evicts && !p.needs_next_access && !p.volatile_only && !p.lfu_field,
+                "{}",
+                p.name
+            ),
+            Family::Oracle => assert!(p.needs_next_access, "{} must ask for the oracle", p.name),
+            Family::Redis => assert!(p.params.is_empty(), "{}: Redis takes no lab params", p.name),
+        }
     }
-    for name in ["belady", "belady-bypass"] {
-        let p = find(name).unwrap_or_else(|| panic!("{name} is not registered"));
-        assert_eq!(p.family, Family::Oracle);
-        assert!(p.needs_next_access, "{name} must ask for the oracle");
-    }
-    // Alphabetical within each family, as the registry promises.
+    // Families in order (Redis, research, oracle), alphabetical within research and oracle,
+    // as the `policies!` list promises.
+    let families: Vec<Family> = POLICIES.iter().map(|p| p.family).collect();
+    let rank = |f: &Family| {
+        [Family::Redis, Family::Research, Family::Oracle]
+            .iter()
+            .position(|g| g == f)
+    };
+    assert!(
+        families.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),
+        "{families:?}"
+    );
     for family in [Family::Research, Family::Oracle] {
         let names: Vec<&str> = POLICIES
             .iter()
@@ -527,56 +552,108 @@ fn research_and_oracle_policies_are_registered_under_their_names() {
     }
 }
 
-#[test]
-fn every_policy_parameter_rejects_a_bad_value_by_name() {
-    for info in POLICIES {
-        for &param in info.params {
-            let mut c = Config::default();
-            c.set("maxmemory-policy", &[info.name]).unwrap();
-            c.set("lab-policy-param", &[param, "bogus"]).unwrap();
-            let err = match Engine::new(c, 1) {
-                Ok(_) => panic!("{} accepted {param} bogus", info.name),
-                Err(e) => e.to_string(),
-            };
-            assert!(
-                err.contains("'bogus'") && err.contains(param) && err.contains("expected"),
-                "{}: {err}",
-                info.name
-            );
+/// Values outside each declared range: below, above, not a number.
+fn bad_values(spec: &super::params::ParamSpec) -> Vec<String> {
+    use super::params::ParamType;
+    match spec.ty {
+        ParamType::Float(r) => {
+            let mut v = vec!["bogus".to_string(), "NaN".to_string()];
+            v.push(if r.lo_closed {
+                format!("{}", r.lo - 0.5)
+            } else {
+                format!("{}", r.lo)
+            });
+            if r.hi.is_finite() {
+                v.push(if r.hi_closed {
+                    format!("{}", r.hi + 0.5)
+                } else {
+                    format!("{}", r.hi)
+                });
+            }
+            v
         }
-        // And an unknown parameter names the accepted ones.
-        let mut c = Config::default();
-        c.set("maxmemory-policy", &[info.name]).unwrap();
-        c.set("lab-policy-param", &["no-such-param", "1"]).unwrap();
-        let err = Engine::new(c, 1).err().unwrap().to_string();
-        for &param in info.params {
-            assert!(err.contains(param), "{}: {err}", info.name);
+        ParamType::Int { lo, hi } => {
+            vec!["bogus".into(), (lo - 1).to_string(), (hi + 1).to_string()]
         }
+        ParamType::Bool => vec!["bogus".into(), "2".into()],
     }
 }
 
 #[test]
-fn out_of_range_parameters_are_refused() {
-    for (policy, param, value) in [
-        ("clock", "clock-bits", "0"),
-        ("s3fifo", "small-size-ratio", "1.5"),
-        ("s3fifo", "move-to-main-threshold", "4"),
-        ("s3fifo", "ghost-size-ratio", "-1"),
-        ("2q", "kin-ratio", "0"),
-        ("w-tinylfu", "percent-main", "1"),
-        ("w-tinylfu", "doorkeeper", "2"),
-        ("lirs", "percent-hot", "0"),
-    ] {
+fn every_policy_parameter_rejects_a_bad_value_by_name() {
+    for info in POLICIES {
+        for spec in info.params {
+            for value in bad_values(spec) {
+                // The config layer refuses it when the line is set…
+                let mut c = Config::default();
+                let err = c
+                    .set("lab-policy-param", &[spec.name, &value])
+                    .err()
+                    .unwrap_or_else(|| {
+                        panic!("{}: config accepted {} {value}", info.name, spec.name)
+                    })
+                    .to_string();
+                assert!(
+                    err.contains(&format!("'{value}'"))
+                        && err.contains(spec.name)
+                        && err.contains("expected"),
+                    "{}: {err}",
+                    info.name
+                );
+                // …and the engine when the pair bypasses `Config::set`.
+                c.set("maxmemory-policy", &[info.name]).unwrap();
+                c.policy_params.push((spec.name.to_string(), value.clone()));
+                let err = match Engine::new(c, 1) {
+                    Ok(_) => panic!("{} accepted {} {value}", info.name, spec.name),
+                    Err(e) => e.to_string(),
+                };
+                assert!(
+                    err.contains(&format!("'{value}'"))
+                        && err.contains(spec.name)
+                        && err.contains(&spec.ty.to_string()),
+                    "{}: {err}",
+                    info.name
+                );
+            }
+            // The default is accepted.
+            let mut c = Config::default();
+            c.set("maxmemory-policy", &[info.name]).unwrap();
+            c.set("lab-policy-param", &[spec.name, &spec.default.to_string()])
+                .unwrap();
+            assert!(Engine::new(c, 1).is_ok(), "{} {}", info.name, spec.name);
+        }
+        // A parameter of another policy names the ones this policy accepts.
+        let other = POLICIES
+            .iter()
+            .flat_map(|p| p.params.iter())
+            .find(|s| !info.params.iter().any(|t| t.name == s.name))
+            .unwrap();
         let mut c = Config::default();
-        c.set("maxmemory-policy", &[policy]).unwrap();
-        c.set("lab-policy-param", &[param, value]).unwrap();
-        let err = Engine::new(c, 1).err().map(|e| e.to_string());
-        assert!(
-            err.as_deref().is_some_and(|e| e.contains(param)),
-            "{policy} {param} {value}: {err:?}"
-        );
+        c.set("maxmemory-policy", &[info.name]).unwrap();
+        c.set(
+            "lab-policy-param",
+            &[other.name, &other.default.to_string()],
+        )
+        .unwrap();
+        let err = Engine::new(c, 1).err().unwrap().to_string();
+        assert!(err.contains(info.name), "{}: {err}", info.name);
+        for spec in info.params {
+            assert!(err.contains(spec.name), "{}: {err}", info.name);
+        }
     }
-    // In-range values build.
+    // A name no policy declares is refused by the config layer, naming the known ones.
+    let err = Config::default()
+        .set("lab-policy-param", &["no-such-param", "1"])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no-such-param") && err.contains("clock-bits"),
+        "{err}"
+    );
+}
+
+#[test]
+fn in_range_parameters_build() {
     for (policy, param, value) in [
         ("clock", "clock-bits", "3"),
         ("s3fifo", "move-to-main-threshold", "1"),

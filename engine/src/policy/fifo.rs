@@ -14,8 +14,17 @@
 //! keys are old keys — a hot key is evicted on schedule, however often it is read.
 
 use super::list::{SlotLinks, SlotList};
+use super::registry::PolicyInfo;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
+
+/// Registry entry.
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "fifo",
+    "first in, first out (hits change nothing)",
+    &[],
+    |_| Fifo::default().into(),
+)];
 
 /// FIFO.
 #[derive(Debug, Default)]

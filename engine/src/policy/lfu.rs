@@ -24,6 +24,7 @@
 
 use super::list::{SlotLinks, SlotList};
 use super::sizing::grow;
+use super::registry::PolicyInfo;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
 
@@ -38,6 +39,14 @@ struct Bucket {
     /// Towards higher counts.
     higher: u32,
 }
+
+/// Registry entry.
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "lfu",
+    "exact in-cache LFU, FIFO among equal counts, O(1) frequency buckets",
+    &[],
+    |_| Lfu::default().into(),
+)];
 
 /// Exact in-cache LFU with frequency buckets.
 #[derive(Debug)]

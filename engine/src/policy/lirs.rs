@@ -43,10 +43,10 @@
 
 use hashbrown::HashTable;
 
-use super::registry::param_or;
+use super::params::{ParamSpec, Range};
+use super::registry::PolicyInfo;
 use super::sizing::{Capacity, Unit, Weights, grow};
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
-use crate::config::{Config, ConfigError};
 use crate::keyspace::{Keyspace, Slot};
 
 const NIL: u32 = u32::MAX;
@@ -115,6 +115,35 @@ fn unlink(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
     head.len -= 1;
 }
 
+/// Registry entry (Caffeine simulator's parameter names and defaults).
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "lirs",
+    "LIRS: LIR stack S + resident-HIR queue Q + non-resident entries (Jiang & Zhang SIGMETRICS'02)",
+    &[
+        ParamSpec::float(
+            "percent-hot",
+            0.99,
+            Range::open_closed(0.0, 1.0),
+            "the LIR set's share of the capacity (the paper's Llirs)",
+        ),
+        ParamSpec::float(
+            "non-resident-multiplier",
+            2.0,
+            Range::at_least(0.0),
+            "non-resident entries kept, as a multiple of the capacity",
+        ),
+    ],
+    |b| {
+        let p = &b.params;
+        Lirs::new(
+            b.capacity,
+            p.float("percent-hot"),
+            p.float("non-resident-multiplier"),
+        )
+        .into()
+    },
+)];
+
 /// LIRS.
 #[derive(Debug)]
 pub struct Lirs {
@@ -133,31 +162,7 @@ pub struct Lirs {
     max_nr: u64,
 }
 
-fn bad(name: &str, value: impl ToString, expected: &str) -> ConfigError {
-    ConfigError::BadValue {
-        at: Default::default(),
-        name: format!("lab-policy-param {name}"),
-        value: value.to_string(),
-        expected: expected.into(),
-    }
-}
-
 impl Lirs {
-    /// Builds from the configuration's capacity and `lab-policy-param`s.
-    pub fn from_config(config: &Config) -> Result<Lirs, ConfigError> {
-        const HOT: &str = "a fraction in (0, 1] (the LIR set's share of the capacity)";
-        let hot: f64 = param_or(config, "percent-hot", 0.99, HOT)?;
-        if !(hot > 0.0 && hot <= 1.0) {
-            return Err(bad("percent-hot", hot, HOT));
-        }
-        const NR: &str = "a multiple of the capacity, 0 or more";
-        let nr: f64 = param_or(config, "non-resident-multiplier", 2.0, NR)?;
-        if !(nr >= 0.0 && nr.is_finite()) {
-            return Err(bad("non-resident-multiplier", nr, NR));
-        }
-        Ok(Lirs::new(Capacity::from_config(config), hot, nr))
-    }
-
     /// LIRS over `cap` with Caffeine's `percent-hot` and `non-resident-multiplier`.
     pub fn new(cap: Capacity, percent_hot: f64, nonresident_multiplier: f64) -> Lirs {
         Lirs {

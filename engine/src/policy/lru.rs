@@ -9,8 +9,17 @@
 //! Suits recency-heavy workloads; fails on loops larger than the cache (every access misses).
 
 use super::list::{SlotLinks, SlotList};
+use super::registry::PolicyInfo;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
+
+/// Registry entry.
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "lru",
+    "exact LRU (doubly-linked recency list), the reference for sampled LRU",
+    &[],
+    |_| Lru::default().into(),
+)];
 
 /// Exact LRU.
 #[derive(Debug, Default)]

@@ -24,9 +24,13 @@
 //!
 //! # Layout
 //!
-//! - [`registry`] — [`POLICIES`], the one list of every policy, and parameter parsing.
-//! - [`any`] — [`AnyPolicy`], the enum over every policy type the engine dispatches to
-//!   statically (hooks inline into the request loop), with a boxed fallback.
+//! - this file — the [`Policy`] trait, its context, and **the one list of policies**: the
+//!   `policies!` invocation below, one line per policy file. It generates the module, the
+//!   [`AnyPolicy`] variant and dispatch, and the policy's entries in [`POLICIES`].
+//! - `any` — the `policies!` macro (and why [`AnyPolicy`] is an enum).
+//! - [`registry`] — [`PolicyInfo`] (name, family, flags, parameters, builder), look-ups.
+//! - [`params`] — typed `lab-policy-param`s: [`params::ParamSpec`], resolved
+//!   [`params::ParamValues`], range errors.
 //! - [`noeviction`], [`redis_sampled`] — Redis's eight `maxmemory-policy` values.
 //! - [`lru`], [`fifo`], [`clock`], [`sieve`], [`s3fifo`], [`arc`], [`twoq`] (`2q`), [`lfu`],
 //!   [`wtinylfu`] (`w-tinylfu`), [`lirs`] — research policies, one file each.
@@ -34,29 +38,26 @@
 //! - [`list`] — doubly-linked lists over slots; [`ghost`] — the bounded FIFO of evicted
 //!   key hashes (S3-FIFO, 2Q, ARC); [`sketch`] — TinyLFU's count-min sketch;
 //!   [`sizing`] — the capacity (keys or bytes) queue-sizing policies derive from the config.
+//! - `mru` (tests only) — the README's "Adding a policy" example, registered by one line.
 //! - `conformance` (tests only) — the contract every registered policy is checked against.
+//!
+//! # Adding a policy
+//!
+//! Write `policy/<name>.rs` with the type, its [`Policy`] impl and a
+//! `pub const REGISTRY: &[PolicyInfo]` (name, summary, parameters, builder), then add
+//! `<name>::<Type>,` to the `policies!` list below (alphabetical within its family). The
+//! conformance tests, the CLI listing, sweeps over `all` and the benches pick it up.
 
-pub mod any;
-pub mod arc;
-pub mod belady;
-pub mod clock;
+#[macro_use]
+mod any;
 #[cfg(test)]
 mod conformance;
-pub mod fifo;
 pub mod ghost;
-pub mod lfu;
-pub mod lirs;
 pub mod list;
-pub mod lru;
-pub mod noeviction;
-pub mod redis_sampled;
+pub mod params;
 pub mod registry;
-pub mod s3fifo;
-pub mod sieve;
 pub mod sizing;
 pub mod sketch;
-pub mod twoq;
-pub mod wtinylfu;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -146,5 +147,24 @@ pub trait Policy: Send {
     }
 }
 
-pub use any::AnyPolicy;
-pub use registry::{Family, POLICIES, PolicyInfo, find, names};
+pub use registry::{Family, PolicyInfo, find, names};
+
+// The one list of policies: module :: type, in registry order (Redis's, then research
+// policies alphabetically, then the oracles). See `any.rs` for what each line generates.
+policies! {
+    noeviction::NoEviction,
+    redis_sampled::RedisSampled,
+    twoq::TwoQ,
+    arc::Arc,
+    clock::Clock,
+    fifo::Fifo,
+    lfu::Lfu,
+    lirs::Lirs,
+    lru::Lru,
+    #[cfg(test)]
+    mru::Mru,
+    s3fifo::S3Fifo,
+    sieve::Sieve,
+    wtinylfu::WTinyLfu,
+    belady::Belady,
+}

@@ -7,8 +7,22 @@
 //!
 //! Deviations: none. Metadata: none.
 
+use super::registry::PolicyInfo;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
+
+/// Registry entry: Redis's `noeviction`.
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo {
+    evicts: false,
+    ..PolicyInfo::redis(
+        "noeviction",
+        "never evict; refuse growing writes with -OOM over maxmemory",
+        false,
+        false,
+        false,
+        |_| NoEviction.into(),
+    )
+}];
 
 /// The `noeviction` policy.
 #[derive(Debug, Default)]

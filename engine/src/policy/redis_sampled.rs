@@ -33,6 +33,7 @@
 //!
 //! Metadata: none per key beyond the engine's 24-bit field; 16 pool entries.
 
+use super::registry::PolicyInfo;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::key::Key;
 use crate::keyspace::{Keyspace, Scope, Slot};
@@ -61,6 +62,67 @@ struct PoolEntry {
     idle: u64,
     key: Option<(Key, u64)>,
 }
+
+/// Registry entries: Redis's seven evicting policies (redis `src/server.h`
+/// `maxmemory_policy` values, `src/config.c` names), one type.
+pub const REGISTRY: &[PolicyInfo] = &[
+    PolicyInfo::redis(
+        "allkeys-lfu",
+        "sampled LFU (Morris counter, decay) over all keys, 16-entry pool",
+        true,
+        false,
+        true,
+        |_| RedisSampled::new(Scope::AllKeys, Score::Lfu).into(),
+    ),
+    PolicyInfo::redis(
+        "allkeys-lru",
+        "sampled LRU (24-bit clock) over all keys, 16-entry pool",
+        false,
+        false,
+        true,
+        |_| RedisSampled::new(Scope::AllKeys, Score::Lru).into(),
+    ),
+    PolicyInfo::redis(
+        "allkeys-random",
+        "a random key (dictGetRandomKey)",
+        false,
+        false,
+        false,
+        |_| RedisSampled::new(Scope::AllKeys, Score::Random).into(),
+    ),
+    PolicyInfo::redis(
+        "volatile-lfu",
+        "sampled LFU over keys with a TTL, 16-entry pool",
+        true,
+        true,
+        true,
+        |_| RedisSampled::new(Scope::Volatile, Score::Lfu).into(),
+    ),
+    PolicyInfo::redis(
+        "volatile-lru",
+        "sampled LRU over keys with a TTL, 16-entry pool",
+        false,
+        true,
+        true,
+        |_| RedisSampled::new(Scope::Volatile, Score::Lru).into(),
+    ),
+    PolicyInfo::redis(
+        "volatile-random",
+        "a random key with a TTL",
+        false,
+        true,
+        false,
+        |_| RedisSampled::new(Scope::Volatile, Score::Random).into(),
+    ),
+    PolicyInfo::redis(
+        "volatile-ttl",
+        "sampled soonest-expiry over keys with a TTL, 16-entry pool",
+        false,
+        true,
+        true,
+        |_| RedisSampled::new(Scope::Volatile, Score::Ttl).into(),
+    ),
+];
 
 /// The Redis sampled policy family.
 pub struct RedisSampled {

@@ -40,15 +40,52 @@
 
 use super::ghost::Ghost;
 use super::list::{SlotLinks, SlotList};
-use super::registry::param_or;
+use super::params::{ParamSpec, Range};
+use super::registry::PolicyInfo;
 use super::sizing::{Capacity, Unit, Weights, grow};
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
-use crate::config::{Config, ConfigError};
 use crate::keyspace::{Keyspace, Slot};
 
 const NONE: u8 = 0;
 const SMALL: u8 = 1;
 const MAIN: u8 = 2;
+
+/// Registry entry (libCacheSim `S3FIFO.c` defaults).
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "s3fifo",
+    "S3-FIFO: small FIFO + main CLOCK-2bit + ghost (Yang et al. SOSP'23)",
+    &[
+        ParamSpec::float(
+            "small-size-ratio",
+            0.10,
+            Range::open(0.0, 1.0),
+            "the small FIFO's share of the capacity",
+        ),
+        ParamSpec::float(
+            "ghost-size-ratio",
+            0.90,
+            Range::at_least(0.0),
+            "the ghost queue's size as a fraction of the capacity (0 = no ghost queue)",
+        ),
+        ParamSpec::int(
+            "move-to-main-threshold",
+            2,
+            1,
+            3,
+            "accesses in small that promote a key to main (the counter has 2 bits)",
+        ),
+    ],
+    |b| {
+        let p = &b.params;
+        S3Fifo::new(
+            b.capacity,
+            p.float("small-size-ratio"),
+            p.float("ghost-size-ratio"),
+            p.int("move-to-main-threshold") as u8,
+        )
+        .into()
+    },
+)];
 
 /// S3-FIFO.
 #[derive(Debug)]
@@ -70,41 +107,7 @@ pub struct S3Fifo {
     ghost_hit: Option<u64>,
 }
 
-fn bad(name: &str, value: impl ToString, expected: &str) -> ConfigError {
-    ConfigError::BadValue {
-        at: Default::default(),
-        name: format!("lab-policy-param {name}"),
-        value: value.to_string(),
-        expected: expected.into(),
-    }
-}
-
 impl S3Fifo {
-    /// Builds from the configuration's capacity and `lab-policy-param`s.
-    pub fn from_config(config: &Config) -> Result<S3Fifo, ConfigError> {
-        const RATIO: &str = "a fraction strictly between 0 and 1";
-        let small: f64 = param_or(config, "small-size-ratio", 0.10, RATIO)?;
-        if !(small > 0.0 && small < 1.0) {
-            return Err(bad("small-size-ratio", small, RATIO));
-        }
-        const GHOST: &str = "a fraction of the capacity, 0 or more (0 = no ghost queue)";
-        let ghost: f64 = param_or(config, "ghost-size-ratio", 0.90, GHOST)?;
-        if !(ghost >= 0.0 && ghost.is_finite()) {
-            return Err(bad("ghost-size-ratio", ghost, GHOST));
-        }
-        const THRESHOLD: &str = "an integer in 1..=3 (the counter has 2 bits)";
-        let threshold: u8 = param_or(config, "move-to-main-threshold", 2, THRESHOLD)?;
-        if !(1..=3).contains(&threshold) {
-            return Err(bad("move-to-main-threshold", threshold, THRESHOLD));
-        }
-        Ok(S3Fifo::new(
-            Capacity::from_config(config),
-            small,
-            ghost,
-            threshold,
-        ))
-    }
-
     /// S3-FIFO over `cap` with the given shares and threshold.
     pub fn new(cap: Capacity, small_ratio: f64, ghost_ratio: f64, threshold: u8) -> S3Fifo {
         let mut small_cap = cap.fraction(small_ratio);

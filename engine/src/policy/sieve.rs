@@ -22,8 +22,17 @@
 
 use super::list::{SlotLinks, SlotList};
 use super::sizing::grow;
+use super::registry::PolicyInfo;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
+
+/// Registry entry.
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "sieve",
+    "SIEVE: FIFO with visited bits and a sweeping hand (Zhang et al. NSDI'24)",
+    &[],
+    |_| Sieve::default().into(),
+)];
 
 /// SIEVE.
 #[derive(Debug, Default)]

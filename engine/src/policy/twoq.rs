@@ -30,14 +30,39 @@
 
 use super::ghost::Ghost;
 use super::list::{SlotLinks, SlotList};
-use super::registry::param_or;
+use super::params::{ParamSpec, Range};
+use super::registry::PolicyInfo;
 use super::sizing::{Capacity, Weights, grow};
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
-use crate::config::{Config, ConfigError};
 use crate::keyspace::{Keyspace, Slot};
 
 const A1IN: u8 = 1;
 const AM: u8 = 2;
+
+/// Registry entry. Johnson & Shasha §2.2: "Kin should be 25% of the page slots and Kout
+/// 50%".
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "2q",
+    "full 2Q: A1in FIFO + Am LRU + A1out ghosts (Johnson & Shasha VLDB'94)",
+    &[
+        ParamSpec::float(
+            "kin-ratio",
+            0.25,
+            Range::open_closed(0.0, 1.0),
+            "A1in's share of the capacity (Kin)",
+        ),
+        ParamSpec::float(
+            "kout-ratio",
+            0.50,
+            Range::open_closed(0.0, 16.0),
+            "A1out's ghost count as a fraction of the capacity (Kout)",
+        ),
+    ],
+    |b| {
+        let p = &b.params;
+        TwoQ::new(b.capacity, p.float("kin-ratio"), p.float("kout-ratio")).into()
+    },
+)];
 
 /// Full 2Q.
 #[derive(Debug)]
@@ -56,28 +81,6 @@ pub struct TwoQ {
 }
 
 impl TwoQ {
-    /// Builds from the configuration's capacity and `lab-policy-param`s.
-    pub fn from_config(config: &Config) -> Result<TwoQ, ConfigError> {
-        let ratio = |name: &str, default: f64, max: f64| -> Result<f64, ConfigError> {
-            let accepted = format!("a fraction of the capacity in (0, {max}]");
-            let v: f64 = param_or(config, name, default, &accepted)?;
-            if v > 0.0 && v <= max {
-                Ok(v)
-            } else {
-                Err(ConfigError::BadValue {
-                    at: Default::default(),
-                    name: format!("lab-policy-param {name}"),
-                    value: v.to_string(),
-                    expected: accepted,
-                })
-            }
-        };
-        // Johnson & Shasha §2.2: "Kin should be 25% of the page slots and Kout 50%".
-        let kin = ratio("kin-ratio", 0.25, 1.0)?;
-        let kout = ratio("kout-ratio", 0.50, 16.0)?;
-        Ok(TwoQ::new(Capacity::from_config(config), kin, kout))
-    }
-
     /// 2Q over `cap` with `Kin = kin × cap` and `Kout = kout × cap`.
     pub fn new(cap: Capacity, kin: f64, kout: f64) -> TwoQ {
         TwoQ {

@@ -20,7 +20,8 @@
 //!
 //! Parameters (Caffeine's names and defaults): `percent-main` (0.99: the window is 1 % of the
 //! capacity, `capacity − ⌊capacity × 0.99⌋`), `percent-main-protected` (0.80 of main),
-//! `doorkeeper` (0 or 1, default 0 as Caffeine; 1 adds TinyLFU's Bloom-filter doorkeeper).
+//! `doorkeeper` (yes/no or 1/0, default no as Caffeine; yes adds TinyLFU's Bloom-filter
+//! doorkeeper).
 //! The sketch is sized for the capacity in keys and ages after 10 × that many samples.
 //!
 //! Capacity ([`super::sizing`]): in keys mode exactly Caffeine's arithmetic. The engine evicts
@@ -45,11 +46,11 @@
 //! rejects newcomers, the window is small — and recency-biased bursts larger than the window.
 
 use super::list::{SlotLinks, SlotList};
-use super::registry::param_or;
+use super::params::{ParamSpec, Range};
+use super::registry::PolicyInfo;
 use super::sizing::{Capacity, Unit, Weights, grow};
 use super::sketch::FrequencySketch;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
-use crate::config::{Config, ConfigError};
 use crate::keyspace::{Keyspace, Slot};
 
 const WINDOW: u8 = 1;
@@ -61,6 +62,41 @@ const PROTECTED: u8 = 3;
 pub const SAMPLE_FACTOR: u64 = 10;
 /// Sketch size for byte mode before the cache has filled (grows with the key count).
 const BYTE_MODE_INITIAL_ENTRIES: u64 = 1024;
+
+/// Registry entry (Caffeine simulator's parameter names and defaults).
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "w-tinylfu",
+    "W-TinyLFU: LRU window + SLRU main + count-min admission (Einziger et al. TOS'17)",
+    &[
+        ParamSpec::float(
+            "percent-main",
+            0.99,
+            Range::open(0.0, 1.0),
+            "main's share of the capacity; the window gets the rest",
+        ),
+        ParamSpec::float(
+            "percent-main-protected",
+            0.80,
+            Range::closed(0.0, 1.0),
+            "the protected segment's share of main",
+        ),
+        ParamSpec::flag(
+            "doorkeeper",
+            false,
+            "a Bloom-filter doorkeeper in front of the sketch",
+        ),
+    ],
+    |b| {
+        let p = &b.params;
+        WTinyLfu::new(
+            b.capacity,
+            p.float("percent-main"),
+            p.float("percent-main-protected"),
+            p.flag("doorkeeper"),
+        )
+        .into()
+    },
+)];
 
 /// W-TinyLFU.
 #[derive(Debug)]
@@ -81,42 +117,7 @@ pub struct WTinyLfu {
     sketch_follows_len: bool,
 }
 
-fn bad(name: &str, value: impl ToString, expected: &str) -> ConfigError {
-    ConfigError::BadValue {
-        at: Default::default(),
-        name: format!("lab-policy-param {name}"),
-        value: value.to_string(),
-        expected: expected.into(),
-    }
-}
-
 impl WTinyLfu {
-    /// Builds from the configuration's capacity and `lab-policy-param`s.
-    pub fn from_config(config: &Config) -> Result<WTinyLfu, ConfigError> {
-        const MAIN: &str =
-            "a fraction strictly between 0 and 1 (main's share; the window gets the rest)";
-        let main: f64 = param_or(config, "percent-main", 0.99, MAIN)?;
-        if !(main > 0.0 && main < 1.0) {
-            return Err(bad("percent-main", main, MAIN));
-        }
-        const PROT: &str = "a fraction of main in [0, 1]";
-        let prot: f64 = param_or(config, "percent-main-protected", 0.80, PROT)?;
-        if !(0.0..=1.0).contains(&prot) {
-            return Err(bad("percent-main-protected", prot, PROT));
-        }
-        const DOOR: &str = "0 or 1";
-        let door: u8 = param_or(config, "doorkeeper", 0, DOOR)?;
-        if door > 1 {
-            return Err(bad("doorkeeper", door, DOOR));
-        }
-        Ok(WTinyLfu::new(
-            Capacity::from_config(config),
-            main,
-            prot,
-            door == 1,
-        ))
-    }
-
     /// W-TinyLFU over `cap` with Caffeine's `percent-main` and `percent-main-protected`.
     pub fn new(cap: Capacity, percent_main: f64, percent_protected: f64, door: bool) -> WTinyLfu {
         // Caffeine: maxMain = (int)(maximumSize * percentMain);

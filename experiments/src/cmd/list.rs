@@ -26,13 +26,17 @@ pub fn render(what: ListWhat) -> String {
             out.push_str(&format!("{:<16} {:<9} {}\n", "NAME", "FAMILY", "SUMMARY"));
             for p in POLICIES {
                 let mut s = p.summary.to_string();
-                if !p.params.is_empty() {
-                    s.push_str(&format!(" [params: {}]", p.params.join(", ")));
-                }
                 if p.needs_next_access {
                     s.push_str(" [needs next access]");
                 }
                 out.push_str(&format!("{:<16} {:<9} {}\n", p.name, p.family.name(), s));
+                // One line per typed parameter: `lab-policy-param NAME VALUE`.
+                for spec in p.params {
+                    out.push_str(&format!(
+                        "{:<16}   {} (default {}; {}): {}\n",
+                        "", spec.name, spec.default, spec.ty, spec.doc
+                    ));
+                }
             }
         }
         ListWhat::Workloads => {
@@ -89,7 +93,18 @@ mod tests {
         let p = render(ListWhat::Policies);
         for info in POLICIES {
             assert!(p.contains(info.name));
+            for spec in info.params {
+                assert!(
+                    p.contains(spec.name) && p.contains(spec.doc),
+                    "{}",
+                    spec.name
+                );
+            }
         }
+        assert!(
+            p.contains("clock-bits (default 1; an integer in 1..=8)"),
+            "{p}"
+        );
         let f = render(ListWhat::Formats);
         for name in [
             "csv",
