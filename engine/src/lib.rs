@@ -12,8 +12,8 @@
 //! - [`engine`] — [`Engine`]: the one request loop (lookup → expire → evict → apply →
 //!   account → stats), the fast GET/SET/DEL paths, time and cron, hooks for persistence.
 //! - `commands` — the implementation of every [`Command`] behind [`Engine::execute`].
-//! - [`command`] — [`Command`], [`Reply`], [`ErrorReply`] (Redis's exact error texts),
-//!   parsing from and to argument vectors.
+//! - [`command`] — [`Command`], [`Reply`], [`ErrorReply`] (Redis's exact error texts);
+//!   `command/parse.rs`: parsing from and to argument vectors.
 //! - [`keyspace`] — key → [`Entry`] slab with stable [`Slot`]s, the volatile index
 //!   (Redis's `expires`), O(1) uniform sampling.
 //! - `index` — the key → slot index of the keyspace (open addressing, integer-id fast path).

@@ -5,8 +5,9 @@
 //! # Layout
 //!
 //! - [`snapshot`] — the snapshot file format (header, typed records with TTLs, LZ4,
-//!   CRC-64/Jones trailer), its writer and its verifying loader ([`snapshot::reload`] swaps
-//!   only on success).
+//!   CRC-64/Jones trailer) in `snapshot/mod.rs`, its writer (`snapshot/writer.rs`) and its
+//!   verifying loader (`snapshot/reader.rs`; [`snapshot::reload`] swaps only on success),
+//!   tests in `snapshot/tests.rs`.
 //! - [`save`] — SAVE in process and BGSAVE by fork: temp file, fsync, rename, directory fsync.
 //! - [`fork`] — `fork()` for background children: child-info pipe, non-blocking reaping,
 //!   the handshake used by experiments, failure injection.
