@@ -12,22 +12,29 @@
 //!
 //! - [`experiment`] — the [`experiment::Experiment`] trait and the one list of experiments
 //!   that the binary, the suite, `report`, `regress` and `merge` iterate.
-//! - [`hitrate`] — `experiment hitrate`: hit-rate replay of cells, grids, parallel runs,
-//!   `hitrate.csv` rows; `report` (plots, tables, sentences), `cmd`.
+//! - [`grid`] — the one cell grid (policies × samples × sizes, fill-on-miss) and the engine
+//!   options, as clap flags and TOML spec fields from one definition, checked once.
+//! - [`hitrate`] — `experiment hitrate`: the hit-rate runner (one cell's replay, parallel
+//!   runs), `hitrate.csv` rows (`row`: the columns `server.csv` shares); `report`, `cmd`.
 //! - [`mrc`] — `experiment mrc`: LRU miss-ratio curves in one pass, exact stack distances
-//!   (Fenwick tree) and SHARDS fixed-rate / fixed-size sampling, `mrc.csv`; `report`, `cmd`.
+//!   (`stack`: the LRU stack, bitmap + Fenwick tree) and SHARDS fixed-rate / fixed-size
+//!   sampling, `mrc.csv`; `report`, `cmd`.
 //! - [`hcl`] — `experiment hcl`: the HCL Cache scenario on the engine (`scenario`: data
 //!   hashes, dependency sets, maintenance jobs) under each policy, `hcl.csv`, report section.
 //! - [`frag`] — `experiment frag`: fill/delete/refill/churn/idle/defrag phases per allocator in
-//!   worker processes, per-key overhead, active defragmentation; `report`, `cmd`.
+//!   worker processes (`worker`), per-key overhead (`overhead`), active defragmentation
+//!   (`defrag`); `report`, `cmd`.
 //! - [`memory`] — `experiment memory`: the data's RAM in Redis 7.0 (logical vs the redis
 //!   model), by type and encoding; `memory.csv`, `memory_by_type.csv`, `report`.
 //! - [`cow`] — `experiment cow`: fork vs forkless snapshots under writes, copy-on-write measured
 //!   from the child's `Private_Dirty`, page-level ground truth, the prediction; `report`, `cmd`.
-//! - [`tune`] — `experiment tune`: memory probe, COW runs and fits, policy sweep, derived
-//!   maxmemory; `report` writes `tuning-report.md` citing every number (`tune_citations.csv`).
+//! - [`tune`] — `experiment tune`: a pipeline of named steps — `memory` (probe), `fit` (COW
+//!   runs and least-squares lines), `budget` (maxmemory and the derived figures), `policy`
+//!   (hit ratio around the budget); `report` writes `tuning-report.md` citing every number
+//!   (`tune_citations.csv`).
 //! - [`server`] — `experiment server`: replaying a workload against a real Redis-protocol
-//!   server (INFO, BGSAVE COW); `cmd`.
+//!   server — `client` (connection, INFO, the replay script), `replay` (one cell, maxmemory
+//!   calibration), `bgsave` (BGSAVE under writes); `report`, `cmd`.
 //! - [`compare`] — `experiment compare`: the engine and a real server on the same cells.
 //! - [`cmd`] — the commands that are not experiments (`run`, `merge`, `suite`, `report`,
 //!   `regress`, `list`, `export`) and the helpers every command shares.
@@ -53,6 +60,7 @@ pub mod compare;
 pub mod cow;
 pub mod experiment;
 pub mod frag;
+pub mod grid;
 pub mod hcl;
 pub mod hitrate;
 pub mod mem;
@@ -146,6 +154,9 @@ pub enum RunError {
         /// The flag (and sweep-spec field) that sets it.
         grid: &'static str,
     },
+    /// A grid flag is not accepted.
+    #[error(transparent)]
+    Grid(#[from] grid::GridError),
     /// A sweep spec is invalid.
     #[error(transparent)]
     Spec(#[from] sweep::SpecError),

@@ -36,12 +36,11 @@
 
 use std::path::{Path, PathBuf};
 
-use evictlab_engine::config::Enforcement;
-use evictlab_engine::policy::registry::{self, PolicyInfo};
 use evictlab_workloads::{CsvColumns, TraceFormat, TraceOptions, WorkloadSpec};
 use serde::{Deserialize, Serialize};
 
-use crate::hitrate::{Cell, HitOptions, SizeUnit, grid};
+use crate::grid::{EngineArgs, GridArgs, GridError};
+use crate::hitrate::{Cell, HitOptions};
 
 /// A single value or a list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,29 +71,15 @@ pub struct SweepSpec {
     /// Engine seeds.
     #[serde(default = "default_seeds")]
     pub seeds: OneOrMany<u64>,
-    /// `"all"` or a list of registry names.
-    #[serde(default = "default_policies")]
-    pub policies: OneOrMany<String>,
-    /// `maxmemory-samples` values (sampled policies only).
-    #[serde(default = "default_samples")]
-    pub samples: OneOrMany<u32>,
-    /// Cache sizes.
-    pub sizes: OneOrMany<f64>,
-    /// Unit of `sizes`.
-    #[serde(default = "default_size_unit")]
-    pub size_unit: SizeUnit,
+    /// Policies, samples, sizes, size unit, fill-on-miss: the fields of [`GridArgs`].
+    #[serde(flatten)]
+    pub grid: GridArgs,
     /// Virtual requests per second for workloads without timestamps.
     #[serde(default = "default_rate")]
     pub rate: f64,
-    /// Fill on a GET miss.
-    #[serde(default = "default_true")]
-    pub fill_on_miss: bool,
-    /// `strict` or `redis`.
-    #[serde(default = "default_enforcement")]
-    pub enforcement: String,
-    /// Extra engine config lines for every cell.
-    #[serde(default)]
-    pub config: Vec<String>,
+    /// Enforcement and extra engine config lines: the fields of [`EngineArgs`].
+    #[serde(flatten)]
+    pub engine: EngineArgs,
     /// The workloads.
     pub workloads: Vec<WorkloadEntry>,
 }
@@ -120,23 +105,8 @@ pub struct WorkloadEntry {
 fn default_seeds() -> OneOrMany<u64> {
     OneOrMany::One(1)
 }
-fn default_policies() -> OneOrMany<String> {
-    OneOrMany::One("all".into())
-}
-fn default_samples() -> OneOrMany<u32> {
-    OneOrMany::One(5)
-}
-fn default_size_unit() -> SizeUnit {
-    SizeUnit::Fraction
-}
 fn default_rate() -> f64 {
     crate::hitrate::DEFAULT_RATE
-}
-fn default_true() -> bool {
-    true
-}
-fn default_enforcement() -> String {
-    "strict".into()
 }
 
 /// A spec error: names the file, the field and the value, and what is accepted.
@@ -221,6 +191,22 @@ fn field_line(text: &str, field: &str) -> u64 {
     0
 }
 
+/// The top-level fields of a spec: its own and those of [`GridArgs`] and [`EngineArgs`]
+/// (read from their clap definitions, the same structs the spec flattens in).
+fn spec_fields() -> Vec<String> {
+    use clap::Args;
+    let mut fields: Vec<String> = ["name", "seeds", "rate", "workloads"]
+        .map(String::from)
+        .to_vec();
+    for c in [
+        GridArgs::augment_args(clap::Command::new("grid")),
+        EngineArgs::augment_args(clap::Command::new("engine")),
+    ] {
+        fields.extend(c.get_arguments().map(|a| a.get_id().to_string()));
+    }
+    fields
+}
+
 /// A workload after validation, ready to load.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WorkloadInput {
@@ -269,10 +255,24 @@ impl SweepSpec {
             path: path.to_path_buf(),
             source: e,
         })?;
-        let spec: SweepSpec = toml::from_str(&text).map_err(|e| SpecError::Parse {
+        let parse = |e: toml::de::Error| SpecError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
-        })?;
+        };
+        // Unknown fields first, with the accepted ones (serde reports a missing required
+        // field before an unknown one once the grid's fields are flattened in).
+        let table: toml::Table = toml::from_str(&text).map_err(parse)?;
+        let known = spec_fields();
+        if let Some(k) = table.keys().find(|k| !known.contains(k)) {
+            return Err(SpecError::Invalid {
+                path: path.to_path_buf(),
+                line: field_line(&text, k),
+                field: k.clone(),
+                value: "(unknown field)".into(),
+                expected: format!("one of {}", known.join(", ")),
+            });
+        }
+        let spec: SweepSpec = toml::from_str(&text).map_err(parse)?;
         let base = path.parent().unwrap_or(Path::new("."));
         spec.validate(path, base).map_err(|e| match e {
             SpecError::Invalid {
@@ -301,80 +301,16 @@ impl SweepSpec {
             value: value.to_string(),
             expected,
         };
-        // Policies.
-        let names = self.policies.to_vec();
-        let policies: Vec<&'static PolicyInfo> = if names.len() == 1 && names[0] == "all" {
-            registry::POLICIES.iter().collect()
-        } else {
-            names
-                .iter()
-                .map(|n| {
-                    registry::find(n).ok_or_else(|| {
-                        invalid(
-                            "policies",
-                            n,
-                            format!(
-                                "\"all\" or a list of: {}",
-                                registry::names().collect::<Vec<_>>().join(", ")
-                            ),
-                        )
-                    })
-                })
-                .collect::<Result<_, _>>()?
-        };
-        // An empty grid would write an empty CSV and exit 0 (issue 12).
-        for (field, empty) in [
-            ("policies", policies.is_empty()),
-            ("samples", self.samples.to_vec().is_empty()),
-            ("seeds", self.seeds.to_vec().is_empty()),
-        ] {
-            if empty {
-                return Err(invalid(field, "[]", "at least one value".into()));
-            }
+        let grid_error = |e: GridError| invalid(e.field, &e.value, e.expected);
+        let grid = self.grid.resolve().map_err(grid_error)?;
+        // An empty seed list would write an empty CSV and exit 0 (issue 12).
+        if self.seeds.to_vec().is_empty() {
+            return Err(invalid("seeds", "[]", "at least one value".into()));
         }
-        for s in self.samples.to_vec() {
-            if !(1..=64).contains(&s) {
-                return Err(invalid(
-                    "samples",
-                    &s.to_string(),
-                    "integers in 1..=64".into(),
-                ));
-            }
-        }
-        let sizes = self.sizes.to_vec();
-        if sizes.is_empty() {
-            return Err(invalid("sizes", "[]", "at least one size".into()));
-        }
-        for &s in &sizes {
-            let ok = s.is_finite() && s > 0.0 && (self.size_unit != SizeUnit::Fraction || s <= 1.0);
-            if !ok {
-                return Err(invalid(
-                    "sizes",
-                    &s.to_string(),
-                    "positive numbers (fractions in (0, 1])".into(),
-                ));
-            }
-        }
-        if !evictlab_workloads::rate_in_range(self.rate) {
-            return Err(invalid(
-                "rate",
-                &format!("{:?}", self.rate),
-                evictlab_workloads::RATE_RANGE.into(),
-            ));
-        }
-        let enforcement = match self.enforcement.as_str() {
-            "strict" => Enforcement::Strict,
-            "redis" => Enforcement::Redis,
-            other => return Err(invalid("enforcement", other, "strict or redis".into())),
-        };
-        // Config lines may not set what the grid sets per cell.
-        crate::hitrate::check_config_lines(&self.config)
-            .map_err(|e| invalid("config", &self.config.join("; "), e.to_string()))?;
-        // Config lines: parse them once on top of defaults to reject bad ones now.
-        let mut probe = evictlab_engine::Config::default();
-        probe
-            .apply_str(&self.config.join("\n"), Some(file))
-            .map_err(|e| invalid("config", &self.config.join("; "), e.to_string()))?;
+        let options = self
+            .engine
+            .options(self.rate, grid.fill_on_miss)
+            .map_err(grid_error)?;
         // Workloads.
         if self.workloads.is_empty() {
             return Err(invalid(
@@ -478,20 +414,7 @@ impl SweepSpec {
             };
             workloads.push(input);
         }
-        let cells = grid(
-            workloads.len(),
-            &policies,
-            &self.samples.to_vec(),
-            &sizes,
-            self.size_unit,
-            &seeds,
-        );
-        let options = HitOptions {
-            rate: self.rate,
-            fill_on_miss: self.fill_on_miss,
-            enforcement,
-            config_lines: self.config.clone(),
-        };
+        let cells = grid.cells(workloads.len(), &seeds);
         Ok(Sweep {
             spec: self,
             workloads,

@@ -7,7 +7,8 @@
 //!
 //! - [`request`] — [`Request`], [`Op`], [`SourceInfo`]: the one stream type.
 //! - [`error`] — [`WorkloadError`]: structured errors (file, line, byte offset, token, accepted values).
-//! - [`spec`] — [`WorkloadSpec`]: the `--workload` SPEC grammar, its canonical form, `build`.
+//! - [`spec`] — [`WorkloadSpec`]: the `--workload` SPEC grammar, its canonical form, `build`
+//!   (`spec/parse.rs`: the token parsers).
 //! - [`registry`] — the one list of generator kinds, mix presets and spec options.
 //! - `synthetic` — [`Synthetic`]: the generator behind every spec (ops, keys, sizes, TTLs, times).
 //! - [`trace`] — [`TraceFormat`], [`detect`], [`open_trace`]: readers for every trace format

@@ -1,5 +1,5 @@
 //! The one list of workload generators, mix presets and spec options (for
-//! `experiment list workloads`, spec errors and the README).
+//! `experiment list workloads`, spec errors and docs/workloads.md).
 
 /// A generator kind: the first token of a workload spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

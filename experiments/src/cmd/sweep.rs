@@ -14,7 +14,7 @@ use crate::{RunError, output};
 /// Arguments of `experiment run`.
 #[derive(clap::Args, Clone, Debug, Serialize)]
 pub struct RunArgs {
-    /// The sweep specification (TOML; see the README for every field).
+    /// The sweep specification (TOML; docs/hitrate.md lists every field).
     #[arg(value_name = "SPEC.toml")]
     pub spec: PathBuf,
     /// Run only the I-th of N disjoint slices of the sweep (0-based), e.g. `--shard 0/4`.

@@ -18,18 +18,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use evictlab_engine::{Blob, Engine, FillOutcome, GetOutcome, Key, SetOptions};
+use evictlab_engine::policy::registry;
 use evictlab_reports::{Align, Axis, BarChart, Chart, Report, Table, format};
-use evictlab_workloads::Op;
 use serde::Serialize;
 
 use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun};
-use crate::hitrate::cmd::EnforcementArg;
-use crate::hitrate::{Cell, HitOptions, SizeUnit, cell_config};
+use crate::grid::{EngineArgs, GridArgs};
+use crate::hitrate::{Cell, HitOptions, SizeUnit, run_cell_with_end};
 use crate::server::ServerRow;
-use crate::server::cmd::{
-    ServerConnArgs, ServerOutcome, cells, check_grid, measure, server_policies,
-};
+use crate::server::cmd::{ServerConnArgs, ServerOutcome, measure, redis_grid, redis_grid_args};
 use crate::source::{WorkloadArgs, load};
 use crate::ui::Ui;
 use crate::workload::Workload;
@@ -44,36 +41,14 @@ pub struct CompareArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub conn: ServerConnArgs,
-    /// Redis policies: `all` (Redis's eight) or a comma-separated list.
-    #[arg(
-        long,
-        value_name = "all|LIST",
-        default_value = "allkeys-lru,allkeys-lfu,allkeys-random"
-    )]
-    pub policies: String,
-    /// Cache sizes in --size-unit (hitrate rules).
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        default_value = "0.01,0.05,0.1,0.2"
-    )]
-    pub sizes: Vec<f64>,
-    /// Unit of --sizes.
-    #[arg(long, value_enum, default_value = "fraction")]
-    pub size_unit: SizeUnit,
-    /// `maxmemory-samples` values.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "5")]
-    pub samples: Vec<u32>,
-    /// Fill on a GET miss (cache-aside).
-    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub fill_on_miss: bool,
-    /// The engine's memory-limit enforcement (the server's is Redis's).
-    #[arg(long, value_enum, default_value = "redis")]
-    pub enforcement: EnforcementArg,
-    /// Extra engine config line (repeatable), e.g. `--config "lab-sampling uniform"`.
-    #[arg(long = "config", value_name = "LINE")]
-    pub config: Vec<String>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub grid: GridArgs,
+    #[command(flatten)]
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub engine: EngineArgs,
     /// Seed of the generator and the engines.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -134,132 +109,19 @@ pub struct CompareRow {
     pub engine_rate: f64,
 }
 
-/// What the engine did in one run.
-#[derive(Clone, Copy, Debug)]
-pub struct EngineResult {
-    /// GETs.
-    pub gets: u64,
-    /// Hits.
-    pub hits: u64,
-    /// Evictions.
-    pub evicted: u64,
-    /// Refused writes.
-    pub oom: u64,
-    /// Keys at the end.
-    pub keys: u64,
-    /// Key + value bytes at the end.
-    pub logical_bytes: u64,
-}
-
-/// One engine run of a comparison.
-#[derive(Clone, Copy, Debug)]
-pub struct EngineRun {
-    /// The policy.
-    pub policy: &'static evictlab_engine::policy::registry::PolicyInfo,
-    /// `maxmemory-samples`.
-    pub samples: Option<u32>,
-    /// Capacity in `unit`.
-    pub cap: u64,
-    /// `Keys`, or `Bytes` (key + value bytes).
-    pub unit: SizeUnit,
-    /// Virtual requests per second.
-    pub rate: f64,
-    /// Fill on a GET miss.
-    pub fill_on_miss: bool,
-    /// Engine seed.
-    pub seed: u64,
-}
-
-/// Replays `w` into an engine limited to `cap` keys (`unit` = keys) or `cap` bytes of key +
-/// value (`unit` = bytes), at `rate` virtual requests per second.
-pub fn engine_run(
-    w: &Workload,
-    run: &EngineRun,
-    opts: &HitOptions,
-) -> Result<EngineResult, RunError> {
-    let EngineRun {
-        policy,
-        samples,
-        cap,
-        unit,
-        rate,
-        fill_on_miss,
-        seed,
-    } = *run;
-    let cell = Cell {
-        workload: 0,
-        policy,
-        samples,
-        size: cap as f64,
-        size_unit: unit,
-        seed,
-    };
-    let (cap_unit, lines) = match unit {
-        SizeUnit::Keys => (crate::hitrate::CapacityUnit::Keys, Vec::new()),
-        _ => (
-            crate::hitrate::CapacityUnit::Bytes,
-            vec!["lab-count-key-bytes yes".to_string()],
-        ),
-    };
-    let mut o = opts.clone();
-    o.config_lines = lines.into_iter().chain(opts.config_lines.clone()).collect();
-    let config = cell_config(&cell, cap.max(1), cap_unit, &o)?;
-    let mut e = Engine::new(config, seed).map_err(|e| RunError::Config { source: e })?;
-    let ms_per_request = 1000.0 / rate.max(1e-9);
-    let (mut gets, mut hits) = (0u64, 0u64);
-    for (i, r) in w.requests.iter().enumerate() {
-        let t = if w.info.has_time {
-            r.time_ms
-        } else {
-            (i as f64 * ms_per_request) as u64
-        };
-        e.set_time_ms(t);
-        let key = Key::from_id(r.key);
-        match r.op {
-            Op::Get => {
-                gets += 1;
-                let hit = if fill_on_miss {
-                    matches!(
-                        e.get_or_fill(key, Blob::Sized(r.value_size as u64), r.ttl_ms),
-                        FillOutcome::Hit(_)
-                    )
-                } else {
-                    matches!(e.get(&key), GetOutcome::Hit(_))
-                };
-                hits += u64::from(hit);
-            }
-            Op::Set => {
-                e.set(
-                    key,
-                    Blob::Sized(r.value_size as u64),
-                    SetOptions::ttl_ms(r.ttl_ms),
-                );
-            }
-            Op::Delete => {
-                e.del(&key);
-            }
-        }
-    }
-    let st = e.stats();
-    Ok(EngineResult {
-        gets,
-        hits,
-        evicted: st.evicted_keys,
-        oom: st.rejected_writes,
-        keys: e.len() as u64,
-        logical_bytes: e.logical_bytes(),
-    })
-}
-
-/// The two compare rows (bytes, keys) of one server row.
+/// The two compare rows (bytes, keys) of one server row: the hit-rate runner replays `w`
+/// into an engine limited to the server's byte budget (key + value bytes counted) and to
+/// the key count the server held, its clock at the rate the server achieved.
 pub fn compare_rows(
     w: &Workload,
     s: &ServerRow,
     opts: &HitOptions,
-    fill_on_miss: bool,
     seed: u64,
 ) -> Result<Vec<CompareRow>, RunError> {
-    let policy = crate::cmd::parse_policies(&s.policy)?[0];
+    let policy = registry::find(&s.policy).ok_or_else(|| RunError::UnknownPolicy {
+        name: s.policy.clone(),
+        known: registry::names().collect::<Vec<_>>().join(", "),
+    })?;
     let rate = if s.requests_per_sec > 0.0 {
         s.requests_per_sec
     } else {
@@ -274,21 +136,21 @@ pub fn compare_rows(
         ),
         ("keys", SizeUnit::Keys, s.keys),
     ] {
-        let run = EngineRun {
+        let cell = Cell {
+            workload: 0,
             policy,
             samples: s.samples,
-            cap,
-            unit,
-            rate,
-            fill_on_miss,
+            size: cap as f64,
+            size_unit: unit,
             seed,
         };
-        let e = engine_run(w, &run, opts)?;
-        let eh = if e.gets > 0 {
-            e.hits as f64 / e.gets as f64
-        } else {
-            0.0
-        };
+        let mut o = opts.clone();
+        o.rate = rate;
+        if unit == SizeUnit::Bytes {
+            // A server's byte budget holds keys too: count them, as simulators do not.
+            o.config_lines.insert(0, "lab-count-key-bytes yes".into());
+        }
+        let (e, end) = run_cell_with_end(w, &cell, &o)?;
         out.push(CompareRow {
             cell: s.cell,
             workload: s.workload.clone(),
@@ -299,19 +161,19 @@ pub fn compare_rows(
             capacity_unit: matching.into(),
             capacity_fraction: s.capacity_fraction,
             server_maxmemory: s.maxmemory,
-            engine_hit_ratio: eh,
+            engine_hit_ratio: e.hit_ratio,
             server_hit_ratio: s.hit_ratio,
-            diff_pp: (eh - s.hit_ratio) * 100.0,
-            engine_misses: e.gets - e.hits,
+            diff_pp: (e.hit_ratio - s.hit_ratio) * 100.0,
+            engine_misses: e.misses,
             server_misses: s.misses,
-            engine_evicted_keys: e.evicted,
+            engine_evicted_keys: e.evicted_keys,
             server_evicted_keys: s.evicted_keys,
-            engine_oom_rejections: e.oom,
+            engine_oom_rejections: e.oom_rejections,
             server_oom_rejections: s.oom_rejections,
-            engine_keys: e.keys,
+            engine_keys: end.keys,
             server_keys: s.keys,
-            engine_memory_per_key: if e.keys > 0 {
-                e.logical_bytes as f64 / e.keys as f64
+            engine_memory_per_key: if end.keys > 0 {
+                end.logical_bytes as f64 / end.keys as f64
             } else {
                 0.0
             },
@@ -324,26 +186,21 @@ pub fn compare_rows(
 
 /// Runs `experiment compare`; returns the directory and the rows.
 pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), RunError> {
-    let policies = server_policies(&args.policies)?;
-    check_grid(&args.sizes, args.size_unit, &args.samples, args.conn.rate)?;
-    let opts = HitOptions {
-        rate: crate::hitrate::DEFAULT_RATE,
-        fill_on_miss: args.fill_on_miss,
-        enforcement: args.enforcement.engine(),
-        config_lines: args.config.clone(),
-    };
-    let mut probe = evictlab_engine::Config::default();
-    probe.apply_str(&opts.config_lines.join("\n"), None)?;
+    let grid = redis_grid(&args.grid)?;
+    args.conn.check()?;
+    let opts = args
+        .engine
+        .options(crate::hitrate::DEFAULT_RATE, grid.fill_on_miss)?;
     let input = args.workload.to_input(args.seed)?;
     let spin = ui.spinner("loading workload");
     let w = load(&input)?;
     spin.finish_and_clear();
-    let cells = cells(&policies, &args.samples, &args.sizes, args.size_unit);
-    let out: ServerOutcome = measure(&args.conn, &w, &cells, args.fill_on_miss, args.seed, ui)?;
+    let cells = grid.cells(1, &[args.seed]);
+    let out: ServerOutcome = measure(&args.conn, &w, &cells, grid.fill_on_miss, args.seed, ui)?;
     let bar = ui.bar(out.rows.len() as u64, "engine cells");
     let mut rows = Vec::new();
     for s in &out.rows {
-        rows.extend(compare_rows(&w, s, &opts, args.fill_on_miss, args.seed)?);
+        rows.extend(compare_rows(&w, s, &opts, args.seed)?);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -491,7 +348,13 @@ impl Experiment for CompareExperiment {
     }
 
     fn args(&self) -> clap::Command {
-        experiment::args::<CompareArgs>(self.name(), self.about())
+        redis_grid_args(experiment::args::<CompareArgs>(self.name(), self.about())).mut_arg(
+            "enforcement",
+            |a| {
+                a.default_value("redis")
+                    .help("The engine's memory-limit enforcement (the server's is Redis's)")
+            },
+        )
     }
 
     fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {

@@ -2,40 +2,21 @@
 
 use std::path::{Path, PathBuf};
 
-use evictlab_engine::config::Enforcement;
 use evictlab_engine::policy::registry::PolicyInfo;
 use evictlab_reports::Report;
 use serde::Serialize;
 
 use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun, SuiteWorkload};
+use crate::grid::{EngineArgs, Grid, GridArgs};
 use crate::sweep::WorkloadInput;
 use crate::workload::Workload;
 
 use crate::hitrate::report as hitrate_report;
-use crate::hitrate::{DEFAULT_RATE, HitOptions, HitRow, SizeUnit, grid, run_cells};
+use crate::hitrate::{DEFAULT_RATE, HitOptions, HitRow, SizeUnit, run_cells};
 use crate::source::{WorkloadArgs, load, open, scan};
 use crate::ui::Ui;
 use crate::{RunError, output};
 
-/// Enforcement choice on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnforcementArg {
-    /// Evict until the write fits (a cache of N objects holds N), as simulators do.
-    Strict,
-    /// Redis's performEvictions: evict before each command while over the limit.
-    Redis,
-}
-
-impl EnforcementArg {
-    /// The engine's enforcement.
-    pub fn engine(self) -> Enforcement {
-        match self {
-            EnforcementArg::Strict => Enforcement::Strict,
-            EnforcementArg::Redis => Enforcement::Redis,
-        }
-    }
-}
 
 /// Whether cells read the workload from memory or stream it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -59,39 +40,18 @@ pub struct HitrateArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub workload: WorkloadArgs,
-    /// Policies: `all` or a comma-separated list (see `experiment list policies`).
-    #[arg(long, value_name = "all|LIST", default_value = "all")]
-    pub policies: String,
-    /// Cache sizes, comma-separated, in --size-unit.
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        default_value = "0.01,0.05,0.1,0.2"
-    )]
-    pub sizes: Vec<f64>,
-    /// Unit of --sizes: a fraction of the working set (distinct objects, or the sum of their
-    /// first-seen sizes when the workload has sizes), bytes, or keys.
-    #[arg(long, value_enum, default_value = "fraction")]
-    pub size_unit: SizeUnit,
-    /// `maxmemory-samples` values, comma-separated (sampled policies only).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "5")]
-    pub samples: Vec<u32>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub grid: GridArgs,
     /// Virtual requests per second when the trace has no timestamps (Redis's LRU clock has
     /// 1 s resolution, so this changes its choices).
     #[arg(long, value_name = "OPS", default_value_t = DEFAULT_RATE)]
     pub rate: f64,
-    /// Fill the cache on a GET miss (cache-aside: GET, then SET of the object's size).
-    /// On by default; `--fill-on-miss false` replays GETs only.
-    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub fill_on_miss: bool,
-    /// Memory-limit enforcement.
-    #[arg(long, value_enum, default_value = "strict")]
-    pub enforcement: EnforcementArg,
-    /// Extra engine config line for every cell, e.g. `--config "lab-sampling uniform"`
-    /// (repeatable).
-    #[arg(long = "config", value_name = "LINE")]
-    pub config: Vec<String>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub engine: EngineArgs,
     /// Seed of the engines (and of the generator).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -110,43 +70,12 @@ pub struct HitrateArgs {
 /// Runs the sweep and writes `hitrate.csv`, `metadata.json`, plots and `report.md`;
 /// returns the directory and the rows.
 pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunError> {
-    let policies = crate::cmd::parse_policies(&args.policies)?;
-    for &s in &args.samples {
-        if !(1..=64).contains(&s) {
-            return Err(RunError::BadArgument {
-                flag: "--samples",
-                value: s.to_string(),
-                expected: "integers in 1..=64 (maxmemory-samples)",
-            });
-        }
-    }
-    if !evictlab_workloads::rate_in_range(args.rate) {
-        return Err(RunError::BadArgument {
-            flag: "--rate",
-            value: format!("{:?}", args.rate),
-            expected: evictlab_workloads::RATE_RANGE,
-        });
-    }
-    for &s in &args.sizes {
-        if !(s.is_finite() && s > 0.0 && (args.size_unit != SizeUnit::Fraction || s <= 1.0)) {
-            return Err(RunError::BadArgument {
-                flag: "--sizes",
-                value: s.to_string(),
-                expected: "positive numbers (fractions in (0, 1])",
-            });
-        }
-    }
-    crate::hitrate::check_config_lines(&args.config)?;
+    let grid = args.grid.resolve()?;
+    // Reject bad config lines before spending CPU.
+    let opts = args.engine.options(args.rate, grid.fill_on_miss)?;
     let input = args.workload.to_input(args.seed)?;
-    let cells = grid(
-        1,
-        &policies,
-        &args.samples,
-        &args.sizes,
-        args.size_unit,
-        &[args.seed],
-    );
-    let needs_next = policies.iter().any(|p| p.needs_next_access);
+    let cells = grid.cells(1, &[args.seed]);
+    let needs_next = grid.policies.iter().any(|p| p.needs_next_access);
     let stream = match args.stream {
         StreamArg::Never => false,
         StreamArg::Always | StreamArg::Auto => {
@@ -181,15 +110,6 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
         w
     };
     spin.finish_and_clear();
-    let opts = HitOptions {
-        rate: args.rate,
-        fill_on_miss: args.fill_on_miss,
-        enforcement: args.enforcement.engine(),
-        config_lines: args.config.clone(),
-    };
-    // Reject bad config lines before spending CPU.
-    let mut probe = evictlab_engine::Config::default();
-    probe.apply_str(&opts.config_lines.join("\n"), None)?;
     let bar = ui.bar(cells.len() as u64, "cells");
     bar.set_message(format!("hitrate {}", w.info.name));
     let ws = [w];
@@ -342,14 +262,14 @@ impl Experiment for HitrateExperiment {
             let mut w = load(input)?;
             w.ensure_next_access();
             workloads.push(w);
-            for mut c in grid(
-                1,
-                policies,
-                &[1, 5, 10],
-                &[0.01, 0.05, 0.1, 0.2],
-                SizeUnit::Fraction,
-                &[s.seed],
-            ) {
+            let grid = Grid {
+                policies: policies.clone(),
+                samples: vec![1, 5, 10],
+                sizes: vec![0.01, 0.05, 0.1, 0.2],
+                size_unit: SizeUnit::Fraction,
+                fill_on_miss: true,
+            };
+            for mut c in grid.cells(1, &[s.seed]) {
                 c.workload = i;
                 cells.push(c);
             }

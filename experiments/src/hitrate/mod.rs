@@ -18,6 +18,9 @@
 
 pub mod cmd;
 pub mod report;
+mod row;
+
+pub(crate) use row::with_hit_columns;
 
 use std::time::Instant;
 
@@ -107,53 +110,11 @@ pub struct Cell {
     pub seed: u64,
 }
 
-/// One result row (one line of `hitrate.csv`). Every column but the last is deterministic.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct HitRow {
-    /// Index of the cell in its sweep (stable across shards; `merge` sorts by it).
-    pub cell: u64,
-    /// Workload name.
-    pub workload: String,
-    /// Policy name.
-    pub policy: String,
-    /// `maxmemory-samples` (empty for policies that do not sample).
-    pub samples: Option<u32>,
-    /// The cache size in `capacity_unit`.
-    pub capacity: u64,
-    /// `keys` or `bytes`.
-    pub capacity_unit: String,
-    /// Capacity as a fraction of the working set (in the same unit).
-    pub capacity_fraction: f64,
-    /// Engine seed.
-    pub seed: u64,
-    /// Requests replayed.
-    pub requests: u64,
-    /// GET requests.
-    pub gets: u64,
-    /// GETs that hit.
-    pub hits: u64,
-    /// GETs that missed.
-    pub misses: u64,
-    /// hits / gets.
-    pub hit_ratio: f64,
-    /// bytes of GETs that hit / bytes of all GETs.
-    pub byte_hit_ratio: f64,
-    /// `evicted_keys`.
-    pub evicted_keys: u64,
-    /// `expired_keys`.
-    pub expired_keys: u64,
-    /// Writes refused with OOM.
-    pub oom_rejections: u64,
-    /// New keys the policy declined to admit.
-    pub admission_bypasses: u64,
-    /// Virtual time covered by the replay, ms (from timestamps or `--rate`).
-    pub virtual_ms: u64,
-    /// The engine parameters the extra config lines (`--config`, a sweep's `config`)
-    /// changed in this cell, as config lines joined by `; ` (empty: none).
-    #[serde(default)]
-    pub config: String,
-    /// Replay speed (wall clock; the only non-deterministic column).
-    pub requests_per_sec: f64,
+with_hit_columns! {
+    /// One result row (one line of `hitrate.csv`). Every column but the last is
+    /// deterministic.
+    #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+    pub struct HitRow {}
 }
 
 /// The CSV columns that are not deterministic.
@@ -310,6 +271,25 @@ pub fn check_memory_mode(c: &Config, unit: CapacityUnit) -> Result<(), RunError>
 
 /// Replays `w` into the engine of `cell`.
 pub fn run_cell(w: &Workload, cell: &Cell, opts: &HitOptions) -> Result<HitRow, RunError> {
+    run_indexed(w, cell, opts, 0).map(|(row, _)| row)
+}
+
+/// What the engine held when a replay ended (`experiment compare` sets it beside a real
+/// server's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EndState {
+    /// Keys held.
+    pub keys: u64,
+    /// Key + value bytes held.
+    pub logical_bytes: u64,
+}
+
+/// [`run_cell`], with what the engine held at the end.
+pub fn run_cell_with_end(
+    w: &Workload,
+    cell: &Cell,
+    opts: &HitOptions,
+) -> Result<(HitRow, EndState), RunError> {
     run_indexed(w, cell, opts, 0)
 }
 
@@ -318,7 +298,7 @@ fn run_indexed(
     cell: &Cell,
     opts: &HitOptions,
     index: u64,
-) -> Result<HitRow, RunError> {
+) -> Result<(HitRow, EndState), RunError> {
     let (cap, unit) = capacity(w, cell.size, cell.size_unit);
     let (config, config_changes) = cell_config_changes(cell, cap, unit, opts)?;
     let mut engine = Engine::new(config, cell.seed).map_err(|e| RunError::Config { source: e })?;
@@ -382,7 +362,11 @@ fn run_indexed(
         CapacityUnit::Keys => w.working_set.objects,
         CapacityUnit::Bytes => w.working_set.bytes,
     };
-    Ok(HitRow {
+    let end = EndState {
+        keys: engine.len() as u64,
+        logical_bytes: engine.logical_bytes(),
+    };
+    let row = HitRow {
         cell: index,
         workload: w.info.name.clone(),
         policy: cell.policy.name.to_string(),
@@ -408,7 +392,8 @@ fn run_indexed(
         virtual_ms,
         config: config_changes,
         requests_per_sec: if secs > 0.0 { n as f64 / secs } else { 0.0 },
-    })
+    };
+    Ok((row, end))
 }
 
 /// Requests per batch of a streamed replay.
@@ -562,46 +547,9 @@ pub fn run_indexed_cells(
         .map(|&(i, c)| {
             let r = run_indexed(&workloads[c.workload], c, opts, i);
             on_done();
-            r
+            r.map(|(row, _)| row)
         })
         .collect()
-}
-
-/// The cartesian product policies × samples × sizes × seeds for each workload, in a fixed
-/// order. `samples` applies to sampled policies only; others get one cell per size.
-pub fn grid(
-    n_workloads: usize,
-    policies: &[&'static PolicyInfo],
-    samples: &[u32],
-    sizes: &[f64],
-    size_unit: SizeUnit,
-    seeds: &[u64],
-) -> Vec<Cell> {
-    let mut cells = Vec::new();
-    for w in 0..n_workloads {
-        for &size in sizes {
-            for &p in policies {
-                let ss: Vec<Option<u32>> = if p.sampled {
-                    samples.iter().map(|&s| Some(s)).collect()
-                } else {
-                    vec![None]
-                };
-                for s in ss {
-                    for &seed in seeds {
-                        cells.push(Cell {
-                            workload: w,
-                            policy: p,
-                            samples: s,
-                            size,
-                            size_unit,
-                            seed,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    cells
 }
 
 /// Writes rows as CSV (header from the field names).
@@ -689,14 +637,14 @@ mod tests {
             .iter()
             .filter(|p| !p.needs_next_access)
             .collect();
-        let cells = grid(
-            ws.len(),
-            &policies,
-            &[1, 5],
-            &[0.3, 0.8],
-            SizeUnit::Fraction,
-            &[7],
-        );
+        let grid = crate::grid::Grid {
+            policies,
+            samples: vec![1, 5],
+            sizes: vec![0.3, 0.8],
+            size_unit: SizeUnit::Fraction,
+            fill_on_miss: true,
+        };
+        let cells = grid.cells(ws.len(), &[7]);
         let run = |threads| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)

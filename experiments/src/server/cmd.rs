@@ -8,10 +8,9 @@ use evictlab_reports::Report;
 use serde::Serialize;
 
 use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun};
-use crate::hitrate::SizeUnit;
-use crate::server::{
-    self, BgsaveOptions, Server, ServerCell, ServerOptions, ServerPoint, ServerRow,
-};
+use crate::grid::{Grid, GridArgs};
+use crate::hitrate::Cell;
+use crate::server::{self, BgsaveOptions, Server, ServerOptions, ServerPoint, ServerRow};
 use crate::source::{WorkloadArgs, load};
 use crate::ui::Ui;
 use crate::workload::Workload;
@@ -67,31 +66,10 @@ pub struct ServerArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub conn: ServerConnArgs,
-    /// Redis policies: `all` (Redis's eight) or a comma-separated list.
-    #[arg(
-        long,
-        value_name = "all|LIST",
-        default_value = "allkeys-lru,allkeys-lfu,allkeys-random"
-    )]
-    pub policies: String,
-    /// Cache sizes, comma-separated, in --size-unit (the hitrate rules; a key count is
-    /// turned into the maxmemory that held that many keys on the server).
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        default_value = "0.01,0.05,0.1,0.2"
-    )]
-    pub sizes: Vec<f64>,
-    /// Unit of --sizes.
-    #[arg(long, value_enum, default_value = "fraction")]
-    pub size_unit: SizeUnit,
-    /// `maxmemory-samples` values (sampled policies only).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "5")]
-    pub samples: Vec<u32>,
-    /// Fill on a GET miss (cache-aside); `--fill-on-miss false` replays GETs only.
-    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
-    pub fill_on_miss: bool,
+    #[command(flatten)]
+    #[serde(flatten)]
+    #[allow(missing_docs)]
+    pub grid: GridArgs,
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -100,71 +78,34 @@ pub struct ServerArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Validated policies for a server: `all` means Redis's eight.
-pub fn server_policies(
-    text: &str,
-) -> Result<Vec<&'static evictlab_engine::policy::registry::PolicyInfo>, RunError> {
-    let all = crate::cmd::parse_policies(text)?;
-    if text.trim() == "all" {
-        return Ok(all
-            .into_iter()
-            .filter(|p| p.family == evictlab_engine::policy::registry::Family::Redis)
-            .collect());
-    }
-    all.into_iter().map(server::check_redis_policy).collect()
+/// The default `--policies` of `server` and `compare`.
+pub const DEFAULT_POLICIES: &str = "allkeys-lru,allkeys-lfu,allkeys-random";
+
+/// The grid flags with the server's `--policies` default and help.
+pub fn redis_grid_args(cmd: clap::Command) -> clap::Command {
+    cmd.mut_arg("policies", |a| {
+        a.default_value(DEFAULT_POLICIES)
+            .help("Redis policies: `all` (Redis's eight) or a comma-separated list")
+    })
 }
 
-/// Validates sizes and samples with the hitrate rules.
-pub fn check_grid(
-    sizes: &[f64],
-    unit: SizeUnit,
-    samples: &[u32],
-    rate: f64,
-) -> Result<(), RunError> {
-    for &s in samples {
-        if !(1..=64).contains(&s) {
-            return Err(RunError::BadArgument {
-                flag: "--samples",
-                value: s.to_string(),
-                expected: "integers in 1..=64 (maxmemory-samples)",
-            });
-        }
-    }
-    for &s in sizes {
-        if !(s.is_finite() && s > 0.0 && (unit != SizeUnit::Fraction || s <= 1.0)) {
-            return Err(RunError::BadArgument {
-                flag: "--sizes",
-                value: s.to_string(),
-                expected: "positive numbers (fractions in (0, 1])",
-            });
-        }
-    }
-    if !(rate.is_finite() && rate >= 0.0) {
-        return Err(RunError::BadArgument {
-            flag: "--rate",
-            value: rate.to_string(),
-            expected: "requests per second >= 0 (0 = unpaced)",
-        });
-    }
-    Ok(())
+/// The checked grid of a real server: Redis's policies only, `all` = Redis's eight.
+pub fn redis_grid(args: &GridArgs) -> Result<Grid, RunError> {
+    Ok(args.resolve()?.redis_only(args)?)
 }
 
-/// The cells: sizes × policies × samples (samples only for sampled policies).
-pub fn cells(
-    policies: &[&'static evictlab_engine::policy::registry::PolicyInfo],
-    samples: &[u32],
-    sizes: &[f64],
-    unit: SizeUnit,
-) -> Vec<ServerCell> {
-    crate::hitrate::grid(1, policies, samples, sizes, unit, &[0])
-        .into_iter()
-        .map(|c| ServerCell {
-            policy: c.policy,
-            samples: c.samples,
-            size: c.size,
-            size_unit: c.size_unit,
-        })
-        .collect()
+impl ServerConnArgs {
+    /// Checks the pacing rate.
+    pub fn check(&self) -> Result<(), RunError> {
+        if !(self.rate.is_finite() && self.rate >= 0.0) {
+            return Err(RunError::BadArgument {
+                flag: "--rate",
+                value: self.rate.to_string(),
+                expected: "requests per second >= 0 (0 = unpaced)",
+            });
+        }
+        Ok(())
+    }
 }
 
 /// What `server` (and `compare`) measured.
@@ -182,7 +123,7 @@ pub struct ServerOutcome {
 pub fn measure(
     conn: &ServerConnArgs,
     w: &Workload,
-    cells: &[ServerCell],
+    cells: &[Cell],
     fill_on_miss: bool,
     seed: u64,
     ui: &Ui,
@@ -232,14 +173,14 @@ pub fn measure(
 
 /// Runs `experiment server`; returns the directory and what was measured.
 pub fn run(args: &ServerArgs, ui: &Ui) -> Result<(PathBuf, ServerOutcome), RunError> {
-    let policies = server_policies(&args.policies)?;
-    check_grid(&args.sizes, args.size_unit, &args.samples, args.conn.rate)?;
+    let grid = redis_grid(&args.grid)?;
+    args.conn.check()?;
     let input = args.workload.to_input(args.seed)?;
     let spin = ui.spinner("loading workload");
     let w = load(&input)?;
     spin.finish_and_clear();
-    let cells = cells(&policies, &args.samples, &args.sizes, args.size_unit);
-    let out = measure(&args.conn, &w, &cells, args.fill_on_miss, args.seed, ui)?;
+    let cells = grid.cells(1, &[args.seed]);
+    let out = measure(&args.conn, &w, &cells, grid.fill_on_miss, args.seed, ui)?;
     let dir = crate::cmd::out_dir(&args.out, "server")?;
     write(&dir, &out)?;
     output::write_metadata(
@@ -283,7 +224,7 @@ impl Experiment for ServerExperiment {
     }
 
     fn args(&self) -> clap::Command {
-        experiment::args::<ServerArgs>(self.name(), self.about())
+        redis_grid_args(experiment::args::<ServerArgs>(self.name(), self.about()))
     }
 
     fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {

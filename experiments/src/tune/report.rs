@@ -7,6 +7,8 @@
 use evictlab_reports::{
     Align, Axis, BarChart, Chart, ModelFit, Report, ScatterWithModel, Table, format,
 };
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use crate::tune::{FitRow, PolicyRow, TuneOutcome, best_at_budget};
@@ -203,6 +205,30 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
     }
     r.table(&t);
 
+    recommendations(&mut r, &mut c, o, &plots)?;
+    memory_evidence(&mut r, &mut c, o, &plots)?;
+    cow_evidence(&mut r, &mut c, o, &plots)?;
+    policy_evidence(&mut r, &mut c, o, &plots)?;
+    r.note(
+        "Limits: the COW runs use string values of one size and the stated write rate with the \
+         write distribution given (uniform is the worst case for COW); save time comes from an \
+         emulated disk (`--disk-bandwidth`), so scale it to your disk; the fragmentation probe \
+         uses glibc malloc, not Redis's jemalloc; `used_memory` is the engine's logical count \
+         (key + value + per-entry overhead).",
+    );
+    output::write_csv(&dir.join("tune_citations.csv"), &c.rows)?;
+    let path = dir.join("tuning-report.md");
+    r.write_as(&path).map_err(rerr)?;
+    Ok(path)
+}
+
+/// The recommendations: maxmemory, policy, THP, overcommit, alternatives, save interval.
+fn recommendations(
+    r: &mut Report,
+    c: &mut Cites,
+    o: &TuneOutcome,
+    _plots: &Path,
+) -> Result<(), RunError> {
     // ---- Recommendations.
     r.heading(2, "Recommendations");
     let mut recs = Vec::new();
@@ -374,6 +400,16 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
     }
     r.bullets(recs);
 
+    Ok(())
+}
+
+/// How the numbers were obtained: base footprint and fragmentation (`tune_memory.csv`).
+fn memory_evidence(
+    r: &mut Report,
+    c: &mut Cites,
+    o: &TuneOutcome,
+    _plots: &Path,
+) -> Result<(), RunError> {
     // ---- Evidence.
     r.heading(2, "How the numbers were obtained");
     r.heading(3, "Base footprint and fragmentation");
@@ -431,6 +467,16 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
     }
     r.table(&t);
 
+    Ok(())
+}
+
+/// How the numbers were obtained: copy-on-write, fork latency and their fits (`tune_fit.csv`).
+fn cow_evidence(
+    r: &mut Report,
+    c: &mut Cites,
+    o: &TuneOutcome,
+    plots: &Path,
+) -> Result<(), RunError> {
     r.heading(
         3,
         "Copy-on-write and fork latency: measured small, extrapolated",
@@ -457,7 +503,7 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
         "Peak COW vs RSS at the fork",
         Axis::bytes("peak COW"),
     ) {
-        let rc = ch.render(&plots, "tune_fit_cow").map_err(rerr)?;
+        let rc = ch.render(plots, "tune_fit_cow").map_err(rerr)?;
         r.chart(&rc, "");
     }
     if let Some(ch) = fit_chart(
@@ -466,7 +512,7 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
         "Fork latency vs RSS at the fork",
         Axis::new("fork (µs)"),
     ) {
-        let rc = ch.render(&plots, "tune_fit_fork").map_err(rerr)?;
+        let rc = ch.render(plots, "tune_fit_fork").map_err(rerr)?;
         r.chart(&rc, "");
     }
     if let Some(ch) = fit_chart(
@@ -475,7 +521,7 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
         "Forkless snapshot overhead vs RSS",
         Axis::bytes("peak extra memory"),
     ) {
-        let rc = ch.render(&plots, "tune_fit_forkless").map_err(rerr)?;
+        let rc = ch.render(plots, "tune_fit_forkless").map_err(rerr)?;
         r.chart(&rc, "");
     }
     let mut t = Table::new([
@@ -528,6 +574,16 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
     }
     r.table(&t);
 
+    Ok(())
+}
+
+/// How the numbers were obtained: hit ratio by policy (`tune_policy.csv`).
+fn policy_evidence(
+    r: &mut Report,
+    c: &mut Cites,
+    o: &TuneOutcome,
+    plots: &Path,
+) -> Result<(), RunError> {
     r.heading(3, "Hit ratio by policy");
     r.paragraph(format!(
         "Every registry policy replayed the workload at three cache sizes around the one the \
@@ -565,7 +621,7 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
         }),
     )
     .with_value_labels(false);
-    let rc = bars.render(&plots, "tune_hit_ratio").map_err(rerr)?;
+    let rc = bars.render(plots, "tune_hit_ratio").map_err(rerr)?;
     r.chart(&rc, "");
     let mut t = Table::new([
         ("policy", Align::Left),
@@ -598,15 +654,5 @@ pub fn write(o: &TuneOutcome) -> Result<std::path::PathBuf, RunError> {
         .map_err(rerr)?;
     }
     r.table(&t);
-    r.note(
-        "Limits: the COW runs use string values of one size and the stated write rate with the \
-         write distribution given (uniform is the worst case for COW); save time comes from an \
-         emulated disk (`--disk-bandwidth`), so scale it to your disk; the fragmentation probe \
-         uses glibc malloc, not Redis's jemalloc; `used_memory` is the engine's logical count \
-         (key + value + per-entry overhead).",
-    );
-    output::write_csv(&dir.join("tune_citations.csv"), &c.rows)?;
-    let path = dir.join("tuning-report.md");
-    r.write_as(&path).map_err(rerr)?;
-    Ok(path)
+    Ok(())
 }

@@ -14,6 +14,7 @@ mod bar;
 mod clip;
 mod draw;
 mod line;
+mod marks;
 mod raster;
 mod scatter;
 
