@@ -222,6 +222,7 @@ pub fn run_cell(
         oom_rejections: oom,
         admission_bypasses: 0,
         virtual_ms: (secs * 1000.0) as u64,
+        config: String::new(),
         requests_per_sec: if secs > 0.0 { done as f64 / secs } else { 0.0 },
         target_rate: opts.rate,
         pipeline: pipeline as u64,
