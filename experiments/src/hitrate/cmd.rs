@@ -17,7 +17,6 @@ use crate::source::{WorkloadArgs, load, open, scan};
 use crate::ui::Ui;
 use crate::{RunError, output};
 
-
 /// Whether cells read the workload from memory or stream it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
