@@ -420,6 +420,9 @@ impl Aof {
     pub fn finish_rewrite(&mut self, pid: i32, success: bool) -> Result<(), AofError> {
         let tmp = self.opts.dir.join(format!("temp-rewriteaof-bg-{pid}.aof"));
         if !success {
+            // The child may have died (kill -9) before renaming its snapshot into `tmp`:
+            // its `temp-<pid>.evs` goes too, as Redis removes a killed child's temp files.
+            let _ = std::fs::remove_file(super::save::temp_path(&tmp, pid));
             let _ = std::fs::remove_file(&tmp);
             return Ok(());
         }
