@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use evictlab_workloads::{
-    Request, RequestSource, SourceInfo, TraceFormat, TraceOptions, WorkloadError, WorkloadSpec,
+    Request, RequestSource, SourceInfo, TraceOptions, WorkloadError, WorkloadSpec,
 };
 
 use crate::RunError;
