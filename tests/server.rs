@@ -52,7 +52,7 @@ fn server_run_counts_match_the_servers_keyspace_counters() {
         // hitrate.csv's columns come first, in the same order.
         let h = "cell,workload,policy,samples,capacity,capacity_unit,capacity_fraction,seed,\
                  requests,gets,hits,misses,hit_ratio,byte_hit_ratio,evicted_keys,expired_keys,\
-                 oom_rejections,admission_bypasses,virtual_ms,requests_per_sec";
+                 oom_rejections,admission_bypasses,virtual_ms,config,requests_per_sec";
         (h.split(',').map(String::from).collect::<Vec<_>>(), ())
     };
     assert_eq!(&headers[..hit_headers.len()], &hit_headers[..]);

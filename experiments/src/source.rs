@@ -164,6 +164,9 @@ pub fn scan(input: &WorkloadInput) -> Result<Workload, RunError> {
         n += got as u64;
         counter.add(&batch);
     }
+    if n == 0 {
+        return Err(crate::workload::no_requests(&info.name));
+    }
     info.len_hint = Some(n);
     Ok(Workload {
         info,

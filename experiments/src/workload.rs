@@ -62,15 +62,7 @@ impl Workload {
             }
         })?;
         if requests.is_empty() {
-            // A run over nothing would write rows with hit ratio 0.0 (issue 12).
-            return Err(RunError::Workload {
-                name: info.name.clone(),
-                source: evictlab_workloads::WorkloadError::Parameter {
-                    name: "requests",
-                    value: "0".into(),
-                    expected: "at least one request (the input is empty, holds only a header, or --limit/--requests is 0)",
-                },
-            });
+            return Err(no_requests(&info.name));
         }
         if info.has_next_access {
             // Oracle fields from the file are checked, never trusted blindly (issue 12).
@@ -162,5 +154,18 @@ mod tests {
                 bytes: 35
             }
         );
+    }
+}
+
+/// The error for a workload with no request: a run over nothing would write rows with hit
+/// ratio 0.0 (issue 12).
+pub(crate) fn no_requests(name: &str) -> RunError {
+    RunError::Workload {
+        name: name.to_string(),
+        source: evictlab_workloads::WorkloadError::Parameter {
+            name: "requests",
+            value: "0".into(),
+            expected: "at least one request (the input is empty, holds only a header, or --limit/--requests is 0)",
+        },
     }
 }

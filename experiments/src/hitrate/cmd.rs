@@ -79,14 +79,15 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
         StreamArg::Never => false,
         StreamArg::Always | StreamArg::Auto => {
             let info = open(&input)?.info().clone();
-            // Next-access indices the source lacks need the whole trace in memory.
-            let can = !needs_next || info.has_next_access;
+            // Next-access indices are computed, or checked (a file's are never trusted
+            // blindly: issue 12), over the whole trace in memory.
+            let can = !needs_next;
             if args.stream == StreamArg::Always && !can {
                 return Err(RunError::BadArgument {
                     flag: "--stream",
                     value: "always".into(),
-                    expected: "auto or never: a policy needs next-access indices that this \
-                               workload does not carry (they are computed in memory)",
+                    expected: "auto or never: a policy needs next-access indices, which are \
+                               computed or checked over the whole workload in memory",
                 });
             }
             let big = info.len_hint.is_some_and(|n| {

@@ -146,10 +146,6 @@ pub const GRID_PARAMS: &[(&str, &str)] = &[
     ("maxmemory", "--sizes (sweep spec: `sizes`)"),
     ("maxmemory-samples", "--samples (sweep spec: `samples`)"),
     (
-        "lab-count-key-bytes",
-        "--size-unit (sweep spec: `size_unit`)",
-    ),
-    (
         "lab-enforcement",
         "--enforcement (sweep spec: `enforcement`)",
     ),
