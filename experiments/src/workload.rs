@@ -136,6 +136,19 @@ pub fn working_set(requests: &[Request]) -> WorkingSet {
     ws
 }
 
+/// The error for a workload with no request: a run over nothing would write rows with hit
+/// ratio 0.0 (issue 12).
+pub(crate) fn no_requests(name: &str) -> RunError {
+    RunError::Workload {
+        name: name.to_string(),
+        source: evictlab_workloads::WorkloadError::Parameter {
+            name: "requests",
+            value: "0".into(),
+            expected: "at least one request (the input is empty, holds only a header, or --limit/--requests is 0)",
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,18 +167,5 @@ mod tests {
                 bytes: 35
             }
         );
-    }
-}
-
-/// The error for a workload with no request: a run over nothing would write rows with hit
-/// ratio 0.0 (issue 12).
-pub(crate) fn no_requests(name: &str) -> RunError {
-    RunError::Workload {
-        name: name.to_string(),
-        source: evictlab_workloads::WorkloadError::Parameter {
-            name: "requests",
-            value: "0".into(),
-            expected: "at least one request (the input is empty, holds only a header, or --limit/--requests is 0)",
-        },
     }
 }
