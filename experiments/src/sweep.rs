@@ -488,9 +488,16 @@ mod tests {
 
     #[test]
     fn rejects_unknown_fields_and_names_with_the_choices() {
-        let e = parse("name = \"t\"\nsizes = 0.1\nwat = 1\n[[workloads]]\nspec = \"uniform\"\nkeys = 1\nrequests = 1\n")
-            .unwrap_err()
-            .to_string();
+        // Unknown fields are found by `Sweep::load` (before serde, which would report a
+        // missing field first), with the accepted ones.
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("t.toml");
+        std::fs::write(
+            &f,
+            "name = \"t\"\nsizes = 0.1\nwat = 1\n[[workloads]]\nspec = \"uniform\"\nkeys = 1\nrequests = 1\n",
+        )
+        .unwrap();
+        let e = SweepSpec::load(&f).unwrap_err().to_string();
         assert!(e.contains("wat") && e.contains("policies"), "{e}");
         let e = parse("name = \"t\"\nsizes = 0.1\npolicies = [\"lru\", \"lruu\"]\n[[workloads]]\nspec = \"uniform\"\nkeys = 1\nrequests = 1\n")
             .unwrap_err()
