@@ -116,16 +116,7 @@ pub fn open(input: &WorkloadInput) -> Result<Box<dyn RequestSource>, RunError> {
             columns,
             limit,
         } => {
-            let opts = TraceOptions {
-                format: Some(*format),
-                columns: columns.clone(),
-            };
-            let src = evictlab_workloads::open_trace_with(path, &opts).map_err(|e| {
-                RunError::Workload {
-                    name: path.display().to_string(),
-                    source: e,
-                }
-            })?;
+            let src = open_trace(path, *format, columns)?;
             Ok(match limit {
                 None => src,
                 Some(l) => {
@@ -245,17 +236,24 @@ pub fn load(input: &WorkloadInput) -> Result<Workload, RunError> {
             columns,
             limit,
         } => {
-            let opts = TraceOptions {
-                format: Some(*format),
-                columns: columns.clone(),
-            };
-            let src = evictlab_workloads::open_trace_with(path, &opts).map_err(|e| {
-                RunError::Workload {
-                    name: path.display().to_string(),
-                    source: e,
-                }
-            })?;
+            let src = open_trace(path, *format, columns)?;
             Workload::load_limited(src, *limit)
         }
     }
+}
+
+/// Opens a trace input with its format and column spec; errors name the file.
+fn open_trace(
+    path: &std::path::Path,
+    format: evictlab_workloads::TraceFormat,
+    columns: &Option<evictlab_workloads::CsvColumns>,
+) -> Result<Box<dyn RequestSource>, RunError> {
+    let opts = TraceOptions {
+        format: Some(format),
+        columns: columns.clone(),
+    };
+    evictlab_workloads::open_trace_with(path, &opts).map_err(|e| RunError::Workload {
+        name: path.display().to_string(),
+        source: e,
+    })
 }
