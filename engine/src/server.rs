@@ -104,7 +104,10 @@ mod tests {
 
     #[test]
     fn each_echovault_name_maps_to_its_registered_policy() {
-        assert_eq!(Server::Echovault.policies().count(), ECHOVAULT_POLICY_NAMES.len());
+        assert_eq!(
+            Server::Echovault.policies().count(),
+            ECHOVAULT_POLICY_NAMES.len()
+        );
         for name in ECHOVAULT_POLICY_NAMES {
             let p = Server::Echovault.policy(name).unwrap();
             assert_eq!(p.name, format!("echovault-{name}"));
@@ -115,7 +118,10 @@ mod tests {
         }
         for refused in ["volatile-ttl", "lru", "belady", "nope"] {
             let e = Server::Echovault.policy(refused).unwrap_err();
-            assert!(e.contains("allkeys-lfu") && !e.contains("volatile-ttl"), "{e}");
+            assert!(
+                e.contains("allkeys-lfu") && !e.contains("volatile-ttl"),
+                "{e}"
+            );
         }
         assert!(
             Server::Redis

@@ -77,9 +77,7 @@ pub fn value_estimate(v: &Value) -> u64 {
         // The set's own pointer + its map header; per member a string and an interface.
         Value::Set(s) => 2 * MAP_HEADER + s.len() as u64 * (STRING_HEADER + INTERFACE) + s.bytes(),
         // `ZSetValue::bytes` already counts 8 per score (module doc: an assumption).
-        Value::ZSet(z) => {
-            2 * MAP_HEADER + z.len() as u64 * (STRING_HEADER + INTERFACE) + z.bytes()
-        }
+        Value::ZSet(z) => 2 * MAP_HEADER + z.len() as u64 * (STRING_HEADER + INTERFACE) + z.bytes(),
     }
 }
 
@@ -156,7 +154,9 @@ mod tests {
         assert_eq!(string_key_estimate(6, &Blob::Int(7)), 54);
         // A sized payload is a string of that length.
         assert_eq!(string_key_estimate(6, &Blob::Sized(100)), 24 + 116 + 22);
-        assert!(!is_decimal_number(b"1.2.3") && !is_decimal_number(b"e") && !is_decimal_number(b""));
+        assert!(
+            !is_decimal_number(b"1.2.3") && !is_decimal_number(b"e") && !is_decimal_number(b"")
+        );
     }
 
     #[test]

@@ -543,8 +543,8 @@ fn every_family_keeps_its_flags_and_the_registry_order() {
             Family::Research,
             Family::Oracle,
         ]
-            .iter()
-            .position(|g| g == f)
+        .iter()
+        .position(|g| g == f)
     };
     assert!(
         families.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),

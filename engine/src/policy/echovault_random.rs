@@ -79,8 +79,8 @@ mod tests {
             let ks = keys(&e);
             assert_eq!(ks.len(), 3);
             assert!(ks.contains(&4), "the key being written is not a candidate yet");
-            for k in 1..=3 {
-                seen[k] |= !ks.contains(&(k as u64));
+            for (k, seen) in seen.iter_mut().enumerate().skip(1) {
+                *seen |= !ks.contains(&(k as u64));
             }
         }
         assert!(seen[1] && seen[2] && seen[3], "{seen:?}");
