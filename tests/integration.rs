@@ -2,6 +2,7 @@
 
 mod cli;
 mod cow_cli;
+mod echovault;
 mod frag;
 mod golden;
 mod libcachesim;

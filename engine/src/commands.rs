@@ -8,8 +8,18 @@ use crate::keyspace::{NO_EXPIRE, Slot};
 use crate::policy::RemovalCause;
 use crate::value::{Blob, Value, ValueType};
 
-/// Executes `cmd` on `e`.
+/// Executes `cmd` on `e`; under `lab-enforcement echovault`, evicts after a write.
 pub(crate) fn execute(e: &mut Engine, cmd: Command) -> Reply {
+    let write = cmd.is_write();
+    let reply = run(e, cmd);
+    if write {
+        e.evict_after_write();
+    }
+    reply
+}
+
+/// [`execute`] without the after-write step.
+fn run(e: &mut Engine, cmd: Command) -> Reply {
     let prop = if e.propagate_enabled() && cmd.is_write() {
         Some(cmd.clone())
     } else {

@@ -34,6 +34,9 @@ pub enum MemoryMode {
     /// What Redis 7.0's `used_memory` would be for the data held ([`crate::memory`]):
     /// startup bytes, both dicts, key sds, robj and encodings, jemalloc size classes.
     Redis,
+    /// EchoVault's own estimate of what it stores ([`crate::memory::echovault`]): per key
+    /// 24 + the value's estimate + 16 + the key's length.
+    Echovault,
 }
 
 impl MemoryMode {
@@ -44,6 +47,7 @@ impl MemoryMode {
             MemoryMode::Keys => "keys",
             MemoryMode::Allocator => "allocator",
             MemoryMode::Redis => "redis",
+            MemoryMode::Echovault => "echovault",
         }
     }
 }
@@ -79,6 +83,10 @@ pub enum Enforcement {
     /// Simulator semantics (libCacheSim's `cache_get_base`): evict until the write fits, so
     /// used memory never exceeds the limit after a write. A capacity of N objects holds N.
     Strict,
+    /// EchoVault's `adjustMemoryUsage`: after each write, while used memory is at or above
+    /// the limit, evict (the key just written may be the victim); `noeviction` refuses a
+    /// write when used memory is at or above the limit before it.
+    Echovault,
 }
 
 impl Enforcement {
@@ -87,6 +95,7 @@ impl Enforcement {
         match self {
             Enforcement::Redis => "redis",
             Enforcement::Strict => "strict",
+            Enforcement::Echovault => "echovault",
         }
     }
 }
@@ -278,6 +287,12 @@ pub struct Config {
     pub jemalloc_quantum: crate::memory::Quantum,
     /// Redis's encoding thresholds (`hash-max-listpack-entries`, …) for the redis model.
     pub encoding_thresholds: crate::memory::Thresholds,
+    /// `lab-server`: the server profile ([`crate::server`]); `echovault` fixes
+    /// `lab-memory-mode`, `lab-enforcement` and `lab-active-expire` and maps the policy.
+    pub server: crate::server::Server,
+    /// Which parameters config lines set (what the `lab-server` check needs; not part of the
+    /// value: equal settings compare equal however they were reached).
+    pub set_by: crate::server::SetByLines,
 }
 
 impl Default for Config {
@@ -324,6 +339,8 @@ impl Default for Config {
             base_memory: crate::memory::DEFAULT_BASE_MEMORY,
             jemalloc_quantum: crate::memory::Quantum::Q8,
             encoding_thresholds: crate::memory::Thresholds::default(),
+            server: crate::server::Server::Redis,
+            set_by: crate::server::SetByLines::default(),
         }
     }
 }
@@ -720,8 +737,18 @@ pub static PARAMS: &[Param] = &[
         get: |c| c.active_defrag_cycle_max.to_string(),
     },
     Param {
+        name: "lab-server",
+        accepts: "redis or echovault",
+        doc: "server profile: echovault fixes lab-memory-mode, lab-enforcement and lab-active-expire to echovault and maps maxmemory-policy to EchoVault's (docs/echovault.md)",
+        set: |c, a| {
+            c.server = crate::server::Server::parse(one(a)?).ok_or(())?;
+            Ok(())
+        },
+        get: |c| c.server.name().into(),
+    },
+    Param {
         name: "lab-memory-mode",
-        accepts: "logical, keys, allocator or redis",
+        accepts: "logical, keys, allocator, redis or echovault",
         doc: "what used_memory counts",
         set: |c, a| {
             c.memory_mode = match one(a)?.to_ascii_lowercase().as_str() {
@@ -729,6 +756,7 @@ pub static PARAMS: &[Param] = &[
                 "keys" => MemoryMode::Keys,
                 "allocator" => MemoryMode::Allocator,
                 "redis" => MemoryMode::Redis,
+                "echovault" => MemoryMode::Echovault,
                 _ => return Err(()),
             };
             Ok(())
@@ -805,12 +833,13 @@ pub static PARAMS: &[Param] = &[
     },
     Param {
         name: "lab-enforcement",
-        accepts: "redis or strict",
-        doc: "evict before each write while over (redis) or until the write fits (strict)",
+        accepts: "redis, strict or echovault",
+        doc: "evict before each write while over (redis), until the write fits (strict), or after each write while at or over (echovault)",
         set: |c, a| {
             c.enforcement = match one(a)?.to_ascii_lowercase().as_str() {
                 "redis" => Enforcement::Redis,
                 "strict" => Enforcement::Strict,
+                "echovault" => Enforcement::Echovault,
                 _ => return Err(()),
             };
             Ok(())
@@ -1038,14 +1067,34 @@ impl Config {
                 p.accepts.to_string()
             };
             ConfigError::BadValue {
+                at: at.clone(),
+                name: p.name.to_string(),
+                value: args.join(" "),
+                expected,
+            }
+        })?;
+        // The server profile: a `lab-server` line applies what it fixes; a line
+        // contradicting the profile, in either order, is an error naming both.
+        crate::server::after_line(&mut next, p.name).map_err(|expected| {
+            ConfigError::BadValue {
                 at,
                 name: p.name.to_string(),
                 value: args.join(" "),
                 expected,
             }
         })?;
+        next.set_by.mark(p.name);
         *self = next;
         Ok(())
+    }
+
+    /// Sets `name` to `value` as a server profile does: not recorded as set by a line, no
+    /// profile check (the caller is that check).
+    pub(crate) fn set_unmarked(&mut self, name: &str, value: &str) {
+        if let Some(p) = param(name) {
+            let applied = (p.set)(self, &[value]);
+            debug_assert!(applied.is_ok(), "{name} {value}");
+        }
     }
 
     /// The current value of a parameter, as `CONFIG GET` would print it.

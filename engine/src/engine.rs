@@ -148,6 +148,8 @@ pub struct Engine {
     admission: bool,
     /// The Redis 7.0 memory model (`lab-memory-mode redis` only).
     pub(crate) mem: Option<Box<crate::memory::RedisMemory>>,
+    /// EchoVault's estimate (`lab-memory-mode echovault` only).
+    ev_mem: Option<crate::memory::echovault::EchovaultMemory>,
 }
 
 /// Builds a [`PolicyCtx`] from the engine's disjoint fields (so the policy, the keyspace
@@ -170,16 +172,8 @@ impl Engine {
     /// An engine for `config`, its RNG seeded with `seed`. Fails if the policy or one of its
     /// parameters is unknown.
     pub fn new(config: Config, seed: u64) -> Result<Engine, ConfigError> {
-        let info =
-            registry::find(&config.maxmemory_policy).ok_or_else(|| ConfigError::BadValue {
-                at: Default::default(),
-                name: "maxmemory-policy".into(),
-                value: config.maxmemory_policy.clone(),
-                expected: format!(
-                    "one of {}",
-                    registry::names().collect::<Vec<_>>().join(", ")
-                ),
-            })?;
+        // The policy the name means under the server profile, which must hold as set.
+        let info = crate::server::check(&config)?;
         let policy = info.instantiate(Capacity::from_config(&config), &config.policy_params)?;
         let admission = policy.uses_admission();
         let policy_evicts_on_access = policy.evicts_on_access();
@@ -196,7 +190,9 @@ impl Engine {
                     ActiveExpire::Redis | ActiveExpire::Redis5
                 ));
         // The dense index of all keys: for allkeys-* sampling without the dict model.
-        let uniform_all = !dict && redis_evicting && !info.volatile_only;
+        // (EchoVault's allkeys-random draws uniformly whatever the sampling.)
+        let uniform_all = (!dict && redis_evicting && !info.volatile_only)
+            || (info.family == registry::Family::Echovault && !info.volatile_only);
         let system_start = match config.clock {
             ClockKind::Virtual => None,
             ClockKind::System => Some((Instant::now(), unix_ms())),
@@ -213,8 +209,11 @@ impl Engine {
                 &config.maxmemory_policy,
             ))
         });
+        let ev_mem = (config.memory_mode == MemoryMode::Echovault)
+            .then(crate::memory::echovault::EchovaultMemory::default);
         Ok(Engine {
             mem,
+            ev_mem,
             ks: Keyspace::new(main_dict, expires_dict, uniform_all),
             policy,
             info,
@@ -300,6 +299,7 @@ impl Engine {
             MemoryMode::Keys => self.ks.len() as u64,
             MemoryMode::Allocator => self.alloc_probe.map_or(self.logical_bytes, |p| p()),
             MemoryMode::Redis => self.mem.as_ref().map_or(0, |m| m.used()),
+            MemoryMode::Echovault => self.ev_mem.as_ref().map_or(0, |m| m.used()),
         }
     }
 
@@ -517,6 +517,16 @@ impl Engine {
             self.stats.rejected_writes += 1;
             return Err(ErrorReply::Oom);
         }
+        // EchoVault's `setValues`: `noeviction` refuses a write at or above the limit.
+        if denyoom
+            && self.cfg.enforcement == Enforcement::Echovault
+            && !self.info.evicts
+            && self.limits_active
+            && self.at_or_over_limit()
+        {
+            self.stats.rejected_writes += 1;
+            return Err(ErrorReply::Oom);
+        }
         Ok(())
     }
 
@@ -537,9 +547,36 @@ impl Engine {
         let used = match c.memory_mode {
             MemoryMode::Logical => self.logical_bytes + extra_bytes,
             MemoryMode::Keys => self.ks.len() as u64 + extra_keys,
-            MemoryMode::Allocator | MemoryMode::Redis => self.used_memory() + extra_bytes,
+            MemoryMode::Allocator | MemoryMode::Redis | MemoryMode::Echovault => {
+                self.used_memory() + extra_bytes
+            }
         };
         used > c.maxmemory
+    }
+
+    /// At or over a limit (EchoVault's test: `memUsed >= maxMemory`).
+    #[inline]
+    fn at_or_over_limit(&self) -> bool {
+        let c = &self.cfg;
+        (c.maxkeys != 0 && self.ks.len() as u64 >= c.maxkeys)
+            || (c.maxmemory != 0 && self.used_memory() >= c.maxmemory)
+    }
+
+    /// EchoVault's eviction check after a write (`lab-enforcement echovault`; EchoVault
+    /// `sugardb/keyspace.go` `adjustMemoryUsage` at b0744d9): while used memory is at or
+    /// above the limit, evict the policy's victim (the key just written may be it); stop
+    /// when the policy has none. Nothing to do under the other enforcements.
+    #[inline]
+    pub(crate) fn evict_after_write(&mut self) {
+        if self.cfg.enforcement != Enforcement::Echovault || !self.limits_active {
+            return;
+        }
+        while self.at_or_over_limit() {
+            let Some(victim) = self.select_victim() else {
+                return;
+            };
+            self.evict_slot(victim);
+        }
     }
 
     /// Logical bytes charged for an entry.
@@ -563,14 +600,18 @@ impl Engine {
         if let Some(m) = &mut self.mem {
             m.on_change(slot, self.ks.entry(slot));
         }
+        if let Some(m) = &mut self.ev_mem {
+            m.on_change(slot, self.ks.entry(slot));
+        }
     }
 
     /// What the memory mode charges `slot` now (the redis model's bytes in redis mode).
     #[inline]
     pub(crate) fn mode_charge(&self, slot: Slot) -> u64 {
-        match &self.mem {
-            Some(m) => m.slot_bytes(slot),
-            None => self.ks.charge(slot),
+        match (&self.mem, &self.ev_mem) {
+            (Some(m), _) => m.slot_bytes(slot),
+            (None, Some(m)) => m.slot_bytes(slot),
+            (None, None) => self.ks.charge(slot),
         }
     }
 
@@ -671,6 +712,9 @@ impl Engine {
         let charge = self.ks.charge(slot);
         self.logical_bytes -= charge;
         if let Some(m) = &mut self.mem {
+            m.on_remove(slot);
+        }
+        if let Some(m) = &mut self.ev_mem {
             m.on_remove(slot);
         }
         let (key, _value) = self.ks.remove(slot);
@@ -798,6 +842,9 @@ impl Engine {
         if let Some(m) = &mut self.mem {
             m.on_insert(slot, self.ks.entry(slot));
         }
+        if let Some(m) = &mut self.ev_mem {
+            m.on_insert(slot, self.ks.entry(slot));
+        }
         self.logical_bytes += charge;
         let kind = if self.pending_fill.take() == Some(hash) {
             InsertKind::Fill
@@ -923,6 +970,7 @@ impl Engine {
                 if self.propagate.is_some() {
                     self.propagate_set(slot);
                 }
+                self.evict_after_write();
                 FillOutcome::Filled
             }
             Err(o) => FillOutcome::NotFilled(o),
@@ -953,6 +1001,7 @@ impl Engine {
                 if self.propagate.is_some() {
                     self.propagate_set(slot);
                 }
+                self.evict_after_write();
                 WriteOutcome::Stored
             }
             Err(outcome) => outcome,
@@ -996,9 +1045,10 @@ impl Engine {
             (None, Some(s)) => self.ks.entry(s).has_expire(),
             (None, None) => false,
         };
-        let new_charge = match &self.mem {
-            Some(m) => m.string_charge(key.len(), &value, will_expire),
-            None => self.charge_of(key.len(), new_bytes, will_expire),
+        let new_charge = match (&self.mem, &self.ev_mem) {
+            (Some(m), _) => m.string_charge(key.len(), &value, will_expire),
+            (None, Some(_)) => crate::memory::echovault::string_key_estimate(key.len(), &value),
+            (None, None) => self.charge_of(key.len(), new_bytes, will_expire),
         };
         let mut existing = existing;
         if self.limits_active {
@@ -1117,6 +1167,16 @@ impl Engine {
                 "logical bytes {} but entries sum to {sum}",
                 self.logical_bytes
             ));
+        }
+        if let Some(m) = &self.ev_mem {
+            let want: u64 = self
+                .ks
+                .iter()
+                .map(|(_, e)| crate::memory::echovault::key_estimate(e.key.len(), &e.value))
+                .sum();
+            if m.used() != want {
+                return Err(format!("echovault estimate {} but keys sum to {want}", m.used()));
+            }
         }
         if let Some(m) = &self.mem {
             let sum: u64 = self.ks.slots().map(|s| m.slot_bytes(s)).sum();

@@ -13,9 +13,18 @@
 //! Under `echovault`, a `maxmemory-policy` name is one of EchoVault's (`allkeys-lfu`, …, or
 //! its `echovault-` spelling) and means the `echovault-*` policy; Redis's `volatile-ttl`,
 //! which EchoVault does not have, and the research policies are refused. How the config
-//! resolves the profile against the three settings it fixes is documented on
-//! [`crate::Config`] (`lab-server`).
+//! resolves the profile against the three settings it fixes ([`after_line`], [`check`]):
+//!
+//! * a `lab-server` line sets what the profile fixes, unless a line already set one of them
+//!   to another value: then it is an error naming both (the config records which
+//!   parameters lines set, [`SetByLines`]); `lab-server redis` gives the settings the
+//!   EchoVault profile had set (and no line did) back their defaults;
+//! * a later line setting a fixed parameter to another value is an error naming both;
+//! * a `maxmemory-policy` the server does not have is an error naming both, in either order;
+//! * `Engine::new` checks the final combination again ([`check`]), for configurations
+//!   built field by field, and maps the policy name.
 
+use crate::config::{Config, ConfigError};
 use crate::policy::registry::{self, Family, PolicyInfo};
 
 /// The server whose eviction is modelled.
@@ -60,6 +69,14 @@ impl Server {
         }
     }
 
+    /// The settings this profile fixes, as config lines (Redis's leaves every one free).
+    pub fn fixed(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Server::Redis => &[],
+            Server::Echovault => ECHOVAULT_FIXED,
+        }
+    }
+
     /// The policies this server offers, in registry order: what `all` means in a sweep.
     /// Redis: every policy but EchoVault's (which model another server); EchoVault: its
     /// seven.
@@ -98,16 +115,125 @@ impl Server {
     }
 }
 
+/// The settings `lab-server echovault` fixes, as config lines (parameter, value).
+pub const ECHOVAULT_FIXED: &[(&str, &str)] = &[
+    ("lab-memory-mode", "echovault"),
+    ("lab-enforcement", "echovault"),
+    ("lab-active-expire", "echovault"),
+];
+
+/// Which parameters config lines set, by name: what the profile check needs to tell a
+/// setting someone made from a default. Not part of a configuration's value (two configs
+/// with the same settings are equal however they were reached).
+#[derive(Clone, Debug, Default)]
+pub struct SetByLines(Vec<&'static str>);
+
+impl PartialEq for SetByLines {
+    fn eq(&self, _: &SetByLines) -> bool {
+        true
+    }
+}
+
+impl SetByLines {
+    /// Records that a line set `name`.
+    pub fn mark(&mut self, name: &'static str) {
+        if !self.0.contains(&name) {
+            self.0.push(name);
+        }
+    }
+    /// Whether a line set `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.iter().any(|n| *n == name)
+    }
+}
+
+/// The config layer's check after a line set `param` (`c` holds the result, `c.set_by`
+/// not yet marked): applies a `lab-server` line's fixed settings, and refuses a line that
+/// contradicts the profile. Returns what is expected instead, naming both settings.
+pub fn after_line(c: &mut Config, param: &'static str) -> Result<(), String> {
+    let server = c.server;
+    if param == "lab-server" {
+        for &(p, v) in Server::Echovault.fixed() {
+            let current = c.get(p).unwrap_or_default();
+            if server == Server::Echovault {
+                if c.set_by.contains(p) && current != v {
+                    return Err(format!(
+                        "no contradicting setting: `{p} {current}` (an earlier line) contradicts \
+                         lab-server echovault, which sets `{p} {v}`"
+                    ));
+                }
+                c.set_unmarked(p, v);
+            } else if !c.set_by.contains(p) {
+                // Back to Redis: what the EchoVault profile set returns to its default.
+                let d = Config::default().get(p).unwrap_or_default();
+                c.set_unmarked(p, &d);
+            }
+        }
+        if c.set_by.contains("maxmemory-policy") {
+            server.policy(&c.maxmemory_policy).map_err(|e| {
+                format!(
+                    "a server with the policy `maxmemory-policy {}` (an earlier line): {e}",
+                    c.maxmemory_policy
+                )
+            })?;
+        }
+        return Ok(());
+    }
+    if let Some(&(_, v)) = server.fixed().iter().find(|(p, _)| *p == param) {
+        let current = c.get(param).unwrap_or_default();
+        if current != v {
+            return Err(format!(
+                "{v}: lab-server {} (an earlier line) fixes `{param} {v}`",
+                server.name()
+            ));
+        }
+    }
+    if param == "maxmemory-policy" {
+        server
+            .policy(&c.maxmemory_policy)
+            .map_err(|e| format!("{e} (lab-server {} is set)", server.name()))?;
+    }
+    Ok(())
+}
+
+/// `Engine::new`'s check of the final combination (a configuration may be built field by
+/// field): every setting the profile fixes holds its value, and the policy is the server's.
+pub fn check(c: &Config) -> Result<&'static PolicyInfo, ConfigError> {
+    for &(p, v) in c.server.fixed() {
+        let current = c.get(p).unwrap_or_default();
+        if current != v {
+            return Err(ConfigError::BadValue {
+                at: Default::default(),
+                name: p.into(),
+                value: current,
+                expected: format!("{v}: lab-server {} fixes it", c.server.name()),
+            });
+        }
+    }
+    c.server
+        .policy(&c.maxmemory_policy)
+        .map_err(|expected| ConfigError::BadValue {
+            at: Default::default(),
+            name: "maxmemory-policy".into(),
+            value: c.maxmemory_policy.clone(),
+            expected: if c.server == Server::Redis {
+                expected
+            } else {
+                format!("{expected} (lab-server {} is set)", c.server.name())
+            },
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::Command;
+    use crate::config::{ActiveExpire, Enforcement, MemoryMode};
+    use crate::{Blob, Engine, Key, SetOptions, WriteOutcome};
 
     #[test]
     fn each_echovault_name_maps_to_its_registered_policy() {
-        assert_eq!(
-            Server::Echovault.policies().count(),
-            ECHOVAULT_POLICY_NAMES.len()
-        );
+        assert_eq!(Server::Echovault.policies().count(), ECHOVAULT_POLICY_NAMES.len());
         for name in ECHOVAULT_POLICY_NAMES {
             let p = Server::Echovault.policy(name).unwrap();
             assert_eq!(p.name, format!("echovault-{name}"));
@@ -118,15 +244,151 @@ mod tests {
         }
         for refused in ["volatile-ttl", "lru", "belady", "nope"] {
             let e = Server::Echovault.policy(refused).unwrap_err();
-            assert!(
-                e.contains("allkeys-lfu") && !e.contains("volatile-ttl"),
-                "{e}"
-            );
+            assert!(e.contains("allkeys-lfu") && !e.contains("volatile-ttl"), "{e}");
         }
         assert!(
             Server::Redis
                 .policies()
                 .all(|p| p.family != Family::Echovault)
         );
+    }
+
+    #[test]
+    fn lab_server_echovault_selects_everything_at_once() {
+        let c = Config::parse_str("lab-server echovault\nmaxmemory-policy allkeys-lfu").unwrap();
+        assert_eq!(c.memory_mode, MemoryMode::Echovault);
+        assert_eq!(c.enforcement, Enforcement::Echovault);
+        assert_eq!(c.active_expire, ActiveExpire::Echovault);
+        let e = Engine::new(c.clone(), 1).unwrap();
+        assert_eq!(e.policy_info().name, "echovault-allkeys-lfu");
+        // The dump parses back to the same configuration.
+        assert_eq!(Config::parse_str(&c.to_lines().join("\n")).unwrap(), c);
+        // Back to Redis: what the profile set returns to its default.
+        let c = Config::parse_str("lab-server echovault\nlab-server redis").unwrap();
+        assert_eq!(c, Config::default());
+        // The settings alone are usable under Redis.
+        let c = Config::parse_str("lab-memory-mode echovault\nmaxmemory-policy allkeys-lfu");
+        let e = Engine::new(c.unwrap(), 1).unwrap();
+        assert_eq!(e.policy_info().name, "allkeys-lfu");
+    }
+
+    #[test]
+    fn a_contradicting_setting_is_an_error_naming_both_in_either_order() {
+        for (a, b) in [
+            ("lab-memory-mode redis", "lab-server echovault"),
+            ("lab-enforcement strict", "lab-server echovault"),
+            ("lab-active-expire redis", "lab-server echovault"),
+            ("maxmemory-policy volatile-ttl", "lab-server echovault"),
+            ("maxmemory-policy lru", "lab-server echovault"),
+        ] {
+            for text in [format!("{a}\n{b}"), format!("{b}\n{a}")] {
+                let e = Config::parse_str(&text).unwrap_err().to_string();
+                let (pa, va) = a.split_once(' ').unwrap();
+                assert!(
+                    e.contains(pa) && e.contains(va) && e.contains("lab-server echovault"),
+                    "{text:?}: {e}"
+                );
+                assert!(e.contains("line 2"), "{text:?}: {e}");
+            }
+        }
+        // A setting equal to the profile's is no contradiction, in either order.
+        Config::parse_str("lab-memory-mode echovault\nlab-server echovault").unwrap();
+        Config::parse_str("lab-server echovault\nlab-enforcement echovault").unwrap();
+        // A configuration changed field by field is checked by the engine.
+        let mut c = Config::parse_str("lab-server echovault").unwrap();
+        c.memory_mode = MemoryMode::Keys;
+        let e = Engine::new(c, 1).err().unwrap().to_string();
+        assert!(e.contains("lab-memory-mode") && e.contains("lab-server echovault"), "{e}");
+    }
+
+    /// An engine under `lab-server echovault` with `policy` and `maxmemory`.
+    fn ev(policy: &str, maxmemory: u64) -> Engine {
+        let text = format!("lab-server echovault\nmaxmemory-policy {policy}\nmaxmemory {maxmemory}");
+        Engine::new(Config::parse_str(&text).unwrap(), 1).unwrap()
+    }
+
+    /// SET id with an 11-byte sized value: EchoVault's estimate 24 + (16 + 11) + (16 + 1) = 68.
+    fn set(e: &mut Engine, id: u64) -> WriteOutcome {
+        e.set(Key::from_id(id), Blob::Sized(11), SetOptions::default())
+    }
+
+    fn keys(e: &Engine) -> Vec<u64> {
+        let mut v: Vec<u64> = e.keyspace().iter().filter_map(|(_, en)| en.key.as_id()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn eviction_runs_after_the_write_and_may_take_the_key_just_written() {
+        // 3 keys = 204 bytes: at the limit after the third write, so one goes — under LFU the
+        // newest of the count-1 keys, the one just written.
+        let mut e = ev("allkeys-lfu", 204);
+        for k in 1..=3 {
+            assert_eq!(set(&mut e, k), WriteOutcome::Stored);
+        }
+        assert_eq!(keys(&e), [1, 2]);
+        assert_eq!(e.used_memory(), 136);
+        assert!(matches!(e.get(&Key::from_id(1)), crate::GetOutcome::Hit(_))); // 1:2
+        assert_eq!(set(&mut e, 4), WriteOutcome::Stored); // 2:1 and 4:1 tie: 4 is newer
+        assert_eq!(keys(&e), [1, 2]);
+        assert_eq!(e.stats().evicted_keys, 2);
+    }
+
+    #[test]
+    fn lru_evicts_after_the_write_until_under_the_limit() {
+        let mut e = ev("allkeys-lru", 210);
+        for k in 1..=3 {
+            set(&mut e, k); // 204 < 210: nothing to do
+        }
+        assert!(matches!(e.get(&Key::from_id(1)), crate::GetOutcome::Hit(_)));
+        set(&mut e, 4); // 272 >= 210: evict 2 (least recently used), 204 < 210: stop
+        assert_eq!(keys(&e), [1, 3, 4]);
+        // Through the command path too.
+        e.execute(Command::Set {
+            key: Key::from_id(5),
+            value: Blob::Sized(11),
+            options: SetOptions::default(),
+        });
+        assert_eq!(keys(&e), [1, 4, 5]);
+    }
+
+    #[test]
+    fn noeviction_refuses_a_write_at_or_over_the_limit_before_it() {
+        let mut e = ev("noeviction", 150);
+        assert_eq!(set(&mut e, 1), WriteOutcome::Stored); // 68
+        assert_eq!(set(&mut e, 2), WriteOutcome::Stored); // 136
+        assert_eq!(set(&mut e, 3), WriteOutcome::Stored); // 136 < 150 before: 204 after
+        assert!(matches!(set(&mut e, 4), WriteOutcome::Rejected(_)));
+        assert_eq!(keys(&e), [1, 2, 3]);
+        assert!(e.del(&Key::from_id(3)));
+        assert_eq!(set(&mut e, 4), WriteOutcome::Stored);
+        assert_eq!(e.stats().evicted_keys, 0);
+    }
+
+    #[test]
+    fn volatile_policies_stop_when_no_key_has_a_ttl_and_never_refuse() {
+        let mut e = ev("volatile-lru", 150);
+        for k in 1..=3 {
+            assert_eq!(set(&mut e, k), WriteOutcome::Stored);
+        }
+        assert_eq!(e.used_memory(), 204, "over the limit, nothing to evict");
+        let ttl = SetOptions::ttl_ms(60_000);
+        assert_eq!(e.set(Key::from_id(4), Blob::Sized(11), ttl), WriteOutcome::Stored);
+        assert_eq!(keys(&e), [1, 2, 3], "the only key with a TTL went");
+    }
+
+    #[test]
+    fn the_memory_estimate_is_echovaults_and_overwrites_replace() {
+        let text = "lab-server echovault\nmaxmemory-policy allkeys-lru\nlab-storage materialized";
+        let mut e = Engine::new(Config::parse_str(text).unwrap(), 1).unwrap();
+        set(&mut e, 1);
+        e.set(Key::from("user:42"), Blob::bytes(b"hello"), SetOptions::default());
+        // 68 + 24 + (16 + 5) + (16 + 7)
+        assert_eq!(e.used_memory(), 68 + 68);
+        e.set(Key::from("user:42"), Blob::bytes(b"12345"), SetOptions::default());
+        assert_eq!(e.used_memory(), 68 + 24 + 8 + 23, "a number is 8 bytes; replaced");
+        assert!(e.del(&Key::from("user:42")));
+        assert_eq!(e.used_memory(), 68);
+        e.check_invariants().unwrap();
     }
 }

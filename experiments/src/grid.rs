@@ -5,6 +5,7 @@
 //! (spec fields) at once — and check it in one place ([`GridArgs::resolve`],
 //! [`EngineArgs::options`]).
 
+use evictlab_engine::Server;
 use evictlab_engine::config::Enforcement;
 use evictlab_engine::policy::registry::{self, Family, PolicyInfo};
 use serde::{Deserialize, Serialize};
@@ -99,8 +100,16 @@ pub struct Grid {
 
 impl GridArgs {
     /// Checks every value: known policies, samples in 1..=64, at least one size, sizes
-    /// positive (fractions at most 1).
+    /// positive (fractions at most 1). Policies as the default server (`lab-server redis`)
+    /// offers them.
     pub fn resolve(&self) -> Result<Grid, GridError> {
+        self.resolve_for(Server::Redis)
+    }
+
+    /// [`GridArgs::resolve`] for `server` ([`EngineArgs::server`]): `all` means the
+    /// policies it offers, and each name is what it means there (under `echovault`,
+    /// `allkeys-lfu` is EchoVault's, and `volatile-ttl` is refused).
+    pub fn resolve_for(&self, server: Server) -> Result<Grid, GridError> {
         let names: Vec<&str> = self
             .policies
             .iter()
@@ -108,20 +117,22 @@ impl GridArgs {
             .filter(|n| !n.is_empty())
             .collect();
         let policies: Vec<&'static PolicyInfo> = if names == ["all"] {
-            evictlab_engine::Server::Redis.policies().collect()
+            server.policies().collect()
         } else {
             names
                 .iter()
                 .map(|n| {
-                    registry::find(n).ok_or_else(|| {
-                        invalid(
-                            "policies",
-                            n,
-                            format!(
+                    server.policy(n).map_err(|expected| {
+                        let expected = match server {
+                            Server::Redis => format!(
                                 "\"all\" or a list of: {}",
                                 registry::names().collect::<Vec<_>>().join(", ")
                             ),
-                        )
+                            Server::Echovault => {
+                                format!("\"all\" or {expected} (lab-server echovault is set)")
+                            }
+                        };
+                        invalid("policies", n, expected)
                     })
                 })
                 .collect::<Result<_, _>>()?
@@ -244,10 +255,11 @@ impl EnforcementArg {
 /// The engine options of every replay: enforcement and extra config lines.
 #[derive(clap::Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EngineArgs {
-    /// Memory-limit enforcement.
-    #[arg(long, value_enum, default_value = "strict")]
-    #[serde(default = "default_enforcement")]
-    pub enforcement: EnforcementArg,
+    /// Memory-limit enforcement (default: strict; under `--config "lab-server echovault"`
+    /// EchoVault's own, and another value is an error).
+    #[arg(long, value_enum)]
+    #[serde(default)]
+    pub enforcement: Option<EnforcementArg>,
     /// Extra engine config line for every cell, e.g. `--config "lab-sampling uniform"`
     /// (repeatable).
     #[arg(long = "config", value_name = "LINE")]
@@ -255,9 +267,6 @@ pub struct EngineArgs {
     pub config: Vec<String>,
 }
 
-fn default_enforcement() -> EnforcementArg {
-    EnforcementArg::Strict
-}
 
 impl EngineArgs {
     /// The options of the hit-rate runner, with the config lines checked on top of the
@@ -273,16 +282,36 @@ impl EngineArgs {
         // Config lines may not set what the grid sets per cell.
         crate::hitrate::check_config_lines(&self.config)
             .map_err(|e| invalid("config", self.config.join("; "), e.to_string()))?;
+        let server = self.server()?;
+        let enforcement = match (self.enforcement, server) {
+            (None, Server::Redis) => Enforcement::Strict,
+            (None, Server::Echovault) => Enforcement::Echovault,
+            (Some(e), Server::Redis) => e.engine(),
+            (Some(e), Server::Echovault) => {
+                return Err(invalid(
+                    "enforcement",
+                    format!("{e:?}").to_ascii_lowercase(),
+                    "no --enforcement with --config \"lab-server echovault\": EchoVault \
+                     evicts after each write (lab-enforcement echovault)",
+                ));
+            }
+        };
+        Ok(HitOptions {
+            rate,
+            fill_on_miss,
+            enforcement,
+            config_lines: self.config.clone(),
+        })
+    }
+
+    /// The server profile the config lines select (`lab-server`; default redis), with the
+    /// lines checked on top of the defaults.
+    pub fn server(&self) -> Result<Server, GridError> {
         let mut probe = evictlab_engine::Config::default();
         probe
             .apply_str(&self.config.join("\n"), None)
             .map_err(|e| invalid("config", self.config.join("; "), e.to_string()))?;
-        Ok(HitOptions {
-            rate,
-            fill_on_miss,
-            enforcement: self.enforcement.engine(),
-            config_lines: self.config.clone(),
-        })
+        Ok(probe.server)
     }
 }
 

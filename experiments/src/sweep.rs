@@ -302,7 +302,8 @@ impl SweepSpec {
             expected,
         };
         let grid_error = |e: GridError| invalid(e.field, &e.value, e.expected);
-        let grid = self.grid.resolve().map_err(grid_error)?;
+        let server = self.engine.server().map_err(grid_error)?;
+        let grid = self.grid.resolve_for(server).map_err(grid_error)?;
         // An empty seed list would write an empty CSV and exit 0 (issue 12).
         if self.seeds.to_vec().is_empty() {
             return Err(invalid("seeds", "[]", "at least one value".into()));

@@ -69,7 +69,8 @@ pub struct HitrateArgs {
 /// Runs the sweep and writes `hitrate.csv`, `metadata.json`, plots and `report.md`;
 /// returns the directory and the rows.
 pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunError> {
-    let grid = args.grid.resolve()?;
+    // The server profile the config lines select decides what the policy names mean.
+    let grid = args.grid.resolve_for(args.engine.server()?)?;
     // Reject bad config lines before spending CPU.
     let opts = args.engine.options(args.rate, grid.fill_on_miss)?;
     let input = args.workload.to_input(args.seed)?;

@@ -14,11 +14,14 @@
 //! memory mode) or, when the workload has sizes, in bytes (logical mode counting only value
 //! bytes, no per-entry overhead: libCacheSim's byte mode). Enforcement is `strict` by
 //! default — a cache of N objects holds N, as in every simulator — and can be switched to
-//! Redis's before-command eviction.
+//! Redis's before-command eviction. Under `--config "lab-server echovault"` the cells model
+//! EchoVault instead: its policies, its memory estimate (so the capacity is in bytes) and
+//! its eviction after each write (`hitrate::server` states it in the report).
 
 pub mod cmd;
 pub mod report;
 mod row;
+pub mod server;
 
 pub(crate) use row::with_hit_columns;
 
@@ -196,11 +199,36 @@ pub fn cell_config_changes(
     let set = |c: &mut Config, k: &str, v: &str| {
         c.set(k, &[v]).map_err(|e| RunError::Config { source: e })
     };
+    // Under `lab-server echovault` (from the config lines) the profile fixes the memory mode
+    // and the enforcement: the grid leaves them to it, and the capacity must be in bytes.
+    let mut probe = Config::default();
+    probe
+        .apply_str(&opts.config_lines.join("\n"), None)
+        .map_err(|e| RunError::Config { source: e })?;
+    let echovault = probe.server == evictlab_engine::Server::Echovault;
+    if echovault && opts.enforcement != Enforcement::Echovault {
+        return Err(RunError::BadArgument {
+            flag: "--enforcement",
+            value: opts.enforcement.name().into(),
+            expected: "none with --config \"lab-server echovault\": EchoVault evicts after \
+                       each write (lab-enforcement echovault)",
+        });
+    }
     set(&mut c, "maxmemory-policy", cell.policy.name)?;
     set(&mut c, "maxmemory", &cap.to_string())?;
-    match unit {
-        CapacityUnit::Keys => set(&mut c, "lab-memory-mode", "keys")?,
-        CapacityUnit::Bytes => {
+    match (unit, echovault) {
+        (CapacityUnit::Keys, true) => {
+            return Err(RunError::BadArgument {
+                flag: "--config",
+                value: "lab-server echovault".into(),
+                expected: "a capacity in bytes: EchoVault's max-memory limits its byte \
+                           estimate (use --size-unit bytes, or fractions of a workload \
+                           with sizes)",
+            });
+        }
+        (_, true) => {}
+        (CapacityUnit::Keys, false) => set(&mut c, "lab-memory-mode", "keys")?,
+        (CapacityUnit::Bytes, false) => {
             set(&mut c, "lab-memory-mode", "logical")?;
             set(&mut c, "lab-count-key-bytes", "no")?;
         }
@@ -208,7 +236,9 @@ pub fn cell_config_changes(
     if let Some(s) = cell.samples {
         set(&mut c, "maxmemory-samples", &s.to_string())?;
     }
-    set(&mut c, "lab-enforcement", opts.enforcement.name())?;
+    if !echovault {
+        set(&mut c, "lab-enforcement", opts.enforcement.name())?;
+    }
     if opts.config_lines.is_empty() {
         return Ok((c, String::new()));
     }
@@ -217,9 +247,16 @@ pub fn cell_config_changes(
         .map_err(|e| RunError::Config { source: e })?;
     let after = c.to_lines();
     let mut changed = Vec::new();
+    let fixed = c.server.fixed();
     for line in after.iter().filter(|l| !before.contains(l)) {
         let name = line.split_whitespace().next().unwrap_or("");
-        if let Some((param, grid)) = GRID_PARAMS.iter().find(|(p, _)| *p == name) {
+        // A setting the server profile fixed (lab-enforcement echovault) is the profile's.
+        let by_profile = fixed.iter().any(|(p, v)| format!("{p} {v}") == *line);
+        if let Some((param, grid)) = GRID_PARAMS
+            .iter()
+            .find(|(p, _)| *p == name)
+            .filter(|_| !by_profile)
+        {
             return Err(RunError::GridConflict {
                 line: opts.config_lines.join("; "),
                 param,
@@ -255,6 +292,12 @@ pub fn check_memory_mode(c: &Config, unit: CapacityUnit) -> Result<(), RunError>
                            (or fraction with a workload that has value sizes)",
             })
         }
+        (MemoryMode::Echovault, CapacityUnit::Keys) => Err(RunError::BadArgument {
+            flag: "--config",
+            value: "lab-memory-mode echovault".into(),
+            expected: "a capacity in bytes for EchoVault's byte estimate: use --size-unit \
+                       bytes (or fraction with a workload that has value sizes)",
+        }),
         (MemoryMode::Keys, CapacityUnit::Bytes) => Err(RunError::BadArgument {
             flag: "--config",
             value: "lab-memory-mode keys".into(),

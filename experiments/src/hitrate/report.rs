@@ -38,6 +38,7 @@ pub fn add_section(report: &mut Report, rows: &[HitRow], plots: &Path) -> Result
          or their bytes when the workload has sizes). `belady` is the offline optimum \
          (evicts the object needed farthest in the future) and bounds every policy.",
     );
+    crate::hitrate::server::add_server_note(report, rows);
     let mut by_workload: BTreeMap<&str, Vec<&HitRow>> = BTreeMap::new();
     for r in rows {
         by_workload.entry(&r.workload).or_default().push(r);
