@@ -57,7 +57,10 @@ impl Capacity {
                 unit: Unit::Keys,
                 total: min_nonzero(config.maxmemory, config.maxkeys),
             },
-            MemoryMode::Logical | MemoryMode::Allocator | MemoryMode::Redis => {
+            MemoryMode::Logical
+            | MemoryMode::Allocator
+            | MemoryMode::Redis
+            | MemoryMode::Echovault => {
                 if config.maxmemory != 0 {
                     Capacity {
                         unit: Unit::Bytes,
