@@ -391,4 +391,62 @@ mod tests {
         assert_eq!(e.used_memory(), 68);
         e.check_invariants().unwrap();
     }
+
+    #[test]
+    fn random_runs_keep_the_accounting_and_evict_below_the_limit() {
+        use crate::command::ExpireCondition;
+        use rand::{RngExt, SeedableRng};
+        for policy in ECHOVAULT_POLICY_NAMES {
+            for seed in 0..4 {
+                let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+                let mut e = ev(policy, 900);
+                for _ in 0..3000 {
+                    let k = Key::from_id(rng.random_range(0..40u64));
+                    let size = Blob::Sized(rng.random_range(1..60u64));
+                    let wrote = match rng.random_range(0..8u32) {
+                        0 | 1 => {
+                            e.get(&k);
+                            false
+                        }
+                        2 => e.set(k, size, SetOptions::default()) == WriteOutcome::Stored,
+                        3 => e.set(k, size, SetOptions::ttl_ms(5_000)) == WriteOutcome::Stored,
+                        4 => {
+                            e.del(&k);
+                            false
+                        }
+                        5 => {
+                            e.execute(Command::Persist(k));
+                            false
+                        }
+                        6 => {
+                            e.execute(Command::Expire {
+                                key: k,
+                                ttl_ms: 3_000,
+                                seconds: false,
+                                condition: ExpireCondition::Always,
+                            });
+                            false
+                        }
+                        _ => {
+                            e.advance_ms(rng.random_range(0..400u64));
+                            false
+                        }
+                    };
+                    e.check_invariants()
+                        .unwrap_or_else(|m| panic!("{policy} seed {seed}: {m}"));
+                    // After a write the allkeys policies are under the limit; volatile ones
+                    // may stay over it (no key with a TTL left); noeviction never evicts.
+                    if wrote && policy.starts_with("allkeys") {
+                        assert!(e.used_memory() < 900, "{policy} seed {seed}");
+                    }
+                }
+                if *policy == "noeviction" {
+                    assert_eq!(e.stats().evicted_keys, 0);
+                    assert!(e.stats().rejected_writes > 0, "{policy} seed {seed}");
+                } else {
+                    assert!(e.stats().evicted_keys > 0, "{policy} seed {seed}");
+                }
+            }
+        }
+    }
 }
