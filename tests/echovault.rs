@@ -47,12 +47,23 @@ fn hitrate_under_lab_server_echovault_answers_for_echovault() {
     // noeviction never evicts and refuses writes at the limit; the others evict.
     assert_eq!(by("echovault-noeviction", "20000")["evicted_keys"], "0");
     assert_ne!(by("echovault-noeviction", "20000")["oom_rejections"], "0");
-    for p in ["echovault-allkeys-lfu", "echovault-allkeys-lru", "echovault-volatile-lru"] {
+    for p in [
+        "echovault-allkeys-lfu",
+        "echovault-allkeys-lru",
+        "echovault-volatile-lru",
+    ] {
         assert_ne!(by(p, "20000")["evicted_keys"], "0", "{p}");
-        assert_eq!(by(p, "20000")["oom_rejections"], "0", "{p}: EchoVault never refuses");
+        assert_eq!(
+            by(p, "20000")["oom_rejections"],
+            "0",
+            "{p}: EchoVault never refuses"
+        );
     }
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(report.contains("Server modelled: **EchoVault**"), "{report}");
+    assert!(
+        report.contains("Server modelled: **EchoVault**"),
+        "{report}"
+    );
     assert!(report.contains("b0744d9"), "{report}");
     assert!(report.contains("most recently used key"), "{report}");
 }
@@ -93,14 +104,26 @@ fn contradictions_with_lab_server_echovault_name_both() {
         run_err(&a)
     };
     let e = with(&["--config", "lab-memory-mode redis"]);
-    assert!(e.contains("lab-memory-mode") && e.contains("lab-server echovault"), "{e}");
+    assert!(
+        e.contains("lab-memory-mode") && e.contains("lab-server echovault"),
+        "{e}"
+    );
     let e = with(&["--enforcement", "strict"]);
-    assert!(e.contains("enforcement") && e.contains("lab-server echovault"), "{e}");
+    assert!(
+        e.contains("enforcement") && e.contains("lab-server echovault"),
+        "{e}"
+    );
     let e = with(&["--policies", "volatile-ttl"]);
-    assert!(e.contains("volatile-ttl") && e.contains("lab-server echovault"), "{e}");
+    assert!(
+        e.contains("volatile-ttl") && e.contains("lab-server echovault"),
+        "{e}"
+    );
     let mut keys = ARGS.to_vec();
     keys[8] = "keys";
     keys[10] = "100";
     let e = run_err(&keys);
-    assert!(e.contains("lab-server echovault") && e.contains("bytes"), "{e}");
+    assert!(
+        e.contains("lab-server echovault") && e.contains("bytes"),
+        "{e}"
+    );
 }

@@ -233,7 +233,10 @@ mod tests {
 
     #[test]
     fn each_echovault_name_maps_to_its_registered_policy() {
-        assert_eq!(Server::Echovault.policies().count(), ECHOVAULT_POLICY_NAMES.len());
+        assert_eq!(
+            Server::Echovault.policies().count(),
+            ECHOVAULT_POLICY_NAMES.len()
+        );
         for name in ECHOVAULT_POLICY_NAMES {
             let p = Server::Echovault.policy(name).unwrap();
             assert_eq!(p.name, format!("echovault-{name}"));
@@ -244,7 +247,10 @@ mod tests {
         }
         for refused in ["volatile-ttl", "lru", "belady", "nope"] {
             let e = Server::Echovault.policy(refused).unwrap_err();
-            assert!(e.contains("allkeys-lfu") && !e.contains("volatile-ttl"), "{e}");
+            assert!(
+                e.contains("allkeys-lfu") && !e.contains("volatile-ttl"),
+                "{e}"
+            );
         }
         assert!(
             Server::Redis
@@ -298,12 +304,16 @@ mod tests {
         let mut c = Config::parse_str("lab-server echovault").unwrap();
         c.memory_mode = MemoryMode::Keys;
         let e = Engine::new(c, 1).err().unwrap().to_string();
-        assert!(e.contains("lab-memory-mode") && e.contains("lab-server echovault"), "{e}");
+        assert!(
+            e.contains("lab-memory-mode") && e.contains("lab-server echovault"),
+            "{e}"
+        );
     }
 
     /// An engine under `lab-server echovault` with `policy` and `maxmemory`.
     fn ev(policy: &str, maxmemory: u64) -> Engine {
-        let text = format!("lab-server echovault\nmaxmemory-policy {policy}\nmaxmemory {maxmemory}");
+        let text =
+            format!("lab-server echovault\nmaxmemory-policy {policy}\nmaxmemory {maxmemory}");
         Engine::new(Config::parse_str(&text).unwrap(), 1).unwrap()
     }
 
@@ -313,7 +323,11 @@ mod tests {
     }
 
     fn keys(e: &Engine) -> Vec<u64> {
-        let mut v: Vec<u64> = e.keyspace().iter().filter_map(|(_, en)| en.key.as_id()).collect();
+        let mut v: Vec<u64> = e
+            .keyspace()
+            .iter()
+            .filter_map(|(_, en)| en.key.as_id())
+            .collect();
         v.sort();
         v
     }
@@ -373,7 +387,10 @@ mod tests {
         }
         assert_eq!(e.used_memory(), 204, "over the limit, nothing to evict");
         let ttl = SetOptions::ttl_ms(60_000);
-        assert_eq!(e.set(Key::from_id(4), Blob::Sized(11), ttl), WriteOutcome::Stored);
+        assert_eq!(
+            e.set(Key::from_id(4), Blob::Sized(11), ttl),
+            WriteOutcome::Stored
+        );
         assert_eq!(keys(&e), [1, 2, 3], "the only key with a TTL went");
     }
 
@@ -382,11 +399,23 @@ mod tests {
         let text = "lab-server echovault\nmaxmemory-policy allkeys-lru\nlab-storage materialized";
         let mut e = Engine::new(Config::parse_str(text).unwrap(), 1).unwrap();
         set(&mut e, 1);
-        e.set(Key::from("user:42"), Blob::bytes(b"hello"), SetOptions::default());
+        e.set(
+            Key::from("user:42"),
+            Blob::bytes(b"hello"),
+            SetOptions::default(),
+        );
         // 68 + 24 + (16 + 5) + (16 + 7)
         assert_eq!(e.used_memory(), 68 + 68);
-        e.set(Key::from("user:42"), Blob::bytes(b"12345"), SetOptions::default());
-        assert_eq!(e.used_memory(), 68 + 24 + 8 + 23, "a number is 8 bytes; replaced");
+        e.set(
+            Key::from("user:42"),
+            Blob::bytes(b"12345"),
+            SetOptions::default(),
+        );
+        assert_eq!(
+            e.used_memory(),
+            68 + 24 + 8 + 23,
+            "a number is 8 bytes; replaced"
+        );
         assert!(e.del(&Key::from("user:42")));
         assert_eq!(e.used_memory(), 68);
         e.check_invariants().unwrap();

@@ -267,7 +267,6 @@ pub struct EngineArgs {
     pub config: Vec<String>,
 }
 
-
 impl EngineArgs {
     /// The options of the hit-rate runner, with the config lines checked on top of the
     /// defaults and `rate` (virtual requests per second) checked in range.

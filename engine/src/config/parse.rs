@@ -42,13 +42,11 @@ impl Config {
         })?;
         // The server profile: a `lab-server` line applies what it fixes; a line
         // contradicting the profile, in either order, is an error naming both.
-        crate::server::after_line(&mut next, p.name).map_err(|expected| {
-            ConfigError::BadValue {
-                at,
-                name: p.name.to_string(),
-                value: args.join(" "),
-                expected,
-            }
+        crate::server::after_line(&mut next, p.name).map_err(|expected| ConfigError::BadValue {
+            at,
+            name: p.name.to_string(),
+            value: args.join(" "),
+            expected,
         })?;
         next.set_by.mark(p.name);
         *self = next;

@@ -280,7 +280,10 @@ impl Engine {
                 .map(|(_, e)| crate::memory::echovault::key_estimate(e.key.len(), &e.value))
                 .sum();
             if m.used() != want {
-                return Err(format!("echovault estimate {} but keys sum to {want}", m.used()));
+                return Err(format!(
+                    "echovault estimate {} but keys sum to {want}",
+                    m.used()
+                ));
             }
         }
         if let Some(m) = &self.mem {

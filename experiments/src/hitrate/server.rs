@@ -57,7 +57,10 @@ pub fn add_server_note(report: &mut Report, rows: &[HitRow]) {
          a TTL), its own memory estimate against `maxmemory` (its `--max-memory`), eviction \
          after each write, and its documented active-expire cycle. See docs/echovault.md."
     ));
-    report.heading(4, "EchoVault: where its code departs from its docs (not modelled)");
+    report.heading(
+        4,
+        "EchoVault: where its code departs from its docs (not modelled)",
+    );
     report.paragraph(
         "Facts about EchoVault's code at commit b0744d9 (2025-04-24); the lab models the \
          documented behaviour, so a real EchoVault of that commit behaves differently here:",
