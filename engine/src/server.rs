@@ -143,7 +143,7 @@ impl SetByLines {
     }
     /// Whether a line set `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.0.iter().any(|n| *n == name)
+        self.0.contains(&name)
     }
 }
 
