@@ -61,9 +61,10 @@ pub struct CompareArgs {
     /// Seed of the generator and the engines.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/compare-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
 }
 
 /// One line of `compare.csv`.
@@ -317,7 +318,7 @@ pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), Ru
         &crate::cmd::allocator_name(),
     )?;
     crate::cmd::report::render(&dir, "evictlab: engine vs server")?;
-    Ok((dir, rows))
+    Ok((dir.commit()?, rows))
 }
 
 fn rerr(e: evictlab_reports::ReportError) -> RunError {

@@ -54,9 +54,10 @@ pub struct HitrateArgs {
     /// Seed of the engines (and of the generator).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/hitrate-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
     /// Worker threads (default: all cores); results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -132,7 +133,7 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
     report.write(&dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })?;
-    Ok((dir, rows))
+    Ok((dir.commit()?, rows))
 }
 
 /// `experiment hitrate` in the list of experiments.

@@ -52,9 +52,10 @@ pub struct MemoryArgs {
     /// Seed of the generator and engines.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/memory-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
 }
 
 /// One row of `memory.csv`.
@@ -236,7 +237,7 @@ pub fn run(args: &MemoryArgs, ui: &Ui) -> Result<(PathBuf, Vec<MemoryRow>), RunE
     rep.write(&dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })?;
-    Ok((dir, rows))
+    Ok((dir.commit()?, rows))
 }
 
 /// `experiment memory` in the list of experiments.

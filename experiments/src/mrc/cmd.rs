@@ -49,9 +49,10 @@ pub struct MrcArgs {
     /// Seed of the SHARDS sampling hash (and of the generator).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/mrc-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
 }
 
 /// Parses `--methods` with the `--rate` / `--shards-size` parameters.
@@ -139,7 +140,7 @@ pub fn run(args: &MrcArgs, ui: &Ui) -> Result<(PathBuf, Vec<MrcRow>), RunError> 
     report.write(&dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })?;
-    Ok((dir, rows))
+    Ok((dir.commit()?, rows))
 }
 
 /// `experiment mrc` in the list of experiments.
