@@ -703,7 +703,7 @@ fn an_existing_results_directory_is_refused_or_replaced_whole() {
             "--policies",
             "lru",
             "--sizes",
-            "10",
+            "0.2",
             "--out",
             s(&out),
         ];

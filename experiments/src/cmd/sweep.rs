@@ -73,6 +73,7 @@ pub fn run(args: &RunArgs, ui: &Ui) -> Result<RunOutcome, RunError> {
             cells_run: 0,
         });
     }
+    let dir = super::out_dir(&args.out, &sweep.spec.name)?;
     // Load only the workloads this shard needs (in spec order).
     let spin = ui.spinner("loading workloads");
     let mut workloads = Vec::new();
@@ -99,7 +100,6 @@ pub fn run(args: &RunArgs, ui: &Ui) -> Result<RunOutcome, RunError> {
         run_indexed_cells(&workloads, &mine, &sweep.options, &|| bar.inc(1))
     })??;
     bar.finish_and_clear();
-    let dir = super::out_dir(&args.out, &sweep.spec.name)?;
     write_sweep_dir(
         &dir,
         &sweep.spec,

@@ -290,6 +290,7 @@ pub fn redis_match(conn: &ServerConnArgs, config_lines: &[String]) -> Result<Red
 pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), RunError> {
     let grid = redis_grid(&args.grid)?;
     args.conn.check()?;
+    let dir = crate::cmd::out_dir(&args.out, "compare")?;
     let opts = args
         .engine
         .options(crate::hitrate::DEFAULT_RATE, grid.fill_on_miss)?;
@@ -307,7 +308,6 @@ pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), Ru
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let dir = crate::cmd::out_dir(&args.out, "compare")?;
     crate::server::cmd::write(&dir, &out)?;
     output::write_csv(&dir.join("compare.csv"), &rows)?;
     output::write_metadata(

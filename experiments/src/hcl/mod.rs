@@ -242,8 +242,9 @@ pub fn measure(args: &HclArgs, ui: &Ui) -> Result<Vec<HclRow>, RunError> {
 
 /// Runs `experiment hcl`: writes `hcl.csv`, `metadata.json` and `report.md`.
 pub fn run(args: &HclArgs, ui: &Ui) -> Result<(PathBuf, Vec<HclRow>), RunError> {
-    let rows = measure(args, ui)?;
+    // The results directory first: a refused --out fails before any work.
     let dir = crate::cmd::out_dir(&args.out, "hcl")?;
+    let rows = measure(args, ui)?;
     output::write_csv(&dir.join("hcl.csv"), &rows)?;
     output::write_metadata(&dir, "hcl", args.seed, args, &crate::cmd::allocator_name())?;
     crate::cmd::report::render(&dir, "evictlab: HCL Cache scenario")?;

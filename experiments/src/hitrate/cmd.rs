@@ -73,6 +73,7 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
     let grid = args.grid.resolve()?;
     // Reject bad config lines before spending CPU.
     let opts = args.engine.options(args.rate, grid.fill_on_miss)?;
+    let dir = crate::cmd::out_dir(&args.out, "hitrate")?;
     let input = args.workload.to_input(args.seed)?;
     let cells = grid.cells(1, &[args.seed]);
     let needs_next = grid.policies.iter().any(|p| p.needs_next_access);
@@ -118,7 +119,6 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
         run_cells(&ws, &cells, &opts, &|| bar.inc(1))
     })??;
     bar.finish_and_clear();
-    let dir = crate::cmd::out_dir(&args.out, "hitrate")?;
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
     crate::regress::write_timings(&dir)?;
     output::write_metadata(

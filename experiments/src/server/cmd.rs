@@ -178,13 +178,13 @@ pub fn measure(
 pub fn run(args: &ServerArgs, ui: &Ui) -> Result<(PathBuf, ServerOutcome), RunError> {
     let grid = redis_grid(&args.grid)?;
     args.conn.check()?;
+    let dir = crate::cmd::out_dir(&args.out, "server")?;
     let input = args.workload.to_input(args.seed)?;
     let spin = ui.spinner("loading workload");
     let w = load(&input)?;
     spin.finish_and_clear();
     let cells = grid.cells(1, &[args.seed]);
     let out = measure(&args.conn, &w, &cells, grid.fill_on_miss, args.seed, ui)?;
-    let dir = crate::cmd::out_dir(&args.out, "server")?;
     write(&dir, &out)?;
     output::write_metadata(
         &dir,
