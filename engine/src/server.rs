@@ -229,6 +229,7 @@ mod tests {
     use super::*;
     use crate::command::Command;
     use crate::config::{ActiveExpire, Enforcement, MemoryMode};
+    use crate::testutil::keys;
     use crate::{Blob, Engine, Key, SetOptions, WriteOutcome};
 
     #[test]
@@ -322,15 +323,6 @@ mod tests {
         e.set(Key::from_id(id), Blob::Sized(11), SetOptions::default())
     }
 
-    fn keys(e: &Engine) -> Vec<u64> {
-        let mut v: Vec<u64> = e
-            .keyspace()
-            .iter()
-            .filter_map(|(_, en)| en.key.as_id())
-            .collect();
-        v.sort();
-        v
-    }
 
     #[test]
     fn eviction_runs_after_the_write_and_may_take_the_key_just_written() {
