@@ -306,6 +306,10 @@ impl EngineArgs {
     /// The server profile the config lines select (`lab-server`; default redis), with the
     /// lines checked on top of the defaults.
     pub fn server(&self) -> Result<Server, GridError> {
+        // Config lines may not set what the grid sets per cell (checked first: its error
+        // names the grid flag to use).
+        crate::hitrate::check_config_lines(&self.config)
+            .map_err(|e| invalid("config", self.config.join("; "), e.to_string()))?;
         let mut probe = evictlab_engine::Config::default();
         probe
             .apply_str(&self.config.join("\n"), None)
