@@ -323,7 +323,6 @@ mod tests {
         e.set(Key::from_id(id), Blob::Sized(11), SetOptions::default())
     }
 
-
     #[test]
     fn eviction_runs_after_the_write_and_may_take_the_key_just_written() {
         // 3 keys = 204 bytes: at the limit after the third write, so one goes — under LFU the
