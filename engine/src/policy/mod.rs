@@ -167,7 +167,7 @@ pub trait Policy: Send {
     }
 }
 
-pub use reference::{Closeness, Reference, reference};
+pub use reference::{Closeness, REFERENCES, Reference, reference, references};
 pub use registry::{Family, PolicyInfo, find, names};
 
 // The one list of policies: module :: type, in registry order (Redis's, then research
