@@ -124,7 +124,9 @@ fn research_policies_match_libcachesim() {
                 println!(
                     "{name} size {size}: {lcs_name} lab {lab} libCacheSim {lcs} (Δ miss ratio {diff:.4})"
                 );
-                let w = worst.entry(lcs_name.clone()).or_insert((0.0, String::new()));
+                let w = worst
+                    .entry(lcs_name.clone())
+                    .or_insert((0.0, String::new()));
                 if diff > w.0 || w.1.is_empty() {
                     *w = (diff, format!("{name} size {size}"));
                 }

@@ -56,7 +56,12 @@ pub const REFERENCES: &[Reference] = &[
     r("fifo", None, "libCacheSim 0.3.5 FIFO.c", Closeness::Exact),
     r("clock", None, "libCacheSim 0.3.5 Clock.c", Closeness::Exact),
     r("sieve", None, "libCacheSim 0.3.5 Sieve.c", Closeness::Exact),
-    r("s3fifo", None, "libCacheSim 0.3.5 S3FIFO.c", Closeness::Exact),
+    r(
+        "s3fifo",
+        None,
+        "libCacheSim 0.3.5 S3FIFO.c",
+        Closeness::Exact,
+    ),
     r(
         "s3fifo",
         Some("v0"),
@@ -78,7 +83,12 @@ pub const REFERENCES: &[Reference] = &[
         "libCacheSim 0.3.5 WTinyLFU.c",
         Closeness::Exact,
     ),
-    r("belady", None, "libCacheSim 0.3.5 Belady.c", Closeness::Exact),
+    r(
+        "belady",
+        None,
+        "libCacheSim 0.3.5 Belady.c",
+        Closeness::Exact,
+    ),
 ];
 
 /// The reference of the policy called `name` with its default parameters (`None` for
