@@ -5,8 +5,20 @@
 //!
 //! Source: Jiang & Zhang, "LIRS: An Efficient Low Inter-reference Recency Set Replacement
 //! Policy to Improve Buffer Cache Performance", SIGMETRICS 2002, §3 (stack S, queue Q, stack
-//! pruning, the three access cases of §3.3 and Fig. 2); Caffeine's simulator
-//! `policy/irr/LirsPolicy.java` for the bounded non-resident queue.
+//! pruning, the three access cases of §3.3 and Fig. 2). Two readings, chosen by
+//! `lab-policy-param variant`:
+//!
+//! * `libcachesim` (default): libCacheSim 0.3.5 `LIRS.c`, reproduced miss for miss on the
+//!   reference traces — see [`super::lirs_lcs`] (HIR share `max(1, ⌊1 % × c⌋)`, a hit on a
+//!   resident HIR key that is only in Q demotes S's bottom LIR key when the LIR set is full,
+//!   S bounded at `2c` entries of any kind). No parameters.
+//! * `paper`: the paper's, with Caffeine's simulator `policy/irr/LirsPolicy.java` for the
+//!   bounded non-resident queue; this file (below). Parameters `percent-hot`,
+//!   `non-resident-multiplier`.
+//!
+//! A parameter of the other variant is an error.
+//!
+//! # The `paper` variant
 //!
 //! * **S** (a recency stack) holds LIR keys, resident HIR keys and non-resident HIR entries
 //!   (hashes only); its bottom is always an LIR key (*pruning* pops HIR entries off the bottom,
@@ -45,38 +57,40 @@ use hashbrown::HashTable;
 
 use super::params::{ParamSpec, Range};
 use super::registry::PolicyInfo;
+use super::lirs_lcs::LcsLirs;
 use super::sizing::{Capacity, Unit, Weights, grow};
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
 
-const NIL: u32 = u32::MAX;
+pub(super) const NIL: u32 = u32::MAX;
 
-const LIR: u8 = 1;
-const HIR_RESIDENT: u8 = 2;
-const HIR_NONRESIDENT: u8 = 3;
+pub(super) const LIR: u8 = 1;
+pub(super) const HIR_RESIDENT: u8 = 2;
+pub(super) const HIR_NONRESIDENT: u8 = 3;
 
 /// Which link pair: S, or the queue the entry is in (Q if resident HIR, NR if non-resident).
-const S: usize = 0;
-const QUEUE: usize = 1;
+pub(super) const S: usize = 0;
+pub(super) const QUEUE: usize = 1;
 
+/// An entry of S and/or a queue (shared with [`super::lirs_lcs`]).
 #[derive(Clone, Copy, Debug)]
-struct Node {
-    hash: u64,
-    weight: u64,
-    slot: Slot,
-    status: u8,
-    in_s: bool,
-    in_queue: bool,
+pub(super) struct Node {
+    pub(super) hash: u64,
+    pub(super) weight: u64,
+    pub(super) slot: Slot,
+    pub(super) status: u8,
+    pub(super) in_s: bool,
+    pub(super) in_queue: bool,
     /// `[list][0]` towards the top (newer), `[list][1]` towards the bottom (older).
-    link: [[u32; 2]; 2],
+    pub(super) link: [[u32; 2]; 2],
 }
 
 /// A list head over node indices: `top` is the newest end.
 #[derive(Clone, Copy, Debug)]
-struct Head {
-    top: u32,
-    bottom: u32,
-    len: usize,
+pub(super) struct Head {
+    pub(super) top: u32,
+    pub(super) bottom: u32,
+    pub(super) len: usize,
 }
 
 impl Default for Head {
@@ -89,7 +103,7 @@ impl Default for Head {
     }
 }
 
-fn push_top(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
+pub(super) fn push_top(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
     nodes[i as usize].link[k] = [NIL, head.top];
     if head.top != NIL {
         nodes[head.top as usize].link[k][0] = i;
@@ -100,7 +114,7 @@ fn push_top(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
     head.len += 1;
 }
 
-fn unlink(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
+pub(super) fn unlink(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
     let [up, down] = nodes[i as usize].link[k];
     if up != NIL {
         nodes[up as usize].link[k][1] = down;
@@ -115,38 +129,102 @@ fn unlink(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
     head.len -= 1;
 }
 
-/// Registry entry (Caffeine simulator's parameter names and defaults).
+/// Registry entry: `variant` picks the reading; the `paper` variant's parameters are
+/// Caffeine's simulator's names and defaults (libCacheSim's LIRS takes none).
 pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
     "lirs",
-    "LIRS: LIR stack S + resident-HIR queue Q + non-resident entries (Jiang & Zhang SIGMETRICS'02)",
+    "LIRS: LIR stack S + resident-HIR queue Q + non-resident entries (Jiang & Zhang SIGMETRICS'02); libCacheSim's or the paper's",
     &[
+        ParamSpec::choice(
+            "variant",
+            "libcachesim",
+            &["libcachesim", "paper"],
+            "whose reading: libCacheSim 0.3.5 LIRS.c (default) or the paper's with Caffeine's bounded non-resident queue",
+        ),
         ParamSpec::float(
             "percent-hot",
             0.99,
             Range::open_closed(0.0, 1.0),
             "the LIR set's share of the capacity (the paper's Llirs)",
-        ),
+        )
+        .only_with("variant", "paper"),
         ParamSpec::float(
             "non-resident-multiplier",
             2.0,
             Range::at_least(0.0),
             "non-resident entries kept, as a multiple of the capacity",
-        ),
+        )
+        .only_with("variant", "paper"),
     ],
     |b| {
         let p = &b.params;
-        Lirs::new(
-            b.capacity,
-            p.float("percent-hot"),
-            p.float("non-resident-multiplier"),
-        )
+        match p.choice("variant") {
+            "paper" => Lirs::Paper(PaperLirs::new(
+                b.capacity,
+                p.float("percent-hot"),
+                p.float("non-resident-multiplier"),
+            )),
+            _ => Lirs::LibCacheSim(LcsLirs::new(b.capacity)),
+        }
         .into()
     },
 )];
 
-/// LIRS.
+/// LIRS, in the variant the configuration chose.
 #[derive(Debug)]
-pub struct Lirs {
+pub enum Lirs {
+    /// libCacheSim 0.3.5's (the default).
+    LibCacheSim(LcsLirs),
+    /// The paper's, with Caffeine's bounded non-resident queue.
+    Paper(PaperLirs),
+}
+
+/// Forwards a hook to the variant.
+macro_rules! variant {
+    ($self:expr, $p:ident => $body:expr) => {
+        match $self {
+            Lirs::LibCacheSim($p) => $body,
+            Lirs::Paper($p) => $body,
+        }
+    };
+}
+
+impl Policy for Lirs {
+    #[inline]
+    fn on_insert(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>, kind: InsertKind) {
+        variant!(self, p => p.on_insert(slot, ks, ctx, kind))
+    }
+    #[inline]
+    fn on_access(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) {
+        variant!(self, p => p.on_access(slot, ks, ctx))
+    }
+    #[inline]
+    fn on_miss(&mut self, hash: u64, ctx: &mut PolicyCtx<'_>) {
+        variant!(self, p => p.on_miss(hash, ctx))
+    }
+    #[inline]
+    fn on_remove(&mut self, slot: Slot, ks: &Keyspace, cause: RemovalCause) {
+        variant!(self, p => p.on_remove(slot, ks, cause))
+    }
+    #[inline]
+    fn select_victim(&mut self, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) -> Option<Slot> {
+        variant!(self, p => p.select_victim(ks, ctx))
+    }
+    #[inline]
+    fn take_evicted(&mut self) -> Option<Slot> {
+        variant!(self, p => p.take_evicted())
+    }
+    fn evicts_on_access(&self) -> bool {
+        variant!(self, p => p.evicts_on_access())
+    }
+    fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
+        variant!(self, p => p.check_invariants(ks))
+    }
+}
+
+/// LIRS as the paper describes it (`variant paper`).
+#[derive(Debug)]
+pub struct PaperLirs {
     nodes: Vec<Node>,
     free: Vec<u32>,
     s: Head,
@@ -162,10 +240,10 @@ pub struct Lirs {
     max_nr: u64,
 }
 
-impl Lirs {
+impl PaperLirs {
     /// LIRS over `cap` with Caffeine's `percent-hot` and `non-resident-multiplier`.
-    pub fn new(cap: Capacity, percent_hot: f64, nonresident_multiplier: f64) -> Lirs {
-        Lirs {
+    pub fn new(cap: Capacity, percent_hot: f64, nonresident_multiplier: f64) -> PaperLirs {
+        PaperLirs {
             nodes: Vec::new(),
             free: Vec::new(),
             s: Head::default(),
@@ -301,7 +379,7 @@ impl Lirs {
     }
 }
 
-impl Policy for Lirs {
+impl Policy for PaperLirs {
     #[inline]
     fn on_insert(&mut self, slot: Slot, ks: &Keyspace, _: &mut PolicyCtx<'_>, _: InsertKind) {
         let hash = ks.entry(slot).hash;
@@ -522,7 +600,7 @@ mod tests {
     #[test]
     fn irr_decides_lir_status() {
         // 3 keys: LIR share ⌊3 × 0.99⌋ = 2, HIR 1. S listed top first; `n` = non-resident.
-        let mut e = engine("lirs", 3);
+        let mut e = engine_with("lirs", 3, &[("lab-policy-param", "variant paper")]);
         set(&mut e, 1);
         set(&mut e, 2); // LIR: 1 2 (warm-up). S: 2 1
         set(&mut e, 3); // LIR set full: 3 is resident HIR. S: 3 2 1; Q: 3

@@ -34,7 +34,8 @@
 //! - [`noeviction`], [`redis_sampled`] — Redis's eight `maxmemory-policy` values.
 //! - [`lru`], [`fifo`], [`clock`], [`sieve`], [`s3fifo`], [`arc`], [`twoq`] (`2q`), [`lfu`],
 //!   [`wtinylfu`] (`w-tinylfu`), [`lirs`] — research policies, one file each; `w-tinylfu`'s
-//!   default variant (libCacheSim's) is in [`wtinylfu_lcs`], with its filter in [`cbf`].
+//!   default variant (libCacheSim's) is in [`wtinylfu_lcs`], with its filter in [`cbf`];
+//!   `lirs`'s default variant (libCacheSim's) is in [`lirs_lcs`].
 //! - [`belady`] — `belady` and `belady-bypass`, the offline optimum (reads the oracle).
 //! - [`reference`] — the implementation each research policy reproduces and how closely
 //!   (checked against libCacheSim by `tests/libcachesim.rs`).
@@ -57,6 +58,7 @@ pub mod cbf;
 #[cfg(test)]
 mod conformance;
 pub mod ghost;
+pub mod lirs_lcs;
 pub mod list;
 pub mod params;
 pub mod reference;
