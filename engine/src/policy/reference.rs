@@ -71,12 +71,7 @@ pub const REFERENCES: &[Reference] = &[
     r("arc", None, "libCacheSim 0.3.5 ARC.c", Closeness::Exact),
     r("2q", None, "libCacheSim 0.3.5 TwoQ.c", Closeness::Exact),
     r("lfu", None, "libCacheSim 0.3.5 LFU.c", Closeness::Exact),
-    r(
-        "lirs",
-        None,
-        "libCacheSim 0.3.5 LIRS.c",
-        Closeness::Within(0.12),
-    ),
+    r("lirs", None, "libCacheSim 0.3.5 LIRS.c", Closeness::Exact),
     r(
         "w-tinylfu",
         None,
