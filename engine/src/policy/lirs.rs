@@ -129,6 +129,100 @@ pub(super) fn unlink(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
     head.len -= 1;
 }
 
+/// The node arena and the lists both readings keep: S, Q (resident HIR keys) and the
+/// non-resident queue `nr` (libCacheSim's NH). A node is in S and/or in the one queue its
+/// status names.
+#[derive(Debug, Default)]
+pub(super) struct Arena {
+    pub(super) nodes: Vec<Node>,
+    free: Vec<u32>,
+    pub(super) s: Head,
+    pub(super) q: Head,
+    pub(super) nr: Head,
+}
+
+impl Arena {
+    /// A new node in no list.
+    pub(super) fn alloc(&mut self, hash: u64, slot: Slot, weight: u64, status: u8) -> u32 {
+        let node = Node {
+            hash,
+            weight,
+            slot,
+            status,
+            in_s: false,
+            in_queue: false,
+            link: [[NIL; 2]; 2],
+        };
+        match self.free.pop() {
+            Some(i) => {
+                self.nodes[i as usize] = node;
+                i
+            }
+            None => {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Returns node `i` (already out of every list) to the free list.
+    pub(super) fn release(&mut self, i: u32) {
+        self.free.push(i);
+    }
+
+    /// Moves `i` to S's top; true if it was not in S.
+    pub(super) fn s_top(&mut self, i: u32) -> bool {
+        let added = !self.nodes[i as usize].in_s;
+        if !added {
+            if self.s.top == i {
+                return false;
+            }
+            unlink(&mut self.nodes, &mut self.s, S, i);
+        }
+        push_top(&mut self.nodes, &mut self.s, S, i);
+        self.nodes[i as usize].in_s = true;
+        added
+    }
+
+    /// Takes `i` out of S; true if it was there.
+    pub(super) fn s_remove(&mut self, i: u32) -> bool {
+        let was = self.nodes[i as usize].in_s;
+        if was {
+            unlink(&mut self.nodes, &mut self.s, S, i);
+            self.nodes[i as usize].in_s = false;
+        }
+        was
+    }
+
+    /// Puts `i` at the top of Q (resident HIR) or `nr` (non-resident), by its status.
+    pub(super) fn queue_top(&mut self, i: u32) {
+        let head = if self.nodes[i as usize].status == HIR_NONRESIDENT {
+            &mut self.nr
+        } else {
+            &mut self.q
+        };
+        if self.nodes[i as usize].in_queue {
+            unlink(&mut self.nodes, head, QUEUE, i);
+        }
+        push_top(&mut self.nodes, head, QUEUE, i);
+        self.nodes[i as usize].in_queue = true;
+    }
+
+    /// Takes `i` out of its queue (by its status).
+    pub(super) fn queue_remove(&mut self, i: u32) {
+        if !self.nodes[i as usize].in_queue {
+            return;
+        }
+        let head = if self.nodes[i as usize].status == HIR_NONRESIDENT {
+            &mut self.nr
+        } else {
+            &mut self.q
+        };
+        unlink(&mut self.nodes, head, QUEUE, i);
+        self.nodes[i as usize].in_queue = false;
+    }
+}
+
 /// Registry entry: `variant` picks the reading; the `paper` variant's parameters are
 /// Caffeine's simulator's names and defaults (libCacheSim's LIRS takes none).
 pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
@@ -179,57 +273,12 @@ pub enum Lirs {
     Paper(PaperLirs),
 }
 
-/// Forwards a hook to the variant.
-macro_rules! variant {
-    ($self:expr, $p:ident => $body:expr) => {
-        match $self {
-            Lirs::LibCacheSim($p) => $body,
-            Lirs::Paper($p) => $body,
-        }
-    };
-}
-
-impl Policy for Lirs {
-    #[inline]
-    fn on_insert(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>, kind: InsertKind) {
-        variant!(self, p => p.on_insert(slot, ks, ctx, kind))
-    }
-    #[inline]
-    fn on_access(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) {
-        variant!(self, p => p.on_access(slot, ks, ctx))
-    }
-    #[inline]
-    fn on_miss(&mut self, hash: u64, ctx: &mut PolicyCtx<'_>) {
-        variant!(self, p => p.on_miss(hash, ctx))
-    }
-    #[inline]
-    fn on_remove(&mut self, slot: Slot, ks: &Keyspace, cause: RemovalCause) {
-        variant!(self, p => p.on_remove(slot, ks, cause))
-    }
-    #[inline]
-    fn select_victim(&mut self, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) -> Option<Slot> {
-        variant!(self, p => p.select_victim(ks, ctx))
-    }
-    #[inline]
-    fn take_evicted(&mut self) -> Option<Slot> {
-        variant!(self, p => p.take_evicted())
-    }
-    fn evicts_on_access(&self) -> bool {
-        variant!(self, p => p.evicts_on_access())
-    }
-    fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
-        variant!(self, p => p.check_invariants(ks))
-    }
-}
+policy_variants!(Lirs { LibCacheSim, Paper });
 
 /// LIRS as the paper describes it (`variant paper`).
 #[derive(Debug)]
 pub struct PaperLirs {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
-    s: Head,
-    q: Head,
-    nr: Head,
+    a: Arena,
     node_of: Vec<u32>,
     nonresident: HashTable<u32>,
     weights: Weights,
@@ -244,11 +293,7 @@ impl PaperLirs {
     /// LIRS over `cap` with Caffeine's `percent-hot` and `non-resident-multiplier`.
     pub fn new(cap: Capacity, percent_hot: f64, nonresident_multiplier: f64) -> PaperLirs {
         PaperLirs {
-            nodes: Vec::new(),
-            free: Vec::new(),
-            s: Head::default(),
-            q: Head::default(),
-            nr: Head::default(),
+            a: Arena::default(),
             node_of: Vec::new(),
             nonresident: HashTable::new(),
             weights: Weights::new(cap),
@@ -261,101 +306,36 @@ impl PaperLirs {
         }
     }
 
-    fn alloc(&mut self, hash: u64, slot: Slot, weight: u64, status: u8) -> u32 {
-        let node = Node {
-            hash,
-            weight,
-            slot,
-            status,
-            in_s: false,
-            in_queue: false,
-            link: [[NIL; 2]; 2],
-        };
-        match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = node;
-                i
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
-        }
-    }
-
-    fn s_top(&mut self, i: u32) {
-        if self.nodes[i as usize].in_s {
-            if self.s.top == i {
-                return;
-            }
-            unlink(&mut self.nodes, &mut self.s, S, i);
-        }
-        push_top(&mut self.nodes, &mut self.s, S, i);
-        self.nodes[i as usize].in_s = true;
-    }
-
-    fn s_remove(&mut self, i: u32) {
-        if self.nodes[i as usize].in_s {
-            unlink(&mut self.nodes, &mut self.s, S, i);
-            self.nodes[i as usize].in_s = false;
-        }
-    }
-
-    /// Puts `i` at the top of Q (resident HIR) or NR (non-resident), by its status.
-    fn queue_top(&mut self, i: u32) {
-        let head = if self.nodes[i as usize].status == HIR_NONRESIDENT {
-            &mut self.nr
-        } else {
-            &mut self.q
-        };
-        if self.nodes[i as usize].in_queue {
-            unlink(&mut self.nodes, head, QUEUE, i);
-        }
-        push_top(&mut self.nodes, head, QUEUE, i);
-        self.nodes[i as usize].in_queue = true;
-    }
-
-    fn queue_remove(&mut self, i: u32) {
-        if !self.nodes[i as usize].in_queue {
-            return;
-        }
-        let head = if self.nodes[i as usize].status == HIR_NONRESIDENT {
-            &mut self.nr
-        } else {
-            &mut self.q
-        };
-        unlink(&mut self.nodes, head, QUEUE, i);
-        self.nodes[i as usize].in_queue = false;
-    }
-
     /// Forgets the non-resident entry `i` entirely.
     fn drop_nonresident(&mut self, i: u32) {
-        let Node { hash, weight, .. } = self.nodes[i as usize];
-        self.s_remove(i);
-        self.queue_remove(i);
+        let Node { hash, weight, .. } = self.a.nodes[i as usize];
+        self.a.s_remove(i);
+        self.a.queue_remove(i);
         self.nr_w -= weight;
         if let Ok(e) = self.nonresident.find_entry(hash, |&j| j == i) {
             e.remove();
         }
-        self.free.push(i);
+        self.a.release(i);
     }
 
     /// Stack pruning: pop HIR entries off S's bottom until an LIR key is there.
     fn prune(&mut self) {
-        while self.s.bottom != NIL {
-            let b = self.s.bottom;
-            match self.nodes[b as usize].status {
+        while self.a.s.bottom != NIL {
+            let b = self.a.s.bottom;
+            match self.a.nodes[b as usize].status {
                 LIR => break,
                 HIR_NONRESIDENT => self.drop_nonresident(b),
-                _ => self.s_remove(b),
+                _ => {
+                    self.a.s_remove(b);
+                }
             }
         }
     }
 
     /// Forgets the oldest non-resident entries beyond the bound.
     fn bound_nonresident(&mut self) {
-        while self.nr_w > self.max_nr && self.nr.bottom != NIL {
-            self.drop_nonresident(self.nr.bottom);
+        while self.nr_w > self.max_nr && self.a.nr.bottom != NIL {
+            self.drop_nonresident(self.a.nr.bottom);
         }
     }
 
@@ -364,14 +344,14 @@ impl PaperLirs {
     fn demote_excess(&mut self, keep: u32) {
         while self.lir_w > self.max_lir {
             self.prune();
-            let b = self.s.bottom;
+            let b = self.a.s.bottom;
             if b == NIL || b == keep {
                 break;
             }
-            let w = self.nodes[b as usize].weight;
-            self.s_remove(b);
-            self.nodes[b as usize].status = HIR_RESIDENT;
-            self.queue_top(b);
+            let w = self.a.nodes[b as usize].weight;
+            self.a.s_remove(b);
+            self.a.nodes[b as usize].status = HIR_RESIDENT;
+            self.a.queue_top(b);
             self.lir_w -= w;
             self.q_w += w;
         }
@@ -385,7 +365,7 @@ impl Policy for PaperLirs {
         let hash = ks.entry(slot).hash;
         let w = self.weights.record(ks, slot);
         grow(&mut self.node_of, slot, NIL);
-        let nodes = &self.nodes;
+        let nodes = &self.a.nodes;
         let found = self
             .nonresident
             .find_entry(hash, |&j| nodes[j as usize].hash == hash)
@@ -394,27 +374,27 @@ impl Policy for PaperLirs {
         if let Some(i) = found {
             // A non-resident HIR entry still in S: its inter-reference recency is below the
             // LIR keys' recency, so it becomes LIR (paper §3.3, case 3a).
-            let old_w = self.nodes[i as usize].weight;
-            self.queue_remove(i);
+            let old_w = self.a.nodes[i as usize].weight;
+            self.a.queue_remove(i);
             self.nr_w -= old_w;
-            let n = &mut self.nodes[i as usize];
+            let n = &mut self.a.nodes[i as usize];
             n.status = LIR;
             n.slot = slot;
             n.weight = w;
-            self.s_top(i);
+            self.a.s_top(i);
             self.lir_w += w;
             self.node_of[slot as usize] = i;
             self.demote_excess(i);
         } else if self.lir_w + w <= self.max_lir {
             // Warm-up: the LIR set is not full.
-            let i = self.alloc(hash, slot, w, LIR);
-            self.s_top(i);
+            let i = self.a.alloc(hash, slot, w, LIR);
+            self.a.s_top(i);
             self.lir_w += w;
             self.node_of[slot as usize] = i;
         } else {
-            let i = self.alloc(hash, slot, w, HIR_RESIDENT);
-            self.s_top(i);
-            self.queue_top(i);
+            let i = self.a.alloc(hash, slot, w, HIR_RESIDENT);
+            self.a.s_top(i);
+            self.a.queue_top(i);
             self.q_w += w;
             self.node_of[slot as usize] = i;
         }
@@ -424,30 +404,30 @@ impl Policy for PaperLirs {
     fn on_access(&mut self, slot: Slot, ks: &Keyspace, _: &mut PolicyCtx<'_>) {
         let i = self.node_of[slot as usize];
         let (old, new) = self.weights.refresh(ks, slot);
-        self.nodes[i as usize].weight = new;
-        match self.nodes[i as usize].status {
+        self.a.nodes[i as usize].weight = new;
+        match self.a.nodes[i as usize].status {
             LIR => {
                 self.lir_w = self.lir_w - old + new;
-                let was_bottom = self.s.bottom == i;
-                self.s_top(i);
+                let was_bottom = self.a.s.bottom == i;
+                self.a.s_top(i);
                 if was_bottom {
                     self.prune();
                 }
             }
             _ => {
                 self.q_w = self.q_w - old + new;
-                if self.nodes[i as usize].in_s {
+                if self.a.nodes[i as usize].in_s {
                     // Case 2a: its IRR beat the bottom LIR key's recency.
-                    self.queue_remove(i);
+                    self.a.queue_remove(i);
                     self.q_w -= new;
-                    self.nodes[i as usize].status = LIR;
+                    self.a.nodes[i as usize].status = LIR;
                     self.lir_w += new;
-                    self.s_top(i);
+                    self.a.s_top(i);
                     self.demote_excess(i);
                 } else {
                     // Case 2b.
-                    self.s_top(i);
-                    self.queue_top(i);
+                    self.a.s_top(i);
+                    self.a.queue_top(i);
                 }
             }
         }
@@ -462,17 +442,17 @@ impl Policy for PaperLirs {
             status,
             in_s,
             ..
-        } = self.nodes[i as usize];
+        } = self.a.nodes[i as usize];
         if status == LIR {
-            self.s_remove(i);
+            self.a.s_remove(i);
             self.lir_w -= weight;
-            self.free.push(i);
+            self.a.release(i);
         } else {
-            self.queue_remove(i);
+            self.a.queue_remove(i);
             self.q_w -= weight;
             if cause == RemovalCause::Evicted && in_s {
                 // Stays in S as a non-resident HIR entry.
-                let nodes = &self.nodes;
+                let nodes = &self.a.nodes;
                 if let Some(&old) = self
                     .nonresident
                     .find(hash, |&j| nodes[j as usize].hash == hash)
@@ -480,17 +460,17 @@ impl Policy for PaperLirs {
                     // Two keys with one 64-bit hash: keep the newer entry.
                     self.drop_nonresident(old);
                 }
-                let n = &mut self.nodes[i as usize];
+                let n = &mut self.a.nodes[i as usize];
                 n.status = HIR_NONRESIDENT;
                 n.slot = NIL;
-                self.queue_top(i);
+                self.a.queue_top(i);
                 self.nr_w += weight;
-                let nodes = &self.nodes;
+                let nodes = &self.a.nodes;
                 self.nonresident
                     .insert_unique(hash, i, |&j| nodes[j as usize].hash);
             } else {
-                self.s_remove(i);
-                self.free.push(i);
+                self.a.s_remove(i);
+                self.a.release(i);
             }
         }
         self.prune();
@@ -499,20 +479,20 @@ impl Policy for PaperLirs {
 
     #[inline]
     fn select_victim(&mut self, _: &Keyspace, _: &mut PolicyCtx<'_>) -> Option<Slot> {
-        let i = if self.q.bottom != NIL {
-            self.q.bottom
+        let i = if self.a.q.bottom != NIL {
+            self.a.q.bottom
         } else {
-            self.s.bottom
+            self.a.s.bottom
         };
-        (i != NIL).then(|| self.nodes[i as usize].slot)
+        (i != NIL).then(|| self.a.nodes[i as usize].slot)
     }
 
     fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
         let (mut resident, mut lir_w, mut nr_n, mut nr_w) = (0usize, 0u64, 0usize, 0u64);
-        let mut cur = self.s.top;
+        let mut cur = self.a.s.top;
         let mut in_s = 0;
         while cur != NIL {
-            let n = &self.nodes[cur as usize];
+            let n = &self.a.nodes[cur as usize];
             if !n.in_s {
                 return Err(format!("LIRS node {cur} linked in S but not flagged"));
             }
@@ -536,16 +516,16 @@ impl Policy for PaperLirs {
             in_s += 1;
             cur = n.link[S][1];
         }
-        if in_s != self.s.len {
-            return Err(format!("LIRS S has {in_s} nodes, recorded {}", self.s.len));
+        if in_s != self.a.s.len {
+            return Err(format!("LIRS S has {in_s} nodes, recorded {}", self.a.s.len));
         }
-        if self.s.bottom != NIL && self.nodes[self.s.bottom as usize].status != LIR {
+        if self.a.s.bottom != NIL && self.a.nodes[self.a.s.bottom as usize].status != LIR {
             return Err("LIRS: S's bottom is not an LIR key".into());
         }
         let (mut q_w, mut q_n) = (0u64, 0usize);
-        let mut cur = self.q.top;
+        let mut cur = self.a.q.top;
         while cur != NIL {
-            let n = &self.nodes[cur as usize];
+            let n = &self.a.nodes[cur as usize];
             if n.status != HIR_RESIDENT || !n.in_queue {
                 return Err(format!("LIRS Q holds node {cur} of status {}", n.status));
             }
@@ -562,16 +542,16 @@ impl Policy for PaperLirs {
                 ks.len()
             ));
         }
-        if q_n != self.q.len || q_w != self.q_w || lir_w != self.lir_w {
+        if q_n != self.a.q.len || q_w != self.q_w || lir_w != self.lir_w {
             return Err(format!(
                 "LIRS weights: Q {q_w}/{} ({q_n}/{}), LIR {lir_w}/{}",
-                self.q_w, self.q.len, self.lir_w
+                self.q_w, self.a.q.len, self.lir_w
             ));
         }
-        if nr_n != self.nr.len || nr_n != self.nonresident.len() || nr_w != self.nr_w {
+        if nr_n != self.a.nr.len || nr_n != self.nonresident.len() || nr_w != self.nr_w {
             return Err(format!(
                 "LIRS non-resident: {nr_n} in S, {} queued, {} indexed; weight {nr_w}/{}",
-                self.nr.len,
+                self.a.nr.len,
                 self.nonresident.len(),
                 self.nr_w
             ));

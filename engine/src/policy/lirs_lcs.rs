@@ -59,9 +59,7 @@
 
 use hashbrown::HashTable;
 
-use super::lirs::{
-    HIR_NONRESIDENT, HIR_RESIDENT, Head, LIR, NIL, Node, QUEUE, S, push_top, unlink,
-};
+use super::lirs::{Arena, HIR_NONRESIDENT, HIR_RESIDENT, LIR, NIL, QUEUE, S};
 use super::sizing::{Capacity, Unit, Weights, grow};
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
@@ -74,11 +72,8 @@ const MAX_STEPS: usize = 16;
 /// LIRS as libCacheSim 0.3.5 runs it (see the module docs).
 #[derive(Debug)]
 pub struct LcsLirs {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
-    s: Head,
-    q: Head,
-    nh: Head,
+    /// S, Q, and NH (the arena's `nr`).
+    a: Arena,
     node_of: Vec<u32>,
     /// Nodes without a resident key (non-resident entries; libCacheSim's "still in S" keys;
     /// a missed key's entry until it is stored), by hash.
@@ -109,11 +104,7 @@ impl LcsLirs {
             (cap.total.saturating_sub(hir), hir)
         };
         LcsLirs {
-            nodes: Vec::new(),
-            free: Vec::new(),
-            s: Head::default(),
-            q: Head::default(),
-            nh: Head::default(),
+            a: Arena::default(),
             node_of: Vec::new(),
             slotless: HashTable::new(),
             weights: Weights::new(cap),
@@ -129,100 +120,40 @@ impl LcsLirs {
         }
     }
 
-    fn alloc(&mut self, hash: u64, slot: Slot, weight: u64, status: u8) -> u32 {
-        let node = Node {
-            hash,
-            weight,
-            slot,
-            status,
-            in_s: false,
-            in_queue: false,
-            link: [[NIL; 2]; 2],
-        };
-        match self.free.pop() {
-            Some(i) => {
-                self.nodes[i as usize] = node;
-                i
-            }
-            None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
-            }
-        }
-    }
-
+    /// To S's top, counting S's weight.
     fn s_top(&mut self, i: u32) {
-        let n = self.nodes[i as usize];
-        if n.in_s {
-            if self.s.top == i {
-                return;
-            }
-            unlink(&mut self.nodes, &mut self.s, S, i);
-        } else {
-            self.s_w += n.weight;
+        if self.a.s_top(i) {
+            self.s_w += self.a.nodes[i as usize].weight;
         }
-        push_top(&mut self.nodes, &mut self.s, S, i);
-        self.nodes[i as usize].in_s = true;
     }
 
+    /// Out of S, counting S's weight.
     fn s_remove(&mut self, i: u32) {
-        if self.nodes[i as usize].in_s {
-            unlink(&mut self.nodes, &mut self.s, S, i);
-            self.nodes[i as usize].in_s = false;
-            self.s_w -= self.nodes[i as usize].weight;
-        }
-    }
-
-    /// The queue node `i` belongs in by its status: NH for a non-resident entry, else Q.
-    fn queue_of(&mut self, i: u32) -> &mut Head {
-        if self.nodes[i as usize].status == HIR_NONRESIDENT {
-            &mut self.nh
-        } else {
-            &mut self.q
-        }
-    }
-
-    /// To the top of its queue (Q's weight is the caller's business).
-    fn queue_top(&mut self, i: u32) {
-        let in_queue = self.nodes[i as usize].in_queue;
-        let mut head = *self.queue_of(i);
-        if in_queue {
-            unlink(&mut self.nodes, &mut head, QUEUE, i);
-        }
-        push_top(&mut self.nodes, &mut head, QUEUE, i);
-        *self.queue_of(i) = head;
-        self.nodes[i as usize].in_queue = true;
-    }
-
-    fn queue_remove(&mut self, i: u32) {
-        if self.nodes[i as usize].in_queue {
-            let mut head = *self.queue_of(i);
-            unlink(&mut self.nodes, &mut head, QUEUE, i);
-            *self.queue_of(i) = head;
-            self.nodes[i as usize].in_queue = false;
+        if self.a.s_remove(i) {
+            self.s_w -= self.a.nodes[i as usize].weight;
         }
     }
 
     fn find_slotless(&self, hash: u64) -> Option<u32> {
-        let nodes = &self.nodes;
+        let nodes = &self.a.nodes;
         self.slotless
             .find(hash, |&j| nodes[j as usize].hash == hash)
             .copied()
     }
 
     fn index(&mut self, i: u32) {
-        let hash = self.nodes[i as usize].hash;
+        let hash = self.a.nodes[i as usize].hash;
         if let Some(old) = self.find_slotless(hash) {
             // Two keys with one 64-bit hash: keep the newer entry.
             self.forget(old);
         }
-        let nodes = &self.nodes;
+        let nodes = &self.a.nodes;
         self.slotless
             .insert_unique(hash, i, |&j| nodes[j as usize].hash);
     }
 
     fn unindex(&mut self, i: u32) {
-        let hash = self.nodes[i as usize].hash;
+        let hash = self.a.nodes[i as usize].hash;
         if let Ok(e) = self.slotless.find_entry(hash, |&j| j == i) {
             e.remove();
         }
@@ -230,7 +161,7 @@ impl LcsLirs {
 
     /// Hands node `i`'s key to the engine for eviction.
     fn detach(&mut self, i: u32) {
-        let slot = std::mem::replace(&mut self.nodes[i as usize].slot, NIL);
+        let slot = std::mem::replace(&mut self.a.nodes[i as usize].slot, NIL);
         if slot != NIL {
             self.node_of[slot as usize] = NIL;
             self.evicted.push(slot);
@@ -239,10 +170,10 @@ impl LcsLirs {
 
     /// Drops node `i` from every list and counter.
     fn forget(&mut self, i: u32) {
-        let n = self.nodes[i as usize];
+        let n = self.a.nodes[i as usize];
         self.s_remove(i);
         if n.in_queue {
-            self.queue_remove(i);
+            self.a.queue_remove(i);
             if n.status == HIR_RESIDENT {
                 self.hir_w -= n.weight;
             }
@@ -253,17 +184,17 @@ impl LcsLirs {
         if n.slot == NIL {
             self.unindex(i);
         }
-        self.free.push(i);
+        self.a.release(i);
     }
 
     /// libCacheSim `LIRS_prune`: pop HIR entries off S's bottom, never its top.
     fn prune(&mut self) {
         loop {
-            let b = self.s.bottom;
-            if b == NIL || b == self.s.top {
+            let b = self.a.s.bottom;
+            if b == NIL || b == self.a.s.top {
                 break;
             }
-            let n = self.nodes[b as usize];
+            let n = self.a.nodes[b as usize];
             match n.status {
                 LIR => break,
                 HIR_NONRESIDENT => self.forget(b),
@@ -275,18 +206,18 @@ impl LcsLirs {
 
     /// libCacheSim `evictHIR`: evicts Q's oldest key; false if Q is empty.
     fn evict_hir(&mut self) -> bool {
-        let t = self.q.bottom;
+        let t = self.a.q.bottom;
         if t == NIL {
             return false;
         }
-        let w = self.nodes[t as usize].weight;
-        self.queue_remove(t);
+        let w = self.a.nodes[t as usize].weight;
+        self.a.queue_remove(t);
         self.hir_w -= w;
-        let was_slotless = self.nodes[t as usize].slot == NIL;
+        let was_slotless = self.a.nodes[t as usize].slot == NIL;
         self.detach(t);
-        if self.nodes[t as usize].in_s {
-            self.nodes[t as usize].status = HIR_NONRESIDENT;
-            self.queue_top(t);
+        if self.a.nodes[t as usize].in_s {
+            self.a.nodes[t as usize].status = HIR_NONRESIDENT;
+            self.a.queue_top(t);
             if !was_slotless {
                 self.index(t);
             }
@@ -298,17 +229,17 @@ impl LcsLirs {
 
     /// libCacheSim `evictLIR`: demotes S's bottom LIR key to Q; false if there is none.
     fn evict_lir(&mut self) -> bool {
-        let b = self.s.bottom;
-        if b == NIL || self.nodes[b as usize].status != LIR {
+        let b = self.a.s.bottom;
+        if b == NIL || self.a.nodes[b as usize].status != LIR {
             return false;
         }
-        let w = self.nodes[b as usize].weight;
+        let w = self.a.nodes[b as usize].weight;
         self.s_remove(b);
         self.lir_w -= w;
-        self.nodes[b as usize].status = HIR_RESIDENT;
+        self.a.nodes[b as usize].status = HIR_RESIDENT;
         if w <= self.hir_limit {
             while self.hir_w + w > self.hir_limit && self.evict_hir() {}
-            self.queue_top(b);
+            self.a.queue_top(b);
             self.hir_w += w;
         } else {
             // Larger than Q: libCacheSim drops it from the cache.
@@ -328,7 +259,7 @@ impl LcsLirs {
     fn on_missed(&mut self, hash: u64) {
         self.prepared = Some((hash, false));
         if let Some(i) = self.find_slotless(hash)
-            && self.nodes[i as usize].in_s
+            && self.a.nodes[i as usize].in_s
         {
             self.s_top(i);
         }
@@ -345,29 +276,29 @@ impl LcsLirs {
         let Some(i) = self.find_slotless(hash) else {
             return;
         };
-        let n = self.nodes[i as usize];
+        let n = self.a.nodes[i as usize];
         if n.status == HIR_NONRESIDENT {
             self.make_lir_room(n.weight);
-            self.queue_remove(i);
+            self.a.queue_remove(i);
         } else if n.status == HIR_RESIDENT && n.in_s && !n.in_queue {
             // libCacheSim finds it (a hit there): it becomes LIR.
             self.make_lir_room(n.weight);
-            self.nodes[i as usize].status = LIR;
+            self.a.nodes[i as usize].status = LIR;
             self.lir_w += n.weight;
         }
     }
 
     /// libCacheSim `limitStack`.
     fn limit_stack(&mut self) {
-        while self.s_w > self.s_limit && self.nh.bottom != NIL {
-            self.forget(self.nh.bottom);
+        while self.s_w > self.s_limit && self.a.nr.bottom != NIL {
+            self.forget(self.a.nr.bottom);
         }
     }
 
     /// One call of libCacheSim's `LIRS_evict` for a key of weight `w` whose entry is
     /// `incoming` (if any); false when it would do nothing.
     fn evict_step(&mut self, incoming: Option<u32>, w: u64) -> bool {
-        match incoming.map(|i| self.nodes[i as usize].status) {
+        match incoming.map(|i| self.a.nodes[i as usize].status) {
             Some(HIR_NONRESIDENT) => {
                 while self.hir_w >= self.hir_limit && self.evict_hir() {}
                 self.evict_lir()
@@ -385,7 +316,7 @@ impl LcsLirs {
     fn fallback_victim(&mut self) {
         while self.evicted.is_empty() && self.evict_hir() {}
         while self.evicted.is_empty() {
-            let b = self.s.bottom;
+            let b = self.a.s.bottom;
             if b == NIL {
                 return;
             }
@@ -410,7 +341,7 @@ impl Policy for LcsLirs {
         let i = match self.find_slotless(hash) {
             Some(i) => {
                 self.unindex(i);
-                let n = self.nodes[i as usize];
+                let n = self.a.nodes[i as usize];
                 // The entry takes the stored key's weight.
                 if n.in_s {
                     self.s_w = self.s_w - n.weight + w;
@@ -418,20 +349,20 @@ impl Policy for LcsLirs {
                 match n.status {
                     HIR_NONRESIDENT => {
                         // libCacheSim `LIRS_insert`, a non-resident entry: LIR.
-                        self.queue_remove(i);
-                        self.nodes[i as usize].status = LIR;
+                        self.a.queue_remove(i);
+                        self.a.nodes[i as usize].status = LIR;
                         self.lir_w += w;
                     }
                     LIR => self.lir_w = self.lir_w - n.weight + w,
                     _ if n.in_queue => self.hir_w = self.hir_w - n.weight + w,
                     _ => {}
                 }
-                self.nodes[i as usize].weight = w;
-                self.nodes[i as usize].slot = slot;
+                self.a.nodes[i as usize].weight = w;
+                self.a.nodes[i as usize].slot = slot;
                 i
             }
             None if self.lir_w + w <= self.lir_limit => {
-                let i = self.alloc(hash, slot, w, LIR);
+                let i = self.a.alloc(hash, slot, w, LIR);
                 self.s_top(i);
                 self.lir_w += w;
                 i
@@ -440,9 +371,9 @@ impl Policy for LcsLirs {
                 // libCacheSim `LIRS_can_insert`: both sets full → Q's oldest make room (the
                 // engine's own eviction already did, unless it made none).
                 while self.hir_w + w > self.hir_limit && self.evict_hir() {}
-                let i = self.alloc(hash, slot, w, HIR_RESIDENT);
+                let i = self.a.alloc(hash, slot, w, HIR_RESIDENT);
                 self.s_top(i);
-                self.queue_top(i);
+                self.a.queue_top(i);
                 self.hir_w += w;
                 i
             }
@@ -458,9 +389,9 @@ impl Policy for LcsLirs {
             return; // evicted during a hit, awaiting removal
         }
         let (old, new) = self.weights.refresh(ks, slot);
-        let n = self.nodes[i as usize];
+        let n = self.a.nodes[i as usize];
         if old != new {
-            self.nodes[i as usize].weight = new;
+            self.a.nodes[i as usize].weight = new;
             if n.in_s {
                 self.s_w = self.s_w - old + new;
             }
@@ -479,21 +410,21 @@ impl Policy for LcsLirs {
                 // hit_RD_HIRinS.
                 self.s_top(i);
                 if n.in_queue {
-                    self.queue_remove(i);
+                    self.a.queue_remove(i);
                     self.hir_w -= new;
                 }
                 self.make_lir_room(new);
-                self.nodes[i as usize].status = LIR;
+                self.a.nodes[i as usize].status = LIR;
                 self.lir_w += new;
             }
             _ => {
                 // hit_RD_HIRinQ.
-                self.queue_top(i);
+                self.a.queue_top(i);
                 self.hit = i;
                 self.make_lir_room(new);
                 self.hit = NIL;
                 self.s_top(i);
-                if self.nodes[i as usize].slot == NIL {
+                if self.a.nodes[i as usize].slot == NIL {
                     // Evicted from Q by its own demotion; libCacheSim still finds it in S.
                     self.index(i);
                 }
@@ -517,7 +448,7 @@ impl Policy for LcsLirs {
             return;
         }
         // libCacheSim `LIRS_remove`: the key leaves S and Q.
-        let lir = self.nodes[i as usize].status == LIR;
+        let lir = self.a.nodes[i as usize].status == LIR;
         self.forget(i);
         if lir {
             self.prune();
@@ -542,7 +473,7 @@ impl Policy for LcsLirs {
         for _ in 0..MAX_STEPS {
             if !self.evict_step(incoming, w.max(1)) && self.evicted.is_empty() {
                 // libCacheSim's evict would do nothing here (the NR branch always demotes).
-                if incoming.is_none_or(|i| self.nodes[i as usize].status != HIR_NONRESIDENT) {
+                if incoming.is_none_or(|i| self.a.nodes[i as usize].status != HIR_NONRESIDENT) {
                     break;
                 }
             }
@@ -565,9 +496,9 @@ impl Policy for LcsLirs {
 
     fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
         let (mut resident, mut lir_w, mut s_w, mut s_n) = (0usize, 0u64, 0u64, 0usize);
-        let mut cur = self.s.top;
+        let mut cur = self.a.s.top;
         while cur != NIL {
-            let n = &self.nodes[cur as usize];
+            let n = &self.a.nodes[cur as usize];
             if !n.in_s {
                 return Err(format!("LIRS node {cur} linked in S but not flagged"));
             }
@@ -584,16 +515,16 @@ impl Policy for LcsLirs {
             s_n += 1;
             cur = n.link[S][1];
         }
-        if s_n != self.s.len || s_w != self.s_w {
+        if s_n != self.a.s.len || s_w != self.s_w {
             return Err(format!(
                 "LIRS S: {s_n} nodes weighing {s_w}, recorded {} / {}",
-                self.s.len, self.s_w
+                self.a.s.len, self.s_w
             ));
         }
         let (mut hir_w, mut q_n) = (0u64, 0usize);
-        let mut cur = self.q.top;
+        let mut cur = self.a.q.top;
         while cur != NIL {
-            let n = &self.nodes[cur as usize];
+            let n = &self.a.nodes[cur as usize];
             if n.status != HIR_RESIDENT || !n.in_queue {
                 return Err(format!("LIRS Q holds node {cur} of status {}", n.status));
             }
@@ -605,19 +536,23 @@ impl Policy for LcsLirs {
             cur = n.link[QUEUE][1];
         }
         let mut nh_n = 0;
-        let mut cur = self.nh.top;
+        let mut cur = self.a.nr.top;
         while cur != NIL {
-            let n = &self.nodes[cur as usize];
+            let n = &self.a.nodes[cur as usize];
             if n.status != HIR_NONRESIDENT || !n.in_s {
                 return Err(format!("LIRS NH holds node {cur} (status {})", n.status));
             }
             nh_n += 1;
             cur = n.link[QUEUE][1];
         }
-        if q_n != self.q.len || hir_w != self.hir_w || lir_w != self.lir_w || nh_n != self.nh.len {
+        if q_n != self.a.q.len
+            || hir_w != self.hir_w
+            || lir_w != self.lir_w
+            || nh_n != self.a.nr.len
+        {
             return Err(format!(
                 "LIRS: Q {q_n}/{} weighing {hir_w}/{}, LIR {lir_w}/{}, NH {nh_n}/{}",
-                self.q.len, self.hir_w, self.lir_w, self.nh.len
+                self.a.q.len, self.hir_w, self.lir_w, self.a.nr.len
             ));
         }
         if resident + self.evicted.len() != ks.len() {
