@@ -10,7 +10,10 @@
 //! # Layout
 //!
 //! - [`engine`] — [`Engine`]: the one request loop (lookup → expire → evict → apply →
-//!   account → stats), the fast GET/SET/DEL paths, time and cron, hooks for persistence.
+//!   account → stats). `engine/mod.rs`: the struct, construction, accessors and hooks for
+//!   runners and persistence; `time.rs`: clocks, cron, the per-command prologue; `limit.rs`:
+//!   charges, the limit, `performEvictions`; `keyspace_ops.rs`: delete/expire/lookup/insert;
+//!   `fast.rs`: the GET / get-or-fill / SET / DEL fast paths the runners drive.
 //! - `commands` — the implementation of every [`Command`] behind [`Engine::execute`].
 //! - [`command`] — [`Command`], [`Reply`], [`ErrorReply`] (Redis's exact error texts);
 //!   `command/parse.rs`: parsing from and to argument vectors.
@@ -21,7 +24,8 @@
 //!   `dictGetRandomKey` and `dictScan`.
 //! - [`key`] — [`Key`]: byte strings, inline when short, free for integer ids.
 //! - [`value`] — [`Value`], [`Blob`]: payloads in sized or materialized [`Storage`].
-//! - [`config`] — [`Config`]: Redis's parameter names, defaults and ranges; redis.conf parsing.
+//! - [`config`] — [`Config`]: Redis's parameter names, defaults and ranges
+//!   (`config/params.rs`: the one parameter table) and redis.conf parsing (`config/parse.rs`).
 //! - [`lru`] — the LRU clock and LFU counter arithmetic of `evict.c`.
 //! - [`memory`] — `lab-memory-mode redis`: Redis 7.0's `used_memory` for the data held
 //!   (dicts, sds, robj, encodings, jemalloc size classes; see its Layout).

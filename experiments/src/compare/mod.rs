@@ -1,15 +1,24 @@
 //! `experiment compare --url URL`: the engine and a real server on the same workload, policy
 //! and size, side by side (`compare.csv`, the server's `server.csv`, and a report section).
 //!
-//! Each server cell (see [`crate::server`]) is followed by two engine runs of the same
+//! Each server cell (see [`crate::server`]) is followed by three engine runs of the same
 //! requests, one per **match**:
 //!
-//! * `bytes`: the engine gets the server's byte budget, `maxmemory` − the empty server's
+//! * `keys`: the engine holds exactly the key count the server held at the end (`DBSIZE`),
+//!   which takes per-key overhead out and leaves the policies' choices;
+//! * `bytes`: the engine gets the server's `maxmemory` in bytes under `lab-memory-mode
+//!   redis` (the Redis 7.0 model of `evictlab_engine::memory`): `lab-base-memory` = the
+//!   empty server's `used_memory` measured before the cell, `lab-jemalloc-quantum` probed
+//!   from the server ([`crate::server::Server::jemalloc_quantum`]: 16 for Debian's package,
+//!   which links the system jemalloc). This is the answer in `maxmemory` bytes;
+//! * `logical-bytes`: the server's byte budget, `maxmemory` − the empty server's
 //!   `used_memory`, counting key + value bytes per entry (no per-entry overhead, as
 //!   simulators count). Redis spends far more per key (dict entry, robj, sds headers,
-//!   jemalloc size classes: see `server_memory_per_key`), so the engine holds more keys;
-//! * `keys`: the engine holds exactly the key count the server held at the end (`DBSIZE`),
-//!   which takes per-key overhead out and leaves the policies' choices.
+//!   jemalloc size classes), so the engine holds more keys: the simulators' error, shown.
+//!
+//! `--config` may set `lab-jemalloc-quantum` / `lab-base-memory` (they then replace the
+//! probe / the measured base in the `bytes` rows); `lab-memory-mode` is the matches' own and
+//! is refused.
 //!
 //! The engine's clock runs at the rate the server achieved (`engine_rate`), so the 1 s LRU
 //! clock ties the same keys in both; enforcement defaults to Redis's (evict before each
@@ -68,9 +77,16 @@ pub struct CompareRow {
     pub policy: String,
     /// `maxmemory-samples`.
     pub samples: Option<u32>,
-    /// `bytes` (same byte budget) or `keys` (the engine holds the server's key count).
+    /// `keys` (the engine holds the server's key count), `bytes` (the server's `maxmemory`
+    /// under the redis model) or `logical-bytes` (the byte budget counting key + value).
     #[serde(rename = "match")]
     pub matching: String,
+    /// The engine's `lab-memory-mode` in this row (`keys`, `redis`, `logical`).
+    pub engine_memory_mode: String,
+    /// `lab-jemalloc-quantum` of a `redis` row (empty otherwise).
+    pub jemalloc_quantum: Option<u64>,
+    /// `lab-base-memory` of a `redis` row (empty otherwise).
+    pub engine_base_memory: Option<u64>,
     /// The engine's capacity in `capacity_unit`.
     pub capacity: u64,
     /// `bytes` or `keys`.
@@ -101,7 +117,8 @@ pub struct CompareRow {
     pub engine_keys: u64,
     /// Keys the server held at the end (`DBSIZE`).
     pub server_keys: u64,
-    /// Engine bytes per key at the end (key + value bytes, no overhead).
+    /// Engine bytes per key at the end: (modelled `used_memory` − `lab-base-memory`) / keys
+    /// in `redis` rows, key + value bytes / keys otherwise.
     pub engine_memory_per_key: f64,
     /// Server (`used_memory` − empty `used_memory`) / keys.
     pub server_memory_per_key: f64,
@@ -109,14 +126,36 @@ pub struct CompareRow {
     pub engine_rate: f64,
 }
 
-/// The two compare rows (bytes, keys) of one server row: the hit-rate runner replays `w`
-/// into an engine limited to the server's byte budget (key + value bytes counted) and to
-/// the key count the server held, its clock at the rate the server achieved.
+/// How the `bytes` rows model the server: the redis model's quantum and, unless `--config`
+/// sets `lab-base-memory`, the server's own empty `used_memory` as the base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RedisMatch {
+    /// `lab-jemalloc-quantum` (probed, or `--config`'s).
+    pub quantum: u64,
+    /// `lab-base-memory` when `--config` sets it (kept instead of the measured base).
+    pub base: Option<u64>,
+}
+
+/// The lower-cased parameter names `lines` set.
+fn names_set(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .flat_map(|t| t.lines())
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+/// The compare rows (keys, bytes, logical-bytes) of one server row: the hit-rate runner
+/// replays `w` into an engine holding the key count the server held, one limited to the
+/// server's `maxmemory` under the redis model, and one limited to the server's byte budget
+/// counting key + value bytes, each with its clock at the rate the server achieved.
 pub fn compare_rows(
     w: &Workload,
     s: &ServerRow,
     opts: &HitOptions,
     seed: u64,
+    redis: RedisMatch,
 ) -> Result<Vec<CompareRow>, RunError> {
     let policy = registry::find(&s.policy).ok_or_else(|| RunError::UnknownPolicy {
         name: s.policy.clone(),
@@ -128,13 +167,15 @@ pub fn compare_rows(
         crate::hitrate::DEFAULT_RATE
     };
     let mut out = Vec::new();
-    for (matching, unit, cap) in [
+    for (matching, mode, unit, cap) in [
+        ("keys", "keys", SizeUnit::Keys, s.keys),
+        ("bytes", "redis", SizeUnit::Bytes, s.maxmemory),
         (
-            "bytes",
+            "logical-bytes",
+            "logical",
             SizeUnit::Bytes,
             s.maxmemory.saturating_sub(s.baseline_used_memory),
         ),
-        ("keys", SizeUnit::Keys, s.keys),
     ] {
         let cell = Cell {
             workload: 0,
@@ -146,19 +187,49 @@ pub fn compare_rows(
         };
         let mut o = opts.clone();
         o.rate = rate;
-        if unit == SizeUnit::Bytes {
-            // A server's byte budget holds keys too: count them, as simulators do not.
-            o.config_lines.insert(0, "lab-count-key-bytes yes".into());
-        }
+        let (quantum, base) = match mode {
+            "redis" => {
+                let mut pre = vec![
+                    "lab-memory-mode redis".to_string(),
+                    format!("lab-jemalloc-quantum {}", redis.quantum),
+                ];
+                if redis.base.is_none() {
+                    pre.push(format!("lab-base-memory {}", s.baseline_used_memory));
+                }
+                o.config_lines.splice(0..0, pre);
+                (
+                    Some(redis.quantum),
+                    Some(redis.base.unwrap_or(s.baseline_used_memory)),
+                )
+            }
+            "logical" => {
+                // A server's byte budget holds keys too: count them, as simulators do not.
+                o.config_lines.insert(0, "lab-count-key-bytes yes".into());
+                (None, None)
+            }
+            _ => (None, None),
+        };
         let (e, end) = run_cell_with_end(w, &cell, &o)?;
+        let per_key_bytes = match mode {
+            "redis" => end.used_memory.saturating_sub(base.unwrap_or(0)),
+            _ => end.logical_bytes,
+        };
         out.push(CompareRow {
             cell: s.cell,
             workload: s.workload.clone(),
             policy: s.policy.clone(),
             samples: s.samples,
             matching: matching.into(),
+            engine_memory_mode: mode.into(),
+            jemalloc_quantum: quantum,
+            engine_base_memory: base,
             capacity: cap.max(1),
-            capacity_unit: matching.into(),
+            capacity_unit: if unit == SizeUnit::Keys {
+                "keys"
+            } else {
+                "bytes"
+            }
+            .into(),
             capacity_fraction: s.capacity_fraction,
             server_maxmemory: s.maxmemory,
             engine_hit_ratio: e.hit_ratio,
@@ -173,7 +244,7 @@ pub fn compare_rows(
             engine_keys: end.keys,
             server_keys: s.keys,
             engine_memory_per_key: if end.keys > 0 {
-                end.logical_bytes as f64 / end.keys as f64
+                per_key_bytes as f64 / end.keys as f64
             } else {
                 0.0
             },
@@ -184,6 +255,36 @@ pub fn compare_rows(
     Ok(out)
 }
 
+/// The redis model's settings for the `bytes` rows: refuses `lab-memory-mode` in
+/// `--config` (each match sets its own), takes `lab-jemalloc-quantum` from `--config` when
+/// given, else probes the server.
+pub fn redis_match(conn: &ServerConnArgs, config_lines: &[String]) -> Result<RedisMatch, RunError> {
+    let names = names_set(config_lines);
+    if names.iter().any(|n| n == "lab-memory-mode") {
+        return Err(RunError::BadArgument {
+            flag: "--config",
+            value: config_lines.join("; "),
+            expected: "no lab-memory-mode line: compare runs every match in its own mode (keys: \
+                       keys, bytes: redis, logical-bytes: logical); set lab-jemalloc-quantum \
+                       or lab-base-memory to adjust the redis model",
+        });
+    }
+    let mut c = evictlab_engine::Config::default();
+    c.apply_str(&config_lines.join("\n"), None)?;
+    let base = names
+        .iter()
+        .any(|n| n == "lab-base-memory")
+        .then_some(c.base_memory);
+    let quantum = if names.iter().any(|n| n == "lab-jemalloc-quantum") {
+        c.jemalloc_quantum.bytes()
+    } else {
+        let mut server = crate::server::Server::connect(&conn.url)?;
+        server.reset()?;
+        server.jemalloc_quantum()?
+    };
+    Ok(RedisMatch { quantum, base })
+}
+
 /// Runs `experiment compare`; returns the directory and the rows.
 pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), RunError> {
     let grid = redis_grid(&args.grid)?;
@@ -191,6 +292,7 @@ pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), Ru
     let opts = args
         .engine
         .options(crate::hitrate::DEFAULT_RATE, grid.fill_on_miss)?;
+    let redis = redis_match(&args.conn, &opts.config_lines)?;
     let input = args.workload.to_input(args.seed)?;
     let spin = ui.spinner("loading workload");
     let w = load(&input)?;
@@ -200,7 +302,7 @@ pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), Ru
     let bar = ui.bar(out.rows.len() as u64, "engine cells");
     let mut rows = Vec::new();
     for s in &out.rows {
-        rows.extend(compare_rows(&w, s, &opts, args.seed)?);
+        rows.extend(compare_rows(&w, s, &opts, args.seed, redis)?);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -233,17 +335,27 @@ pub fn add_section(report: &mut Report, rows: &[CompareRow], plots: &Path) -> Re
     report.heading(2, "Engine vs real server");
     report.paragraph(
         "The same requests replayed into the engine and into a real server (cache-aside \
-         through a server-side script, so every GET's outcome is exact). `bytes` rows give \
-         the engine the server's byte budget counting key + value bytes only; `keys` rows \
-         give it the key count the server held, which removes the per-key overhead and \
-         leaves the policies' choices. diff = engine − server, in percentage points.",
+         through a server-side script, so every GET's outcome is exact). `keys` rows give \
+         the engine the key count the server held, which removes the per-key overhead and \
+         leaves the policies' choices; `bytes` rows give it the server's `maxmemory` under \
+         the redis memory model (Redis 7.0's `used_memory`, the server's jemalloc quantum, \
+         the empty server's `used_memory` as its base); `logical-bytes` rows give it the \
+         server's byte budget counting key + value bytes only, as simulators do. \
+         diff = engine − server, in percentage points.",
     );
-    for (i, matching) in ["keys", "bytes"].iter().enumerate() {
+    for (i, matching) in ["keys", "bytes", "logical-bytes"].iter().enumerate() {
         let sel: Vec<&CompareRow> = rows.iter().filter(|r| r.matching == *matching).collect();
         if sel.is_empty() {
             continue;
         }
-        report.heading(3, format!("Matched by {matching}"));
+        report.heading(
+            3,
+            match *matching {
+                "bytes" => "Matched by maxmemory bytes (redis model)".to_string(),
+                "logical-bytes" => "Matched by bytes counting key + value (logical)".to_string(),
+                m => format!("Matched by {m}"),
+            },
+        );
         let label = |r: &CompareRow| match r.samples {
             Some(s) => format!(
                 "{} s{s} @{}",
@@ -319,17 +431,25 @@ pub fn add_section(report: &mut Report, rows: &[CompareRow], plots: &Path) -> Re
             .collect();
         report.bullets(sentences);
     }
-    let mpk: Vec<&CompareRow> = rows.iter().filter(|r| r.matching == "bytes").collect();
-    if let Some(r) = mpk.iter().max_by_key(|r| r.server_keys) {
-        report.paragraph(format!(
-            "Memory per key: the server spent {} per key (used_memory above the empty \
-             server / keys) where the engine's byte accounting counts {} (key + value), so at \
-             the same byte budget the engine held {} keys and the server {}.",
-            format::bytes(r.server_memory_per_key),
-            format::bytes(r.engine_memory_per_key),
-            r.engine_keys,
-            r.server_keys
-        ));
+    for (matching, how) in [
+        (
+            "bytes",
+            "under the redis model (modelled used_memory above lab-base-memory / keys)",
+        ),
+        ("logical-bytes", "counting key + value only"),
+    ] {
+        let sel: Vec<&CompareRow> = rows.iter().filter(|r| r.matching == matching).collect();
+        if let Some(r) = sel.iter().max_by_key(|r| r.server_keys) {
+            report.paragraph(format!(
+                "Memory per key, {how}: the server spent {} per key (used_memory above the \
+                 empty server / keys) and the engine {}, so at the same byte budget the engine \
+                 held {} keys and the server {}.",
+                format::bytes(r.server_memory_per_key),
+                format::bytes(r.engine_memory_per_key),
+                r.engine_keys,
+                r.server_keys
+            ));
+        }
     }
     Ok(())
 }
@@ -363,7 +483,7 @@ impl Experiment for CompareExperiment {
             .iter()
             .map(|r| {
                 format!(
-                    "{:<16} samples {:<4} {:>6} match {:<5} engine {:.4} server {:.4} diff {:+.2} pp",
+                    "{:<16} samples {:<4} {:>6} match {:<13} engine {:.4} server {:.4} diff {:+.2} pp",
                     r.policy,
                     r.samples.map_or("-".to_string(), |s| s.to_string()),
                     r.capacity_fraction,

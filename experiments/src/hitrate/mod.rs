@@ -278,6 +278,8 @@ pub struct EndState {
     pub keys: u64,
     /// Key + value bytes held.
     pub logical_bytes: u64,
+    /// `used_memory` as the cell's memory mode counts it (the key count in `keys` mode).
+    pub used_memory: u64,
 }
 
 /// [`run_cell`], with what the engine held at the end.
@@ -361,6 +363,7 @@ fn run_indexed(
     let end = EndState {
         keys: engine.len() as u64,
         logical_bytes: engine.logical_bytes(),
+        used_memory: engine.used_memory(),
     };
     let row = HitRow {
         cell: index,

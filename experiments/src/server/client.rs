@@ -155,6 +155,87 @@ impl Server {
             .map_err(|e| redis_err(&self.url, "DBSIZE", e))
     }
 
+    /// Turns Redis 7's `latency-tracking` off for the replay and returns the value to
+    /// restore (None when the server has no such setting, as Redis 6). With it on, the
+    /// first call of each command allocates that command's latency histogram (an
+    /// `hdr_histogram` of about 25 KB, kept until `CONFIG RESETSTAT`: redis `src/server.c`
+    /// `updateCommandLatencyHistogram`), counted in `used_memory`. A cell resets the stats
+    /// after measuring the empty server, so the replay's EVALSHA, GET, SET and INFO would
+    /// add about 100 KB the baseline does not hold: measured on Redis 7.0.15, the engine's
+    /// redis model then held 5–8 % more keys than the server at a 1 MB budget. A long-running
+    /// server has every histogram allocated, so it is part of its base, not of the data.
+    pub fn pause_latency_tracking(&mut self) -> Result<Option<String>, RunError> {
+        let was = self.config_get("latency-tracking")?;
+        if was.is_some() {
+            self.config_set("latency-tracking", "no")?;
+        }
+        Ok(was)
+    }
+
+    /// Restores what [`Server::pause_latency_tracking`] returned.
+    pub fn restore_latency_tracking(&mut self, was: Option<String>) -> Result<(), RunError> {
+        match was {
+            Some(v) => self.config_set("latency-tracking", &v),
+            None => Ok(()),
+        }
+    }
+
+    /// The jemalloc quantum of the server's build (8: Redis's bundled jemalloc, built with
+    /// lg-quantum 3; 16: a system jemalloc, as Debian's and Ubuntu's packages link), for the
+    /// engine's `lab-jemalloc-quantum`. Measured, not guessed from the version: `INFO
+    /// memory`'s `mem_allocator` must be jemalloc, then one key of 20 bytes holding the
+    /// integer 12345 (INT encoding: a bare 16-byte robj, never shared above 9999) is asked
+    /// `MEMORY USAGE key SAMPLES 0`, which Redis 7.0 computes as `sizeof(dictEntry)` (24,
+    /// unrounded) + the key sds's allocator size + the robj (redis `src/object.c`
+    /// `memoryCommand`, `objectComputeSize`). The key sds is sdshdr5: 1 + 20 + 1 = 22 bytes,
+    /// a 24-byte size class under quantum 8 and 32 under 16, so the answer is 64 or 72.
+    /// Any other answer (another allocator, another server's structures) is an error that
+    /// names it, since the redis model would not describe that server. Uses a scratch key
+    /// that it deletes; call it on an emptied server.
+    pub fn jemalloc_quantum(&mut self) -> Result<u64, RunError> {
+        const PROBE: &str = "evictlab:quantum:abc";
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query(&mut self.con)
+            .map_err(|e| redis_err(&self.url, "INFO memory", e))?;
+        let allocator = Info::parse(&info)
+            .0
+            .get("mem_allocator")
+            .cloned()
+            .unwrap_or_default();
+        if !allocator.starts_with("jemalloc") {
+            return Err(RunError::Server {
+                url: self.url.clone(),
+                message: format!(
+                    "mem_allocator is {allocator:?}: the redis memory model needs a jemalloc \
+                     build (set the quantum yourself with --config \"lab-jemalloc-quantum 8|16\" \
+                     if you know it)"
+                ),
+            });
+        }
+        self.exec(&["SET", PROBE, "12345"])?;
+        let usage: Result<u64, _> = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(PROBE)
+            .arg("SAMPLES")
+            .arg(0)
+            .query(&mut self.con);
+        self.exec(&["DEL", PROBE])?;
+        let usage = usage.map_err(|e| redis_err(&self.url, "MEMORY USAGE", e))?;
+        match usage {
+            64 => Ok(8),
+            72 => Ok(16),
+            other => Err(RunError::Server {
+                url: self.url.clone(),
+                message: format!(
+                    "MEMORY USAGE of a 20-byte key holding 12345 is {other} bytes; Redis 7.0 \
+                     answers 64 (jemalloc quantum 8) or 72 (quantum 16). Set the quantum with \
+                     --config \"lab-jemalloc-quantum 8|16\" if you know it"
+                ),
+            }),
+        }
+    }
+
     /// Empties the server and removes the limit (the script stays loaded: FLUSHALL does not
     /// flush scripts).
     pub fn reset(&mut self) -> Result<(), RunError> {

@@ -129,6 +129,7 @@ pub fn measure(
     ui: &Ui,
 ) -> Result<ServerOutcome, RunError> {
     let mut s = Server::connect(&conn.url)?;
+    let tracking = s.pause_latency_tracking()?;
     let opts = ServerOptions {
         rate: conn.rate,
         pipeline: conn.pipeline,
@@ -168,6 +169,7 @@ pub fn measure(
         spin.finish_and_clear();
     }
     s.reset()?;
+    s.restore_latency_tracking(tracking)?;
     Ok(ServerOutcome { rows, points, cow })
 }
 

@@ -3,7 +3,9 @@
 //!
 //! One **server cell** is (policy, samples, capacity) on one loaded [`Workload`]:
 //!
-//! 1. `FLUSHALL SYNC`, `CONFIG SET maxmemory 0`, load the replay script, `CONFIG RESETSTAT`;
+//! 1. `FLUSHALL SYNC`, `CONFIG SET maxmemory 0`, load the replay script, `CONFIG RESETSTAT`
+//!    (Redis 7's `latency-tracking` is off for the whole run and restored at the end: see
+//!    [`Server::pause_latency_tracking`]);
 //! 2. resolve the capacity with the hit-rate rules ([`crate::hitrate::capacity`]) and turn it
 //!    into a `maxmemory` in bytes:
 //!    * a key count: the `maxmemory` at which the server holds about `cap` keys while

@@ -1,0 +1,147 @@
+//! Time: virtual and system clocks, the cron tick, and the per-command prologue (clock refresh,
+//! `performEvictions` before every command, write checks).
+
+use super::*;
+
+impl Engine {
+    // ----------------------------------------------------------------------------------
+    // Time and cron
+    // ----------------------------------------------------------------------------------
+
+    /// Advances virtual time to `t_ms`, running every cron tick in between. Time never goes
+    /// back; in system-clock mode this does nothing.
+    #[inline]
+    pub fn set_time_ms(&mut self, t_ms: u64) {
+        if self.system_start.is_some() || t_ms <= self.now_ms {
+            return;
+        }
+        self.advance_to(t_ms);
+    }
+
+    /// [`Engine::set_time_ms`] once it is known that virtual time moves forward.
+    fn advance_to(&mut self, t_ms: u64) {
+        // Bound the work of a huge jump (e.g. a gap of days in a trace): run at most this
+        // many ticks; passive expiry still removes whatever the skipped ticks would have.
+        const MAX_CATCH_UP_TICKS: u64 = 100_000;
+        let period = self.cron_period_ms;
+        let ticks = (t_ms.saturating_sub(self.next_cron_ms)) / period;
+        if ticks > MAX_CATCH_UP_TICKS {
+            self.next_cron_ms += (ticks - MAX_CATCH_UP_TICKS) * period;
+            // The skipped ticks' EchoVault cycles are skipped too (else one tick would
+            // catch up on all of them: unbounded work after a gap of years).
+            self.expire.skip_echovault_to(self.next_cron_ms);
+        }
+        while !self.cron_exhausted && self.next_cron_ms <= t_ms {
+            // Idle ticks (nothing in them can change the keyspace) run in closed form
+            // (`crate::idle`), unless `lab-cron-stepping every-tick` asks for each one.
+            let due = (t_ms - self.next_cron_ms) / period + 1;
+            if due > 1 && !self.cfg.cron_every_tick && self.skip_idle_ticks(due) {
+                continue;
+            }
+            self.now_ms = self.next_cron_ms;
+            self.cron();
+            self.schedule_next_cron(1);
+        }
+        self.now_ms = t_ms;
+    }
+
+    /// Moves the next cron tick `ticks` periods past the current one (the one at
+    /// `next_cron_ms`); past `u64::MAX` there is no further tick.
+    pub(crate) fn schedule_next_cron(&mut self, ticks: u64) {
+        match ticks
+            .checked_mul(self.cron_period_ms)
+            .and_then(|d| self.next_cron_ms.checked_add(d))
+        {
+            Some(t) => self.next_cron_ms = t,
+            None => self.cron_exhausted = true,
+        }
+    }
+
+    /// Advances virtual time by `delta_ms` (saturating at `u64::MAX`).
+    pub fn advance_ms(&mut self, delta_ms: u64) {
+        self.set_time_ms(self.now_ms.saturating_add(delta_ms));
+    }
+
+    /// `serverCron`: refresh the LRU clock, run the active-expire SLOW cycle, track peak.
+    /// `crate::idle` is its closed form over idle ticks: keep the two in step.
+    fn cron(&mut self) {
+        self.lru_clock = lru_clock(self.now_ms);
+        self.active_expire_cron();
+        if let Some(m) = &mut self.mem {
+            m.cron();
+        }
+        self.update_peak();
+    }
+
+    #[inline]
+    pub(crate) fn update_peak(&mut self) {
+        let used = self.used_memory();
+        if used > self.stats.used_memory_peak {
+            self.stats.used_memory_peak = used;
+        }
+    }
+
+    /// Everything that happens before a command runs: clock, cron, fast expire cycle,
+    /// eviction under Redis enforcement. Returns the eviction result.
+    #[inline(always)]
+    pub(crate) fn begin_command(&mut self) -> EvictResult {
+        self.stats.total_commands_processed += 1;
+        // The common case of a replay (virtual time, no pending FAST expire cycle, strict
+        // enforcement) decides in a few compares; everything else is out of line.
+        let redis_evicts = self.limits_active && self.cfg.enforcement == Enforcement::Redis;
+        if self.system_start.is_none()
+            && !self.expire.fast_cycle_due(&self.cfg, self.now_ms)
+            && !(redis_evicts || self.policy_evicts_on_access)
+        {
+            return EvictResult::Ok;
+        }
+        self.begin_command_slow()
+    }
+
+    /// [`Engine::begin_command`] when the clock, the expire cycle or eviction may need work.
+    #[inline(never)]
+    fn begin_command_slow(&mut self) -> EvictResult {
+        if self.policy_evicts_on_access {
+            // Keys the policy evicted while tracking the previous command's hits.
+            while let Some(slot) = self.policy.take_evicted() {
+                self.evict_slot(slot);
+            }
+        }
+        if let Some((start, base)) = self.system_start {
+            self.now_ms = base + start.elapsed().as_millis() as u64;
+            if self.now_ms >= self.next_cron_ms {
+                self.cron();
+                self.next_cron_ms = self.now_ms.saturating_add(self.cron_period_ms);
+            }
+        }
+        if self.expire.fast_cycle_due(&self.cfg, self.now_ms) {
+            self.active_expire_fast();
+        }
+        if self.limits_active
+            && self.cfg.enforcement == Enforcement::Redis
+            && (self.evict_pending || self.over_limit(0, 0))
+        {
+            self.perform_evictions()
+        } else {
+            EvictResult::Ok
+        }
+    }
+
+    /// Before a write: MISCONF, then OOM for DENYOOM commands when eviction failed.
+    #[inline]
+    pub(crate) fn check_write(
+        &mut self,
+        evict: EvictResult,
+        denyoom: bool,
+    ) -> Result<(), ErrorReply> {
+        if let Some(e) = &self.write_block {
+            self.stats.misconf_rejections += 1;
+            return Err(e.clone());
+        }
+        if denyoom && evict == EvictResult::Fail {
+            self.stats.rejected_writes += 1;
+            return Err(ErrorReply::Oom);
+        }
+        Ok(())
+    }
+}
