@@ -169,7 +169,8 @@ impl PackedBuilder {
         }
         if r.next_access != NEVER || !t.next.is_empty() {
             t.next.resize(i, 0);
-            t.next.push(next_code(i, r.next_access, &mut t.next_escapes));
+            t.next
+                .push(next_code(i, r.next_access, &mut t.next_escapes));
         }
         Ok(())
     }
@@ -379,14 +380,16 @@ mod tests {
             prop_oneof![Just(Op::Get), Just(Op::Set), Just(Op::Delete)],
             prop_oneof![Just(NEVER), 0u64..300, any::<u64>()],
         )
-            .prop_map(|(time_ms, key, value_size, ttl_ms, op, next_access)| Request {
-                time_ms,
-                key,
-                value_size,
-                ttl_ms,
-                op,
-                next_access,
-            })
+            .prop_map(
+                |(time_ms, key, value_size, ttl_ms, op, next_access)| Request {
+                    time_ms,
+                    key,
+                    value_size,
+                    ttl_ms,
+                    op,
+                    next_access,
+                },
+            )
     }
 
     proptest! {
@@ -411,7 +414,9 @@ mod tests {
     #[test]
     fn defaults_take_no_column() {
         // Reads with one size per object and no time: ids only.
-        let v: Vec<Request> = (0..1000u64).map(|i| Request::get(i % 7, 100 + (i % 7) as u32)).collect();
+        let v: Vec<Request> = (0..1000u64)
+            .map(|i| Request::get(i % 7, 100 + (i % 7) as u32))
+            .collect();
         let p = PackedTrace::from_requests(&v).unwrap();
         assert_eq!(p.request_bytes(), 4 * 1000);
         assert_eq!(p.objects().len(), 7);
