@@ -681,3 +681,65 @@ fn report_on_an_empty_directory_says_what_is_missing() {
     assert_has(&e, &["no result CSV", "hitrate.csv"]);
     assert!(!e.contains("merge"), "{e}");
 }
+
+/// Issue 12: an explicit `--out` that exists and is not empty is refused (its files kept)
+/// unless `--overwrite`, which replaces it as a whole; a run that fails leaves it untouched
+/// and no staging directory behind.
+#[test]
+fn an_existing_results_directory_is_refused_or_replaced_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("res");
+    std::fs::create_dir(&out).unwrap();
+    write(&out, "keep.txt", b"mine\n");
+    let args = |extra: &[&'static str]| {
+        let mut v = vec![
+            "hitrate",
+            "--workload",
+            "zipf:0.9",
+            "--keys",
+            "50",
+            "--requests",
+            "500",
+            "--policies",
+            "lru",
+            "--sizes",
+            "0.2",
+            "--out",
+            s(&out),
+        ];
+        v.extend_from_slice(extra);
+        v
+    };
+    let e = fails(&args(&[]));
+    assert_has(&e, &["--out", "res", "not empty", "--overwrite"]);
+    assert_eq!(std::fs::read(out.join("keep.txt")).unwrap(), b"mine\n");
+    // A run that fails (here: a bad config line) with --overwrite changes nothing.
+    let e = fails(&args(&["--overwrite", "--config", "maxmemory-samples 0"]));
+    assert_has(&e, &["maxmemory-samples"]);
+    assert!(out.join("keep.txt").exists());
+    // --overwrite replaces the directory as a whole.
+    let r = run(&args(&["--overwrite"]));
+    assert!(r.ok, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(s(&out.join("hitrate.csv"))),
+        "{}",
+        r.stdout
+    );
+    assert!(out.join("hitrate.csv").exists() && !out.join("keep.txt").exists());
+    let left: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("res")],
+        "staging left behind"
+    );
+    // An empty directory needs no --overwrite.
+    let empty = d.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let mut a = args(&[]);
+    *a.last_mut().unwrap() = s(&empty);
+    succeeds(&a);
+    assert!(empty.join("hitrate.csv").exists());
+}

@@ -42,7 +42,8 @@
 //! - [`ui`] — progress bars handed in by the binary.
 //! - [`sweep`] — declarative TOML sweeps: validation, the cell grid, shards.
 //! - [`workload`] — a workload loaded in memory: requests, working set, next accesses.
-//! - [`output`] — CSV and JSON writing, `metadata.json`, run directories.
+//! - [`output`] — CSV and JSON writing, `metadata.json`, run directory names.
+//! - [`outdir`] — `--out`/`--overwrite` and results directories staged and renamed into place.
 //! - [`alloc`] — [`alloc::LabAllocator`]: the counting global allocator dispatching at run time
 //!   to glibc, jemalloc or mimalloc; allocator stats, purge, the jemalloc defrag hint.
 //! - [`mem`] — one memory sample: counted used bytes, RSS (`/proc/self/statm`), allocator stats.
@@ -66,6 +67,7 @@ pub mod hitrate;
 pub mod mem;
 pub mod memory;
 pub mod mrc;
+pub mod outdir;
 pub mod output;
 pub mod regress;
 pub mod server;

@@ -194,8 +194,9 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RunError> 
     })
 }
 
-/// A fresh run directory `results/<name>-<YYYYMMDD-HHMMSS>` (a suffix is added if it exists).
-pub fn new_run_dir(root: &Path, name: &str) -> Result<PathBuf, RunError> {
+/// The path of a fresh run directory `results/<name>-<YYYYMMDD-HHMMSS>` (a suffix is added
+/// if it exists); [`crate::outdir::OutArgs::create`] stages and creates it.
+pub fn new_run_dir_name(root: &Path, name: &str) -> PathBuf {
     let stamp = utc_stamp();
     let mut dir = root.join(format!("{name}-{stamp}"));
     let mut i = 1;
@@ -203,11 +204,7 @@ pub fn new_run_dir(root: &Path, name: &str) -> Result<PathBuf, RunError> {
         i += 1;
         dir = root.join(format!("{name}-{stamp}-{i}"));
     }
-    std::fs::create_dir_all(&dir).map_err(|e| RunError::Io {
-        path: dir.clone(),
-        source: e,
-    })?;
-    Ok(dir)
+    dir
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC, from the system clock (only used for directory names).

@@ -10,11 +10,10 @@ pub mod report;
 pub mod suite;
 pub mod sweep;
 
-use std::path::{Path, PathBuf};
-
 use evictlab_engine::policy::registry::{self, PolicyInfo};
 
 use crate::RunError;
+use crate::outdir::{OutArgs, OutDir};
 
 /// Parses `all` or a comma-separated list of policy names.
 pub fn parse_policies(text: &str) -> Result<Vec<&'static PolicyInfo>, RunError> {
@@ -43,18 +42,10 @@ pub fn parse_policies(text: &str) -> Result<Vec<&'static PolicyInfo>, RunError> 
     Ok(policies)
 }
 
-/// `--out DIR` if given (created), else a fresh `results/<name>-<timestamp>`.
-pub fn out_dir(out: &Option<PathBuf>, name: &str) -> Result<PathBuf, RunError> {
-    match out {
-        Some(d) => {
-            std::fs::create_dir_all(d).map_err(|e| RunError::Io {
-                path: d.clone(),
-                source: e,
-            })?;
-            Ok(d.clone())
-        }
-        None => crate::output::new_run_dir(Path::new("results"), name),
-    }
+/// The results directory of a run: `--out DIR` if given, else a fresh
+/// `results/<name>-<timestamp>`; staged beside its destination until [`OutDir::commit`].
+pub fn out_dir(out: &OutArgs, name: &str) -> Result<OutDir, RunError> {
+    out.create(name)
 }
 
 /// Runs `f` on a rayon pool of `threads` threads (all cores when `None`).

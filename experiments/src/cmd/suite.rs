@@ -16,9 +16,10 @@ pub struct SuiteArgs {
     /// Seed of every engine and generator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/suite-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
     /// Worker threads (default: all cores); results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -40,8 +41,9 @@ pub struct SuiteOutcome {
 /// Runs the suite: every experiment's suite part, in the order of [`EXPERIMENTS`], into
 /// one directory.
 pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
+    let out = crate::cmd::out_dir(&args.out, "suite")?;
     let mut suite = SuiteRun {
-        dir: crate::cmd::out_dir(&args.out, "suite")?,
+        dir: out.to_path_buf(),
         seed: args.seed,
         quick: args.quick,
         threads: args.threads,
@@ -57,5 +59,8 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     crate::regress::write_timings(&dir)?;
     output::write_metadata(&dir, "suite", args.seed, args, &super::allocator_name())?;
     super::report::render(&dir, "evictlab: default suite")?;
-    Ok(SuiteOutcome { dir, notes })
+    Ok(SuiteOutcome {
+        dir: out.commit()?,
+        notes,
+    })
 }

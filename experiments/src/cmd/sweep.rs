@@ -24,9 +24,10 @@ pub struct RunArgs {
     /// Validate the spec and print the number of cells, without running anything.
     #[arg(long)]
     pub dry_run: bool,
-    /// Output directory (default: results/<name>-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
     /// Worker threads (default: all cores); results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -72,6 +73,7 @@ pub fn run(args: &RunArgs, ui: &Ui) -> Result<RunOutcome, RunError> {
             cells_run: 0,
         });
     }
+    let dir = super::out_dir(&args.out, &sweep.spec.name)?;
     // Load only the workloads this shard needs (in spec order).
     let spin = ui.spinner("loading workloads");
     let mut workloads = Vec::new();
@@ -98,7 +100,6 @@ pub fn run(args: &RunArgs, ui: &Ui) -> Result<RunOutcome, RunError> {
         run_indexed_cells(&workloads, &mine, &sweep.options, &|| bar.inc(1))
     })??;
     bar.finish_and_clear();
-    let dir = super::out_dir(&args.out, &sweep.spec.name)?;
     write_sweep_dir(
         &dir,
         &sweep.spec,
@@ -118,7 +119,7 @@ pub fn run(args: &RunArgs, ui: &Ui) -> Result<RunOutcome, RunError> {
         &super::allocator_name(),
     )?;
     Ok(RunOutcome {
-        dir: Some(dir),
+        dir: Some(dir.commit()?),
         total_cells: sweep.cells.len(),
         cells_run: mine.len(),
     })
@@ -157,9 +158,10 @@ pub struct MergeArgs {
     /// Result directories of the shards of one sweep.
     #[arg(value_name = "DIR", required = true)]
     pub dirs: Vec<PathBuf>,
-    /// Where to write the merged result.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
 }
 
 /// Combines shard directories into one, identical to a single-machine run.
@@ -262,5 +264,5 @@ pub fn merge(args: &MergeArgs) -> Result<PathBuf, RunError> {
         args,
         &super::allocator_name(),
     )?;
-    Ok(dir)
+    dir.commit()
 }

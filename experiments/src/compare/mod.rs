@@ -61,9 +61,10 @@ pub struct CompareArgs {
     /// Seed of the generator and the engines.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/compare-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
 }
 
 /// One line of `compare.csv`.
@@ -289,6 +290,7 @@ pub fn redis_match(conn: &ServerConnArgs, config_lines: &[String]) -> Result<Red
 pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), RunError> {
     let grid = redis_grid(&args.grid)?;
     args.conn.check()?;
+    let dir = crate::cmd::out_dir(&args.out, "compare")?;
     let opts = args
         .engine
         .options(crate::hitrate::DEFAULT_RATE, grid.fill_on_miss)?;
@@ -306,7 +308,6 @@ pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), Ru
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let dir = crate::cmd::out_dir(&args.out, "compare")?;
     crate::server::cmd::write(&dir, &out)?;
     output::write_csv(&dir.join("compare.csv"), &rows)?;
     output::write_metadata(
@@ -317,7 +318,7 @@ pub fn run(args: &CompareArgs, ui: &Ui) -> Result<(PathBuf, Vec<CompareRow>), Ru
         &crate::cmd::allocator_name(),
     )?;
     crate::cmd::report::render(&dir, "evictlab: engine vs server")?;
-    Ok((dir, rows))
+    Ok((dir.commit()?, rows))
 }
 
 fn rerr(e: evictlab_reports::ReportError) -> RunError {

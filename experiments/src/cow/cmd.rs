@@ -25,6 +25,9 @@ pub struct CowCmdArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub cow: CowArgs,
+    /// `--out DIR` (default: results/cow-<timestamp>) and `--overwrite`.
+    #[command(flatten)]
+    pub out: crate::outdir::OutArgs,
     /// The quick preset (32 MiB, 0/20k/100k writes/s, THP off and on, fork and forkless, a
     /// 96 MB/s emulated disk; a few seconds). Only --out and --seed apply with it.
     #[arg(long)]
@@ -56,14 +59,16 @@ fn cow_err(e: crate::cow::CowError) -> RunError {
 }
 
 /// The effective arguments: the quick preset keeps `--out` and `--seed`.
-pub fn effective(args: &CowCmdArgs) -> CowArgs {
-    if args.quick {
-        let mut q = quick_args(&args.cow.out);
+pub fn effective(args: &CowCmdArgs, out: &Path) -> CowArgs {
+    let mut eff = if args.quick {
+        let mut q = quick_args(out);
         q.seed = args.cow.seed;
         q
     } else {
         args.cow.clone()
-    }
+    };
+    eff.out = out.to_path_buf();
+    eff
 }
 
 /// Runs the cells with a progress bar (cells run in forked workers; see the module docs).
@@ -85,8 +90,9 @@ pub fn run_cells(args: &CowArgs, ui: &Ui) -> Result<CowSummary, RunError> {
 
 /// Runs `experiment cow`: `cow.csv`, `cow_timeseries.csv`, `cow_log.txt`, `metadata.json`,
 /// plots and `report.md` in `--out`. Returns the summary.
-pub fn run(args: &CowCmdArgs, ui: &Ui) -> Result<CowSummary, RunError> {
-    let eff = effective(args);
+pub fn run(args: &CowCmdArgs, ui: &Ui) -> Result<(CowSummary, PathBuf), RunError> {
+    let dir = crate::cmd::out_dir(&args.out, "cow")?;
+    let eff = effective(args, &dir);
     let summary = run_cells(&eff, ui)?;
     let rec = Recorded {
         quick: args.quick,
@@ -115,7 +121,7 @@ pub fn run(args: &CowCmdArgs, ui: &Ui) -> Result<CowSummary, RunError> {
     report.write(&eff.out).map_err(|e| RunError::Report {
         message: e.to_string(),
     })?;
-    Ok(summary)
+    Ok((summary, dir.commit()?))
 }
 
 /// Adds the COW section from `dir/cow.csv` (and `cow_timeseries.csv` if present); returns
@@ -163,18 +169,16 @@ impl Experiment for CowExperiment {
     }
 
     fn run(&self, m: &clap::ArgMatches, ui: &Ui) -> Result<Ran, RunError> {
-        let s = run(&experiment::parse(m)?, ui)?;
+        let (s, dir) = run(&experiment::parse(m)?, ui)?;
         let ms = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.1}"));
         let mut lines = vec![format!(
             "{} snapshots; fork ms/GiB THP off {}, THP on {}; wrote {}",
             s.rows.len(),
             ms(s.fork_ms_per_gb_thp_off),
             ms(s.fork_ms_per_gb_thp_on),
-            s.csv.display()
+            dir.join("cow.csv").display()
         )];
-        if let Some(dir) = s.csv.parent() {
-            lines.push(format!("report: {}", dir.join("report.md").display()));
-        }
+        lines.push(format!("report: {}", dir.join("report.md").display()));
         Ok(Ran {
             lines,
             warnings: s

@@ -122,8 +122,9 @@ pub struct CowArgs {
         default_value = "fork,forkless"
     )]
     pub snapshot: Vec<SnapshotMode>,
-    /// Output directory (cow.csv, cow_timeseries.csv, cow_log.txt).
-    #[arg(long, default_value = "results/cow")]
+    /// Output directory (cow.csv, cow_timeseries.csv, cow_log.txt): set by the caller (the
+    /// `cow` command stages it from `--out`, see [`crate::outdir`]).
+    #[arg(skip = PathBuf::from("results/cow"))]
     pub out: PathBuf,
     /// Seed for the dataset, the key choice and the Zipf permutation.
     #[arg(long, default_value_t = 1)]

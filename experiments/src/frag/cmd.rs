@@ -22,9 +22,10 @@ pub struct FragArgs {
     /// Allocators to compare, comma-separated: system (glibc malloc), jemalloc, mimalloc.
     #[arg(long, default_value = "system,jemalloc,mimalloc")]
     pub allocators: String,
-    /// Output directory (default: results/frag-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
     /// The quick preset: 24 MiB fill, 20 k overhead keys, 300 ms idle,
     /// active-defrag-ignore-bytes scaled to 1 MB (explicit flags still win).
     #[arg(long)]
@@ -190,7 +191,7 @@ pub fn run(args: &FragArgs, ui: &Ui) -> Result<FragOutcome, RunError> {
     output::write_metadata(&dir, "frag", cfg.seed, spec, &crate::cmd::allocator_name())?;
     crate::cmd::report::render(&dir, "evictlab: memory realism (frag)")?;
     Ok(FragOutcome::Ran {
-        dir,
+        dir: dir.commit()?,
         summary: results.iter().map(summary_line).collect(),
     })
 }

@@ -45,9 +45,10 @@ pub struct HclArgs {
     /// Seed of the operation stream and the engine.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/hcl-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
 }
 
 impl HclArgs {
@@ -62,7 +63,7 @@ impl HclArgs {
             invalidate_ratio: 0.01,
             low_memory_trigger: 0.0,
             seed,
-            out: None,
+            out: Default::default(),
         }
     }
 }
@@ -241,12 +242,13 @@ pub fn measure(args: &HclArgs, ui: &Ui) -> Result<Vec<HclRow>, RunError> {
 
 /// Runs `experiment hcl`: writes `hcl.csv`, `metadata.json` and `report.md`.
 pub fn run(args: &HclArgs, ui: &Ui) -> Result<(PathBuf, Vec<HclRow>), RunError> {
-    let rows = measure(args, ui)?;
+    // The results directory first: a refused --out fails before any work.
     let dir = crate::cmd::out_dir(&args.out, "hcl")?;
+    let rows = measure(args, ui)?;
     output::write_csv(&dir.join("hcl.csv"), &rows)?;
     output::write_metadata(&dir, "hcl", args.seed, args, &crate::cmd::allocator_name())?;
     crate::cmd::report::render(&dir, "evictlab: HCL Cache scenario")?;
-    Ok((dir, rows))
+    Ok((dir.commit()?, rows))
 }
 
 /// Adds the HCL section to a report from `hcl.csv` rows.

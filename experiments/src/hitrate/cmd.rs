@@ -54,9 +54,10 @@ pub struct HitrateArgs {
     /// Seed of the engines (and of the generator).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/hitrate-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
     /// Worker threads (default: all cores); results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -72,6 +73,7 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
     let grid = args.grid.resolve()?;
     // Reject bad config lines before spending CPU.
     let opts = args.engine.options(args.rate, grid.fill_on_miss)?;
+    let dir = crate::cmd::out_dir(&args.out, "hitrate")?;
     let input = args.workload.to_input(args.seed)?;
     let cells = grid.cells(1, &[args.seed]);
     let needs_next = grid.policies.iter().any(|p| p.needs_next_access);
@@ -117,7 +119,6 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
         run_cells(&ws, &cells, &opts, &|| bar.inc(1))
     })??;
     bar.finish_and_clear();
-    let dir = crate::cmd::out_dir(&args.out, "hitrate")?;
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
     crate::regress::write_timings(&dir)?;
     output::write_metadata(
@@ -132,7 +133,7 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
     report.write(&dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })?;
-    Ok((dir, rows))
+    Ok((dir.commit()?, rows))
 }
 
 /// `experiment hitrate` in the list of experiments.

@@ -52,9 +52,10 @@ pub struct MemoryArgs {
     /// Seed of the generator and engines.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/memory-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
 }
 
 /// One row of `memory.csv`.
@@ -209,6 +210,8 @@ pub fn type_rows(e: &Engine) -> Vec<TypeRow> {
 /// Replays under both models and writes the CSVs, `metadata.json`, the plot and
 /// `report.md`; returns the directory and the rows.
 pub fn run(args: &MemoryArgs, ui: &Ui) -> Result<(PathBuf, Vec<MemoryRow>), RunError> {
+    // The results directory first: a refused --out fails before any work.
+    let dir = crate::cmd::out_dir(&args.out, "memory")?;
     let logical_cfg = model_config(&args.config, MemoryMode::Logical)?;
     let redis_cfg = model_config(&args.config, MemoryMode::Redis)?;
     let input = args.workload.to_input(args.seed)?;
@@ -221,7 +224,6 @@ pub fn run(args: &MemoryArgs, ui: &Ui) -> Result<(PathBuf, Vec<MemoryRow>), RunE
     spin.finish_and_clear();
     let rows = vec![memory_row(&logical), memory_row(&redis)];
     let types = type_rows(&redis);
-    let dir = crate::cmd::out_dir(&args.out, "memory")?;
     output::write_csv(&dir.join("memory.csv"), &rows)?;
     output::write_csv(&dir.join("memory_by_type.csv"), &types)?;
     output::write_metadata(
@@ -236,7 +238,7 @@ pub fn run(args: &MemoryArgs, ui: &Ui) -> Result<(PathBuf, Vec<MemoryRow>), RunE
     rep.write(&dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })?;
-    Ok((dir, rows))
+    Ok((dir.commit()?, rows))
 }
 
 /// `experiment memory` in the list of experiments.

@@ -49,9 +49,10 @@ pub struct MrcArgs {
     /// Seed of the SHARDS sampling hash (and of the generator).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/mrc-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
 }
 
 /// Parses `--methods` with the `--rate` / `--shards-size` parameters.
@@ -112,6 +113,8 @@ pub fn curves(
 /// Runs the methods and writes `mrc.csv`, `metadata.json`, plots and `report.md`; returns
 /// the directory and the rows.
 pub fn run(args: &MrcArgs, ui: &Ui) -> Result<(PathBuf, Vec<MrcRow>), RunError> {
+    // The results directory first: a refused --out fails before any work.
+    let dir = crate::cmd::out_dir(&args.out, "mrc")?;
     let methods = parse_methods(&args.methods, args.rate, !args.no_adjust, args.shards_size)?;
     if args.points == 0 {
         return Err(RunError::BadArgument {
@@ -131,7 +134,6 @@ pub fn run(args: &MrcArgs, ui: &Ui) -> Result<(PathBuf, Vec<MrcRow>), RunError> 
     })?;
     bar.finish_and_clear();
     let rows = mrc::rows(&w, &all);
-    let dir = crate::cmd::out_dir(&args.out, "mrc")?;
     mrc::write_csv(&dir.join("mrc.csv"), &rows)?;
     output::write_metadata(&dir, "mrc", args.seed, args, &crate::cmd::allocator_name())?;
     let mut report = evictlab_reports::Report::new("evictlab: miss-ratio curves");
@@ -139,7 +141,7 @@ pub fn run(args: &MrcArgs, ui: &Ui) -> Result<(PathBuf, Vec<MrcRow>), RunError> 
     report.write(&dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })?;
-    Ok((dir, rows))
+    Ok((dir.commit()?, rows))
 }
 
 /// `experiment mrc` in the list of experiments.

@@ -73,9 +73,10 @@ pub struct ServerArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/server-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
 }
 
 /// The default `--policies` of `server` and `compare`.
@@ -177,13 +178,13 @@ pub fn measure(
 pub fn run(args: &ServerArgs, ui: &Ui) -> Result<(PathBuf, ServerOutcome), RunError> {
     let grid = redis_grid(&args.grid)?;
     args.conn.check()?;
+    let dir = crate::cmd::out_dir(&args.out, "server")?;
     let input = args.workload.to_input(args.seed)?;
     let spin = ui.spinner("loading workload");
     let w = load(&input)?;
     spin.finish_and_clear();
     let cells = grid.cells(1, &[args.seed]);
     let out = measure(&args.conn, &w, &cells, grid.fill_on_miss, args.seed, ui)?;
-    let dir = crate::cmd::out_dir(&args.out, "server")?;
     write(&dir, &out)?;
     output::write_metadata(
         &dir,
@@ -193,7 +194,7 @@ pub fn run(args: &ServerArgs, ui: &Ui) -> Result<(PathBuf, ServerOutcome), RunEr
         &crate::cmd::allocator_name(),
     )?;
     crate::cmd::report::render(&dir, "evictlab: real server")?;
-    Ok((dir, out))
+    Ok((dir.commit()?, out))
 }
 
 /// Writes `server.csv`, `server_timeseries.csv` and (if any) `cow.csv`.

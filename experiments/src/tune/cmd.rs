@@ -114,9 +114,10 @@ pub struct TuneArgs {
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Output directory (default: results/tune-<timestamp>).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    /// `--out DIR` and `--overwrite`.
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub out: crate::outdir::OutArgs,
 }
 
 /// Runs `experiment tune`; returns the outcome and the report's path.
@@ -137,7 +138,7 @@ pub fn run(args: &TuneArgs, ui: &Ui) -> Result<(TuneOutcome, PathBuf), RunError>
         save_rules,
         appendonly: args.appendonly,
         appendfsync: format!("{:?}", args.appendfsync).to_ascii_lowercase(),
-        out: dir.clone(),
+        out: dir.to_path_buf(),
         seed: args.seed,
         dataset_sizes: args.dataset_sizes.clone(),
         value_size: args.value_size,
@@ -153,6 +154,9 @@ pub fn run(args: &TuneArgs, ui: &Ui) -> Result<(TuneOutcome, PathBuf), RunError>
     let path = tune_report::write(&outcome)?;
     // The detailed sections (every hit-rate cell, every snapshot) in report.md.
     crate::cmd::report::render(&dir, "evictlab: tune (details)")?;
+    let staged = dir.to_path_buf();
+    let dir = dir.commit()?;
+    let path = dir.join(path.strip_prefix(&staged).unwrap_or(&path));
     Ok((outcome, path))
 }
 
