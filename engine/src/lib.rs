@@ -32,7 +32,9 @@
 //! - `expire` — the active-expire cycle presets (redis, redis5, echovault).
 //! - `idle` — the closed form of idle cron ticks in virtual time (`lab-cron-stepping`).
 //! - [`policy`] — the [`Policy`] trait, the [`policy::registry`], one file per policy (Redis's,
-//!   research ones, Belady) and their shared parts (ghost FIFO, frequency sketch, capacity).
+//!   EchoVault's, research ones, Belady) and their shared parts (ghost FIFO, frequency sketch, capacity).
+//! - [`server`] — [`Server`]: the `lab-server` profiles (redis, echovault) and which
+//!   policies each offers and how it maps `maxmemory-policy` names.
 //! - [`stats`] — [`Stats`], named as Redis's INFO fields.
 //! - [`persist`] — snapshot file, SAVE/BGSAVE by `fork()` with copy-on-write measurement,
 //!   AOF, save rules, forkless snapshot (one file each; see its Layout).
@@ -67,6 +69,7 @@ pub mod lru;
 pub mod memory;
 pub mod persist;
 pub mod policy;
+pub mod server;
 pub mod stats;
 pub mod value;
 
@@ -82,5 +85,6 @@ pub use expire::ExpireParams;
 pub use key::Key;
 pub use keyspace::{Entry, Keyspace, NO_EXPIRE, Scope, Slot};
 pub use policy::{InsertKind, NEVER, Policy, PolicyCtx, RemovalCause};
+pub use server::Server;
 pub use stats::Stats;
 pub use value::{Blob, Storage, Value, ValueType};

@@ -108,7 +108,7 @@ impl GridArgs {
             .filter(|n| !n.is_empty())
             .collect();
         let policies: Vec<&'static PolicyInfo> = if names == ["all"] {
-            registry::POLICIES.iter().collect()
+            evictlab_engine::Server::Redis.policies().collect()
         } else {
             names
                 .iter()

@@ -22,6 +22,8 @@
 //!
 //! # Layout
 //!
+//! - [`echovault`] — `lab-memory-mode echovault`: EchoVault's own per-key estimate
+//!   (not a Redis model; kept here beside it as the other server's accounting).
 //! - [`jemalloc`] — size classes for quantum 8 or 16.
 //! - [`table`] — a dict's bucket arrays: growth, forced growth, `expandAllowed`,
 //!   incremental rehash, cron shrink and rehash.
@@ -30,6 +32,7 @@
 //! - this file — [`RedisMemory`]: the per-key charges and the two dicts, kept in step with
 //!   the keyspace by the engine.
 
+pub mod echovault;
 pub mod jemalloc;
 pub mod listpack;
 pub mod objects;

@@ -526,15 +526,25 @@ fn every_family_keeps_its_flags_and_the_registry_order() {
             ),
             Family::Oracle => assert!(p.needs_next_access, "{} must ask for the oracle", p.name),
             Family::Redis => assert!(p.params.is_empty(), "{}: Redis takes no lab params", p.name),
+            Family::Echovault => assert!(
+                p.params.is_empty() && !p.sampled && !p.lfu_field && !p.needs_next_access,
+                "{}: EchoVault's policies are exact and take no lab params",
+                p.name
+            ),
         }
     }
-    // Families in order (Redis, research, oracle), alphabetical within research and oracle,
-    // as the `policies!` list promises.
+    // Families in order (Redis, EchoVault, research, oracle), alphabetical within research
+    // and oracle, as the `policies!` list promises.
     let families: Vec<Family> = POLICIES.iter().map(|p| p.family).collect();
     let rank = |f: &Family| {
-        [Family::Redis, Family::Research, Family::Oracle]
-            .iter()
-            .position(|g| g == f)
+        [
+            Family::Redis,
+            Family::Echovault,
+            Family::Research,
+            Family::Oracle,
+        ]
+        .iter()
+        .position(|g| g == f)
     };
     assert!(
         families.windows(2).all(|w| rank(&w[0]) <= rank(&w[1])),

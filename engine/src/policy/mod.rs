@@ -32,6 +32,9 @@
 //! - [`params`] — typed `lab-policy-param`s: [`params::ParamSpec`], resolved
 //!   [`params::ParamValues`], range errors.
 //! - [`noeviction`], [`redis_sampled`] — Redis's eight `maxmemory-policy` values.
+//! - [`echovault_noeviction`], [`echovault_lfu`], [`echovault_lru`], [`echovault_random`] —
+//!   EchoVault's seven `--eviction-policy` values (`echovault-*`), exact heaps and lists as
+//!   its code keeps them; `lab-server echovault` maps the plain names to them.
 //! - [`lru`], [`fifo`], [`clock`], [`sieve`], [`s3fifo`], [`arc`], [`twoq`] (`2q`), [`lfu`],
 //!   [`wtinylfu`] (`w-tinylfu`), [`lirs`] — research policies, one file each; `w-tinylfu`'s
 //!   default variant (libCacheSim's) is in [`wtinylfu_lcs`], with its filter in [`cbf`].
@@ -171,10 +174,15 @@ pub use reference::{Closeness, Reference, reference};
 pub use registry::{Family, PolicyInfo, find, names};
 
 // The one list of policies: module :: type, in registry order (Redis's, then research
-// policies alphabetically, then the oracles). See `any.rs` for what each line generates.
+// policies alphabetically, then the oracles); EchoVault's come right after Redis's. See
+// `any.rs` for what each line generates.
 policies! {
     noeviction::NoEviction,
     redis_sampled::RedisSampled,
+    echovault_lfu::EchovaultLfu,
+    echovault_lru::EchovaultLru,
+    echovault_noeviction::EchovaultNoEviction,
+    echovault_random::EchovaultRandom,
     twoq::TwoQ,
     arc::Arc,
     clock::Clock,

@@ -18,6 +18,9 @@ use super::sizing::Capacity;
 pub enum Family {
     /// Redis's eight `maxmemory-policy` values.
     Redis,
+    /// EchoVault's (SugarDB's) seven `--eviction-policy` values, exact as it implements them
+    /// (`../shared/reference/echovault.md`); what `lab-server echovault` maps the names to.
+    Echovault,
     /// Exact reference policies and research algorithms.
     Research,
     /// Offline optimum (needs the future).
@@ -29,6 +32,7 @@ impl Family {
     pub fn name(self) -> &'static str {
         match self {
             Family::Redis => "redis",
+            Family::Echovault => "echovault",
             Family::Research => "research",
             Family::Oracle => "oracle",
         }
@@ -101,6 +105,21 @@ impl PolicyInfo {
             needs_next_access: false,
             params: &[],
             build,
+        }
+    }
+
+    /// One of EchoVault's policies: evicts (unless it is `echovault-noeviction`), exact (not
+    /// sampled), no Redis LFU field, no `lab-policy-param`s.
+    pub const fn echovault(
+        name: &'static str,
+        summary: &'static str,
+        volatile_only: bool,
+        build: Builder,
+    ) -> PolicyInfo {
+        PolicyInfo {
+            family: Family::Echovault,
+            volatile_only,
+            ..PolicyInfo::research(name, summary, &[], build)
         }
     }
 

@@ -18,7 +18,7 @@ use crate::outdir::{OutArgs, OutDir};
 /// Parses `all` or a comma-separated list of policy names.
 pub fn parse_policies(text: &str) -> Result<Vec<&'static PolicyInfo>, RunError> {
     if text.trim() == "all" {
-        return Ok(registry::POLICIES.iter().collect());
+        return Ok(evictlab_engine::Server::Redis.policies().collect());
     }
     let policies: Vec<&'static PolicyInfo> = text
         .split(',')

@@ -214,10 +214,10 @@ impl Experiment for HitrateExperiment {
                 seed: s.seed,
             })
         };
-        let registry = &evictlab_engine::policy::registry::POLICIES;
-        let no_volatile: Vec<_> = registry.iter().filter(|p| !p.volatile_only).collect();
-        let ttl_policies: Vec<_> = registry
-            .iter()
+        // The default server's policies (EchoVault's run under `lab-server echovault`).
+        let registry = || evictlab_engine::Server::Redis.policies();
+        let no_volatile: Vec<_> = registry().filter(|p| !p.volatile_only).collect();
+        let ttl_policies: Vec<_> = registry()
             .filter(|p| {
                 p.volatile_only || ["allkeys-lru", "allkeys-lfu", "lru", "belady"].contains(&p.name)
             })

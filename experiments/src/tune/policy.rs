@@ -146,7 +146,7 @@ pub(super) fn policy_step(p: &TuneParams, f0: f64, ui: &Ui) -> Result<Vec<Policy
         let hi = (f0 * 2.0).min(1.0);
         (vec![lo, f0.max(1e-6), hi], vec!["half", "budget", "double"])
     };
-    let policies: Vec<&'static _> = evictlab_engine::policy::registry::POLICIES.iter().collect();
+    let policies: Vec<&'static _> = evictlab_engine::Server::Redis.policies().collect();
     let seeds: Vec<u64> = (0..p.seeds.max(1) as u64).map(|i| p.seed + i).collect();
     let mut cells = Vec::new();
     let grid = Grid {
