@@ -203,6 +203,12 @@ fn bad_input_gets_errors_that_name_the_value_and_the_choices() {
 fn list_and_export_work() {
     let p = run_ok(&["list", "policies"]);
     assert!(p.contains("allkeys-lru") && p.contains("noeviction"));
+    // Each checked configuration's reference and closeness, as `policy::REFERENCES` states.
+    for r in evictlab_engine::policy::REFERENCES {
+        let line = format!("{}, {}", r.source, r.closeness);
+        assert!(p.contains(&line), "{} missing {line:?}", r.policy);
+    }
+    assert!(p.contains("reproduces (variant v0): libCacheSim 0.3.5 S3FIFOv0.c"));
     let f = run_ok(&["list", "formats"]);
     assert!(f.contains("oracle-general"));
     let dir = tempfile::tempdir().unwrap();

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::Command;
 
-use evictlab_engine::policy::{Closeness, reference};
+use evictlab_engine::policy::{Closeness, REFERENCES, Reference};
 
 use crate::util::{engine_hits, engine_misses_with, next_accesses, read_ids, traces_dir};
 
@@ -30,71 +30,19 @@ const TRACES: &[&str] = &[
 ];
 const FRACTIONS: &[f64] = &[0.05, 0.1, 0.4];
 
-/// The policies compared, with the `lab-policy-param`s and the script's name for the
-/// matching libCacheSim cache.
-struct Case {
-    lab: &'static str,
-    params: &'static [(&'static str, &'static str)],
-    lcs: &'static str,
+/// libCacheSim's cache for a checked configuration: the script's name, `policy` or
+/// `policy:variant`.
+fn script_name(r: &Reference) -> String {
+    match r.variant {
+        None => r.policy.to_string(),
+        Some(v) => format!("{}:{v}", r.policy),
+    }
 }
 
-const CASES: &[Case] = &[
-    Case {
-        lab: "lru",
-        params: &[],
-        lcs: "lru",
-    },
-    Case {
-        lab: "fifo",
-        params: &[],
-        lcs: "fifo",
-    },
-    Case {
-        lab: "clock",
-        params: &[],
-        lcs: "clock",
-    },
-    Case {
-        lab: "sieve",
-        params: &[],
-        lcs: "sieve",
-    },
-    Case {
-        lab: "s3fifo",
-        params: &[],
-        lcs: "s3fifo",
-    },
-    Case {
-        lab: "arc",
-        params: &[],
-        lcs: "arc",
-    },
-    Case {
-        lab: "2q",
-        params: &[],
-        lcs: "2q",
-    },
-    Case {
-        lab: "lfu",
-        params: &[],
-        lcs: "lfu",
-    },
-    Case {
-        lab: "lirs",
-        params: &[],
-        lcs: "lirs",
-    },
-    Case {
-        lab: "w-tinylfu",
-        params: &[],
-        lcs: "w-tinylfu",
-    },
-    Case {
-        lab: "belady",
-        params: &[],
-        lcs: "belady",
-    },
-];
+/// The `lab-policy-param`s that select a checked configuration.
+fn lab_params(r: &Reference) -> Vec<(&'static str, &'static str)> {
+    r.variant.map(|v| ("variant", v)).into_iter().collect()
+}
 
 /// Runs the script; returns (policy, size) → misses.
 fn libcachesim_misses(
@@ -148,15 +96,15 @@ fn research_policies_match_libcachesim() {
         return;
     };
     let only = std::env::var("EVICTLAB_LCS_ONLY").ok();
-    let cases: Vec<&Case> = CASES
+    let cases: Vec<&Reference> = REFERENCES
         .iter()
-        .filter(|c| {
+        .filter(|r| {
             only.as_deref()
-                .is_none_or(|o| o.split(',').any(|x| x == c.lab))
+                .is_none_or(|o| o.split(',').any(|x| x == r.policy || x == script_name(r)))
         })
         .collect();
-    // policy → worst |Δ miss ratio| and where.
-    let mut worst: BTreeMap<&str, (f64, String)> = BTreeMap::new();
+    // configuration → worst |Δ miss ratio| and where.
+    let mut worst: BTreeMap<String, (f64, String)> = BTreeMap::new();
     let mut failures = Vec::new();
     for name in TRACES {
         let path = dir.join(name);
@@ -164,19 +112,21 @@ fn research_policies_match_libcachesim() {
         let next = next_accesses(&ids);
         let distinct = ids.iter().collect::<HashSet<_>>().len() as f64;
         let sizes: Vec<u64> = FRACTIONS.iter().map(|f| (distinct * f) as u64).collect();
-        let lcs_names: Vec<&str> = cases.iter().map(|c| c.lcs).collect();
-        let lcs_misses = libcachesim_misses(Path::new(&python), &path, &sizes, &lcs_names);
-        for case in &cases {
-            let claim = reference(case.lab).expect("every compared policy has a reference");
+        let lcs_names: Vec<String> = cases.iter().map(|r| script_name(r)).collect();
+        let lcs_refs: Vec<&str> = lcs_names.iter().map(String::as_str).collect();
+        let lcs_misses = libcachesim_misses(Path::new(&python), &path, &sizes, &lcs_refs);
+        for (claim, lcs_name) in cases.iter().zip(&lcs_names) {
+            let params = lab_params(claim);
             for &size in &sizes {
-                let lab = engine_misses_with(case.lab, case.params, size, &ids, &next);
-                let lcs = lcs_misses[&(case.lcs.to_string(), size)];
+                let lab = engine_misses_with(claim.policy, &params, size, &ids, &next);
+                let lcs = lcs_misses[&(lcs_name.clone(), size)];
                 let diff = (lab as f64 - lcs as f64).abs() / ids.len() as f64;
                 println!(
-                    "{name} size {size}: {} lab {lab} libCacheSim {lcs} (Δ miss ratio {diff:.4})",
-                    case.lab
+                    "{name} size {size}: {lcs_name} lab {lab} libCacheSim {lcs} (Δ miss ratio {diff:.4})"
                 );
-                let w = worst.entry(case.lab).or_insert((0.0, String::new()));
+                let w = worst
+                    .entry(lcs_name.clone())
+                    .or_insert((0.0, String::new()));
                 if diff > w.0 || w.1.is_empty() {
                     *w = (diff, format!("{name} size {size}"));
                 }
@@ -186,8 +136,8 @@ fn research_policies_match_libcachesim() {
                 };
                 if !ok {
                     failures.push(format!(
-                        "{} on {name} size {size}: lab {lab} vs libCacheSim {lcs} misses (Δ {diff:.4}), claimed {}",
-                        case.lab, claim.closeness
+                        "{lcs_name} on {name} size {size}: lab {lab} vs libCacheSim {lcs} misses (Δ {diff:.4}), claimed {}",
+                        claim.closeness
                     ));
                 }
             }
@@ -195,14 +145,15 @@ fn research_policies_match_libcachesim() {
     }
     println!("worst |Δ miss ratio| per policy:");
     for (p, (d, at)) in &worst {
-        println!("  {p:10} {d:.4} ({at})");
+        println!("  {p:12} {d:.4} ({at})");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// A debugging aid, run by hand: the first request where the engine and libCacheSim
-/// disagree (hit vs miss), for `EVICTLAB_LCS_DIVERGE="POLICY TRACE SIZE"` (TRACE relative to
-/// the traces folder), with the requests just before it.
+/// disagree (hit vs miss), for `EVICTLAB_LCS_DIVERGE="POLICY TRACE SIZE"` (POLICY as the
+/// script names it, `name` or `name:variant`; TRACE relative to the traces folder), with the
+/// requests just before it.
 #[test]
 #[ignore = "debugging aid; needs EVICTLAB_LCS_PYTHON and EVICTLAB_LCS_DIVERGE"]
 fn first_divergence_from_libcachesim() {
@@ -233,7 +184,11 @@ fn first_divergence_from_libcachesim() {
         .collect();
     let ids = read_ids(&path);
     let size: u64 = size.parse().unwrap();
-    let lab = engine_hits(policy, size, &ids);
+    let (name, params) = match policy.split_once(':') {
+        Some((name, variant)) => (name, vec![("variant", variant)]),
+        None => (policy, vec![]),
+    };
+    let lab = engine_hits(name, &params, size, &ids);
     assert_eq!(lab.len(), reference.len());
     match (0..lab.len()).find(|&i| lab[i] != reference[i]) {
         None => println!("no divergence over {} requests", lab.len()),

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Miss counts from libCacheSim (the `libcachesim` Python package, its C simulator) for the
-evictlab reference test (tests/libcachesim_reference.rs).
+evictlab reference test (tests/libcachesim.rs).
 
 Usage: libcachesim_ref.py TRACE SIZE[,SIZE...] POLICY[,POLICY...]
        libcachesim_ref.py --hits TRACE SIZE POLICY   (one line of 0/1 per request: hit?)

@@ -516,3 +516,133 @@ fn hitrate_refuses_memory_modes_that_cannot_apply() {
         assert!(err.contains(line), "{line}: {err}");
     }
 }
+
+/// `--config "lab-memory-mode redis"` takes effect in every command that replays into an
+/// engine (issue 11): at the same byte limit Redis's overhead leaves fewer keys, so the hit
+/// ratio drops (`hitrate`, `run`); `hcl`'s limit, a fraction of the unlimited peak, is
+/// counted in Redis's bytes; `compare` runs only the `bytes` (redis) match beside `keys`, or
+/// with `logical` only `logical-bytes` (with a server). `tune` is covered in `tune_cli.rs`.
+#[test]
+fn memory_mode_redis_takes_effect_in_every_command() {
+    use crate::util::{num, read_rows, run_ok};
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let redis = ["--config", "lab-memory-mode redis"];
+    // hitrate at maxmemory 1.2 MB: logical holds every key, redis about 4 000 (the base is 914 592).
+    let hitrate = |out: &str, extra: &[&str]| {
+        let mut a = vec![
+            "hitrate",
+            "--workload",
+            "zipf:0.99",
+            "--keys",
+            "20000",
+            "--requests",
+            "60000",
+            "--policies",
+            "allkeys-lru",
+            "--size-unit",
+            "bytes",
+            "--sizes",
+            "1200000",
+            "--out",
+            out,
+        ];
+        a.extend_from_slice(extra);
+        run_ok(&a);
+        read_rows(&std::path::Path::new(out).join("hitrate.csv")).remove(0)
+    };
+    let (hl, hr) = (hitrate(&d("hl"), &[]), hitrate(&d("hr"), &redis));
+    assert!(hr["config"].contains("lab-memory-mode redis"), "{hr:?}");
+    assert!(
+        num(&hr, "hit_ratio") + 0.02 < num(&hl, "hit_ratio"),
+        "redis {} vs logical {}",
+        hr["hit_ratio"],
+        hl["hit_ratio"]
+    );
+    // run: the same cell from a spec with a config line.
+    let spec = |name: &str, config: &str| {
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "name = \"{name}\"\npolicies = [\"allkeys-lru\"]\nsizes = [1200000]\n\
+                 size_unit = \"bytes\"\nconfig = [{config}]\n[[workloads]]\n\
+                 spec = \"zipf:0.99\"\nkeys = 20000\nrequests = 60000\n"
+            ),
+        )
+        .unwrap();
+        let out = d(&format!("{name}-out"));
+        run_ok(&[
+            "run",
+            path.to_str().unwrap(),
+            "--threads",
+            "1",
+            "--out",
+            &out,
+        ]);
+        read_rows(&std::path::Path::new(&out).join("hitrate.csv")).remove(0)
+    };
+    let (rl, rr) = (spec("rl", ""), spec("rr", "\"lab-memory-mode redis\""));
+    assert_eq!(rr["hit_ratio"], hr["hit_ratio"], "run and hitrate agree");
+    assert_eq!(rl["hit_ratio"], hl["hit_ratio"]);
+    // hcl: the limit is a fraction of the unlimited peak in Redis's bytes.
+    let hcl = |out: &str, extra: &[&str]| {
+        let mut a = vec![
+            "hcl",
+            "--policies",
+            "allkeys-lru",
+            "--memory-fractions",
+            "0.5",
+            "--entries",
+            "2000",
+            "--deps",
+            "200",
+            "--ops",
+            "20000",
+            "--out",
+            out,
+        ];
+        a.extend_from_slice(extra);
+        run_ok(&a);
+        read_rows(&std::path::Path::new(out).join("hcl.csv")).remove(0)
+    };
+    let (cl, cr) = (hcl(&d("cl"), &[]), hcl(&d("cr"), &redis));
+    // The redis model adds the base (914 592) and per-key overhead to the peak.
+    assert!(
+        num(&cr, "maxmemory") > num(&cl, "maxmemory") + 914_592.0 / 2.0,
+        "hcl maxmemory: redis {} vs logical {}",
+        cr["maxmemory"],
+        cl["maxmemory"]
+    );
+    // compare (needs a server): the byte match follows the mode.
+    let Some(url) = server_url() else { return };
+    let _g = SERVER.lock().unwrap_or_else(|e| e.into_inner());
+    for (mode, want) in [("redis", "bytes"), ("logical", "logical-bytes")] {
+        let out = d(&format!("cmp-{mode}"));
+        let line = format!("lab-memory-mode {mode}");
+        run_ok(&[
+            "compare",
+            "--url",
+            &url,
+            "--workload",
+            "zipf:0.99",
+            "--keys",
+            "3000",
+            "--requests",
+            "20000",
+            "--size-unit",
+            "bytes",
+            "--sizes",
+            "500000",
+            "--policies",
+            "allkeys-lru",
+            "--config",
+            &line,
+            "--out",
+            &out,
+        ]);
+        let rows = read_rows(&std::path::Path::new(&out).join("compare.csv"));
+        let matches: Vec<&str> = rows.iter().map(|r| r["match"].as_str()).collect();
+        assert_eq!(matches, ["keys", want], "{mode}");
+    }
+}

@@ -11,7 +11,9 @@
 //!
 //! Each reference follows the same reading of its source as the policy file documents
 //! (libCacheSim's order of operations for CLOCK, S3-FIFO and ARC, the papers' for 2Q, SIEVE
-//! and LIRS, Caffeine's simulator for W-TinyLFU), so a disagreement is a bug in one of them.
+//! and LIRS `variant paper`, Caffeine's simulator for W-TinyLFU `variant caffeine`), so a
+//! disagreement is a bug in one of them. The `libcachesim` variants of LIRS and W-TinyLFU
+//! (their defaults) are checked against libCacheSim itself (`libcachesim`).
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
@@ -465,7 +467,9 @@ fn references(policy: &str) -> Vec<Case> {
         "arc" => vec![(&[], |c, ids, _| arc(c, ids))],
         "2q" => vec![(&[], |c, ids, _| two_q(c, ids))],
         "lfu" => vec![(&[], |c, ids, _| lfu(c, ids))],
-        "lirs" => vec![(&[], |c, ids, _| lirs(c, ids))],
+        // The paper's reading; the default variant (libCacheSim's) is checked against
+        // libCacheSim itself in `libcachesim`.
+        "lirs" => vec![(&[("variant", "paper")], |c, ids, _| lirs(c, ids))],
         // Caffeine's simulator's reading; the default variant (libCacheSim's) is checked
         // against libCacheSim itself in `libcachesim`.
         "w-tinylfu" => vec![(&[("variant", "caffeine")], |c, ids, _| w_tinylfu(c, ids))],

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::util::{experiment, read_rows};
 
-fn tune(out: &Path, ram: &str) {
+fn tune(out: &Path, ram: &str, extra: &[&str]) {
     let o = experiment()
         .args([
             "tune",
@@ -35,6 +35,7 @@ fn tune(out: &Path, ram: &str) {
             "--out",
             out.to_str().unwrap(),
         ])
+        .args(extra)
         .output()
         .expect("run experiment");
     assert!(
@@ -59,7 +60,7 @@ fn rec(dir: &Path, name: &str) -> f64 {
 fn every_cited_number_is_in_the_csvs_and_ram_moves_maxmemory() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a");
-    tune(&a, "2gb");
+    tune(&a, "2gb", &[]);
     let report = std::fs::read_to_string(a.join("tuning-report.md")).unwrap();
     let cites = read_rows(&a.join("tune_citations.csv"));
     assert!(cites.len() > 20, "too few citations: {}", cites.len());
@@ -142,7 +143,7 @@ fn every_cited_number_is_in_the_csvs_and_ram_moves_maxmemory() {
     assert!(a.join("plots/tune_fit_cow.png").exists());
     // A larger box gets a larger maxmemory.
     let b = dir.path().join("b");
-    tune(&b, "4gb");
+    tune(&b, "4gb", &["--config", "lab-jemalloc-quantum 16"]);
     let m2 = rec(&b, "maxmemory_bytes");
     assert!(m2 > m * 1.5, "maxmemory {m} at 2gb, {m2} at 4gb");
     let report_b = std::fs::read_to_string(b.join("tuning-report.md")).unwrap();
@@ -153,4 +154,54 @@ fn every_cited_number_is_in_the_csvs_and_ram_moves_maxmemory() {
             .to_string()
     };
     assert_ne!(line(&report), line(&report_b));
+    // maxmemory as keys under the redis model (the default), with the quantum it used.
+    assert_eq!(rec(&a, "budget_keys"), rec(&a, "budget_keys_redis"));
+    assert_eq!(rec(&a, "jemalloc_quantum"), 8.0);
+    assert_eq!(rec(&b, "jemalloc_quantum"), 16.0);
+    for d in [&a, &b] {
+        let (keys, per_key) = (rec(d, "budget_keys_redis"), rec(d, "redis_per_key_bytes"));
+        // Redis spends more per key than key + value bytes: fewer keys than the logical count.
+        assert!(keys < rec(d, "budget_keys_logical"), "{keys}");
+        // The keys and their dicts' buckets fit in maxmemory beside the base; one more
+        // table doubling's worth of keys would not.
+        let room = rec(d, "maxmemory_bytes") - 914_592.0;
+        assert!(
+            keys * (per_key + 8.0) <= room + 1.0,
+            "{keys} x {per_key} > {room}"
+        );
+        assert!(
+            keys * (per_key + 16.0) > room * 0.9,
+            "{keys} x {per_key} vs {room}"
+        );
+    }
+    // Quantum 16 rounds zipf's 1-byte strings up further than 8: more bytes per key.
+    assert!(rec(&b, "redis_per_key_bytes") > rec(&a, "redis_per_key_bytes"));
+    let report_b = std::fs::read_to_string(b.join("tuning-report.md")).unwrap();
+    assert!(
+        report_b.contains("lab-jemalloc-quantum 16"),
+        "report names the quantum"
+    );
+}
+
+#[test]
+fn tune_config_picks_the_memory_model_and_refuses_other_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        experiment()
+            .args(["tune", "--workload", "zipf:0.9", "--keys", "1000"])
+            .args(["--requests", "5000", "--ram", "64mb"])
+            .args(extra)
+            .args(["--out", dir.path().join("x").to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    for (line, expect) in [
+        ("lab-sampling uniform", "memory-model line"),
+        ("lab-memory-mode keys", "redis (default) or logical"),
+        ("lab-jemalloc-quantum 12", "lab-jemalloc-quantum"),
+    ] {
+        let o = run(&["--config", line]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(expect), "{line}: {err}");
+    }
 }

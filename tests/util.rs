@@ -127,12 +127,11 @@ pub fn engine_misses_with(
     replay(policy, params, size, ids, next, |_| {})
 }
 
-/// Whether each request of `ids` hits, replayed as in [`engine_misses_with`] (no oracle,
-/// no parameters).
-pub fn engine_hits(policy: &str, size: u64, ids: &[u64]) -> Vec<bool> {
+/// Whether each request of `ids` hits, replayed as in [`engine_misses_with`] (no oracle).
+pub fn engine_hits(policy: &str, params: &[(&str, &str)], size: u64, ids: &[u64]) -> Vec<bool> {
     let mut hits = Vec::with_capacity(ids.len());
     let next = vec![NEVER; ids.len()];
-    replay(policy, &[], size, ids, &next, |h| hits.push(h));
+    replay(policy, params, size, ids, &next, |h| hits.push(h));
     hits
 }
 

@@ -30,7 +30,7 @@
 //! - [`listpack`] — listpack entry, intset and score-string sizes.
 //! - [`objects`] — sds, robj, string encodings and the aggregate encodings; [`Encoding`].
 //! - this file — [`RedisMemory`]: the per-key charges and the two dicts, kept in step with
-//!   the keyspace by the engine.
+//!   the keyspace by the engine; [`keys_that_fit`]: a `maxmemory` as a key count.
 
 pub mod echovault;
 pub mod jemalloc;
@@ -275,6 +275,77 @@ impl RedisMemory {
         self.expires.cron_resize();
         if !self.main.cron_rehash() {
             self.expires.cron_rehash();
+        }
+    }
+}
+
+/// How many keys fit under `maxmemory` in the model when each costs `per_key` bytes (its
+/// dictEntry, key sds, value and, for keys with a TTL, expires dictEntry: the model's
+/// per-key charge, see [`RedisMemory::string_charge`]) and a fraction `ttl_fraction` of
+/// them has a TTL: the largest key count whose `base` + keys × `per_key` + the two dicts'
+/// bucket arrays stays within `maxmemory`, the main dict growing as Redis 7.0's does — at
+/// load 1 when the new table fits under `maxmemory`, else (server.c `dictExpandAllowed`)
+/// only once the load passes [`table::MAX_LOAD_FACTOR`]; the expires dict is counted at the
+/// next power of two of its keys. For a full cache that evicts (or refuses) as Redis does,
+/// this is the key count it settles at; 0 when the base alone exceeds `maxmemory`.
+pub fn keys_that_fit(
+    maxmemory: u64,
+    base: u64,
+    per_key: f64,
+    ttl_fraction: f64,
+    q: Quantum,
+) -> u64 {
+    if maxmemory <= base || per_key <= 0.0 {
+        return 0;
+    }
+    let room = (maxmemory - base) as f64;
+    let buckets = |t: u64| jemalloc::alloc(t * 8, q) as f64;
+    let expires = |k: u64| {
+        let n = (k as f64 * ttl_fraction).ceil() as u64;
+        if n == 0 {
+            0.0
+        } else {
+            buckets(n.max(table::INITIAL_SIZE).next_power_of_two())
+        }
+    };
+    let fits = |k: u64, t: u64| k as f64 * per_key + buckets(t) + expires(k) <= room;
+    // The largest k <= hi with fits(k, t) (fits is monotone in k), or None.
+    let largest = |hi: u64, t: u64| -> Option<u64> {
+        if !fits(0, t) {
+            return None;
+        }
+        let (mut lo, mut hi) = (0u64, hi);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if fits(mid, t) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Some(lo)
+    };
+    let mut t = table::INITIAL_SIZE;
+    let mut best = 0;
+    loop {
+        // Table t holds up to t keys before an add tries to grow it, and up to
+        // floor(1.618 t) + 1 when growth is refused.
+        let forced = (t as f64 * table::MAX_LOAD_FACTOR).floor() as u64 + 1;
+        let Some(k) = largest(forced, t) else {
+            return best;
+        };
+        best = k;
+        if k < t {
+            return best;
+        }
+        // The add of key t + 1 grows the table if the new one fits beside the data.
+        let grow_allowed = t as f64 * per_key + buckets(t) + expires(t) + buckets(2 * t) <= room;
+        if !grow_allowed && k < forced {
+            return best;
+        }
+        t *= 2;
+        if t > 1 << 62 {
+            return best;
         }
     }
 }

@@ -263,3 +263,39 @@ fn eviction_brings_modelled_memory_under_maxmemory() {
     assert!(e.len() as u64 >= (21000 - base - 2048) / 152);
     e.check_invariants().unwrap();
 }
+
+#[test]
+fn keys_that_fit_is_the_count_an_evicting_engine_settles_at() {
+    // Keys 1000000.. (7-byte sds) with 100-byte values: one charge for every key.
+    for (q, quantum) in [("8", Quantum::Q8), ("16", Quantum::Q16)] {
+        for maxmemory in [20_000u64, 150_000, 1_000_000, 3_000_000] {
+            let mut e = redis_engine(&format!(
+                "lab-jemalloc-quantum {q}\nmaxmemory {maxmemory}\nmaxmemory-policy allkeys-random"
+            ));
+            let per_key = e
+                .redis_memory()
+                .unwrap()
+                .string_charge(7, &Blob::sized(100), false);
+            for i in 0..(maxmemory / 50) {
+                e.set(
+                    Key::from_id(1_000_000 + i),
+                    Blob::sized(100),
+                    SetOptions::default(),
+                );
+            }
+            e.get(&Key::from_id(0)); // evicts down to maxmemory
+            e.advance_ms(1000); // finishes any rehash
+            let held = e.len() as u64;
+            let fit = keys_that_fit(maxmemory, 1000, per_key as f64, 0.0, quantum);
+            assert!(
+                held.abs_diff(fit) <= 1 + held / 200,
+                "quantum {q}, maxmemory {maxmemory}: engine holds {held}, keys_that_fit {fit}"
+            );
+        }
+    }
+    assert_eq!(keys_that_fit(900, 1000, 100.0, 0.0, Quantum::Q8), 0);
+    // With no growth refusal a key count at a power of two is exact: base + 1024 keys of
+    // 100 B + 1024 buckets of 8 B.
+    let exact = 1000 + 1024 * 100 + 1024 * 8;
+    assert_eq!(keys_that_fit(exact, 1000, 100.0, 0.0, Quantum::Q8), 1024);
+}

@@ -18,6 +18,10 @@
 //!
 //! A line may carry attributes (`#[cfg(test)] mru::Mru,` registers the README's example
 //! policy in test builds only).
+//!
+//! Also here: `policy_variants!`, the [`super::Policy`] impl of a policy type that is an
+//! enum of variants (`w-tinylfu`, `lirs`: libCacheSim's reading or another), forwarding
+//! every hook to the variant inside.
 
 /// Evaluates `$body` with `$p` bound to the policy inside, whatever the variant.
 macro_rules! dispatch {
@@ -154,5 +158,76 @@ macro_rules! policies {
         /// alphabetically, then the oracles): the one list tests, benches, the CLI and
         /// spec validation iterate.
         pub static POLICIES: &[registry::PolicyInfo] = &ALL;
+    };
+}
+
+/// `impl Policy for $enum`, forwarding every hook to the variant's policy; each variant is
+/// a one-field tuple variant holding a [`super::Policy`].
+macro_rules! policy_variants {
+    ($enum:ident { $($var:ident),+ $(,)? }) => {
+        impl $crate::policy::Policy for $enum {
+            #[inline]
+            fn on_insert(
+                &mut self,
+                slot: $crate::keyspace::Slot,
+                ks: &$crate::keyspace::Keyspace,
+                ctx: &mut $crate::policy::PolicyCtx<'_>,
+                kind: $crate::policy::InsertKind,
+            ) {
+                match self { $($enum::$var(p) => p.on_insert(slot, ks, ctx, kind),)+ }
+            }
+            #[inline]
+            fn on_access(
+                &mut self,
+                slot: $crate::keyspace::Slot,
+                ks: &$crate::keyspace::Keyspace,
+                ctx: &mut $crate::policy::PolicyCtx<'_>,
+            ) {
+                match self { $($enum::$var(p) => p.on_access(slot, ks, ctx),)+ }
+            }
+            #[inline]
+            fn on_miss(&mut self, hash: u64, ctx: &mut $crate::policy::PolicyCtx<'_>) {
+                match self { $($enum::$var(p) => p.on_miss(hash, ctx),)+ }
+            }
+            #[inline]
+            fn on_remove(
+                &mut self,
+                slot: $crate::keyspace::Slot,
+                ks: &$crate::keyspace::Keyspace,
+                cause: $crate::policy::RemovalCause,
+            ) {
+                match self { $($enum::$var(p) => p.on_remove(slot, ks, cause),)+ }
+            }
+            #[inline]
+            fn select_victim(
+                &mut self,
+                ks: &$crate::keyspace::Keyspace,
+                ctx: &mut $crate::policy::PolicyCtx<'_>,
+            ) -> Option<$crate::keyspace::Slot> {
+                match self { $($enum::$var(p) => p.select_victim(ks, ctx),)+ }
+            }
+            #[inline]
+            fn admit(
+                &mut self,
+                hash: u64,
+                ks: &$crate::keyspace::Keyspace,
+                ctx: &mut $crate::policy::PolicyCtx<'_>,
+            ) -> bool {
+                match self { $($enum::$var(p) => p.admit(hash, ks, ctx),)+ }
+            }
+            fn uses_admission(&self) -> bool {
+                match self { $($enum::$var(p) => p.uses_admission(),)+ }
+            }
+            #[inline]
+            fn take_evicted(&mut self) -> Option<$crate::keyspace::Slot> {
+                match self { $($enum::$var(p) => p.take_evicted(),)+ }
+            }
+            fn evicts_on_access(&self) -> bool {
+                match self { $($enum::$var(p) => p.evicts_on_access(),)+ }
+            }
+            fn check_invariants(&self, ks: &$crate::keyspace::Keyspace) -> Result<(), String> {
+                match self { $($enum::$var(p) => p.check_invariants(ks),)+ }
+            }
+        }
     };
 }

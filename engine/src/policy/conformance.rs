@@ -241,6 +241,27 @@ const MODES: [Mode; 4] = [
 ];
 
 fn build(info: &PolicyInfo, mode: Mode, seed: u64) -> (Engine, Arc<Mutex<Log>>) {
+    build_variant(info, None, mode, seed)
+}
+
+/// The values of a policy's `variant` choice parameter, if it has one.
+fn variants(info: &PolicyInfo) -> &'static [&'static str] {
+    info.params
+        .iter()
+        .find_map(|p| match (p.name, p.ty) {
+            ("variant", super::params::ParamType::Choice(names)) => Some(names),
+            _ => None,
+        })
+        .unwrap_or(&[])
+}
+
+/// [`build`] with `lab-policy-param variant VARIANT`.
+fn build_variant(
+    info: &PolicyInfo,
+    variant: Option<&str>,
+    mode: Mode,
+    seed: u64,
+) -> (Engine, Arc<Mutex<Log>>) {
     let mut c = Config::default();
     let (mem, max) = if mode.bytes {
         ("logical", "900")
@@ -256,6 +277,9 @@ fn build(info: &PolicyInfo, mode: Mode, seed: u64) -> (Engine, Arc<Mutex<Log>>) 
         ("maxmemory-samples", "4"),
     ] {
         c.set(k, &[v]).unwrap();
+    }
+    if let Some(v) = variant {
+        c.set("lab-policy-param", &["variant", v]).unwrap();
     }
     let mut e = Engine::new(c, seed).unwrap();
     let log = Arc::new(Mutex::new(Log::default()));
@@ -294,7 +318,18 @@ fn filled(o: FillOutcome) -> Option<WriteOutcome> {
 
 /// Runs `ops` against `info` in `mode`; returns the eviction order, or the first violation.
 fn run(info: &PolicyInfo, mode: Mode, ops: &[Op], seed: u64) -> Result<Vec<u64>, String> {
-    let (mut e, log) = build(info, mode, seed);
+    run_variant(info, None, mode, ops, seed)
+}
+
+/// [`run`] with `lab-policy-param variant VARIANT`.
+fn run_variant(
+    info: &PolicyInfo,
+    variant: Option<&str>,
+    mode: Mode,
+    ops: &[Op],
+    seed: u64,
+) -> Result<Vec<u64>, String> {
+    let (mut e, log) = build_variant(info, variant, mode, seed);
     let next = oracle(ops);
     let maxmemory = e.config().maxmemory;
     let mut model: BTreeSet<u64> = BTreeSet::new();
@@ -420,19 +455,31 @@ fn run(info: &PolicyInfo, mode: Mode, ops: &[Op], seed: u64) -> Result<Vec<u64>,
     Ok(log.evictions.clone())
 }
 
-/// Every policy, every mode; also replays the first mode twice for determinism.
+/// Every policy (each of its variants), every mode; also replays the first mode twice for
+/// determinism.
 fn check_all(ops: &[Op], seed: u64) -> Result<(), String> {
     for info in POLICIES {
-        for mode in MODES {
-            let first =
-                run(info, mode, ops, seed).map_err(|e| format!("{} {mode:?}: {e}", info.name))?;
-            if mode.strict && !mode.bytes {
-                let again = run(info, mode, ops, seed).unwrap();
-                if first != again {
-                    return Err(format!(
-                        "{}: same seed, different victims: {first:?} vs {again:?}",
-                        info.name
-                    ));
+        let variants = variants(info);
+        let configs: Vec<Option<&str>> = if variants.is_empty() {
+            vec![None]
+        } else {
+            variants.iter().copied().map(Some).collect()
+        };
+        for variant in configs {
+            let name = match variant {
+                Some(v) => format!("{} variant {v}", info.name),
+                None => info.name.to_string(),
+            };
+            for mode in MODES {
+                let first = run_variant(info, variant, mode, ops, seed)
+                    .map_err(|e| format!("{name} {mode:?}: {e}"))?;
+                if mode.strict && !mode.bytes {
+                    let again = run_variant(info, variant, mode, ops, seed).unwrap();
+                    if first != again {
+                        return Err(format!(
+                            "{name}: same seed, different victims: {first:?} vs {again:?}"
+                        ));
+                    }
                 }
             }
         }
@@ -673,7 +720,8 @@ fn in_range_parameters_build() {
         ("s3fifo", "move-to-main-threshold", "1"),
         ("w-tinylfu", "window-size", "0.2"),
         ("w-tinylfu", "variant", "caffeine"),
-        ("lirs", "non-resident-multiplier", "3"),
+        ("lirs", "variant", "paper"),
+        ("s3fifo", "variant", "v0"),
     ] {
         let mut c = Config::default();
         c.set("maxmemory-policy", &[policy]).unwrap();

@@ -5,8 +5,20 @@
 //!
 //! Source: Jiang & Zhang, "LIRS: An Efficient Low Inter-reference Recency Set Replacement
 //! Policy to Improve Buffer Cache Performance", SIGMETRICS 2002, §3 (stack S, queue Q, stack
-//! pruning, the three access cases of §3.3 and Fig. 2); Caffeine's simulator
-//! `policy/irr/LirsPolicy.java` for the bounded non-resident queue.
+//! pruning, the three access cases of §3.3 and Fig. 2). Two readings, chosen by
+//! `lab-policy-param variant`:
+//!
+//! * `libcachesim` (default): libCacheSim 0.3.5 `LIRS.c`, reproduced miss for miss on the
+//!   reference traces — see [`super::lirs_lcs`] (HIR share `max(1, ⌊1 % × c⌋)`, a hit on a
+//!   resident HIR key that is only in Q demotes S's bottom LIR key when the LIR set is full,
+//!   S bounded at `2c` entries of any kind). No parameters.
+//! * `paper`: the paper's, with Caffeine's simulator `policy/irr/LirsPolicy.java` for the
+//!   bounded non-resident queue; this file (below). Parameters `percent-hot`,
+//!   `non-resident-multiplier`.
+//!
+//! A parameter of the other variant is an error.
+//!
+//! # The `paper` variant
 //!
 //! * **S** (a recency stack) holds LIR keys, resident HIR keys and non-resident HIR entries
 //!   (hashes only); its bottom is always an LIR key (*pruning* pops HIR entries off the bottom,
@@ -45,38 +57,40 @@ use hashbrown::HashTable;
 
 use super::params::{ParamSpec, Range};
 use super::registry::PolicyInfo;
+use super::lirs_lcs::LcsLirs;
 use super::sizing::{Capacity, Unit, Weights, grow};
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::keyspace::{Keyspace, Slot};
 
-const NIL: u32 = u32::MAX;
+pub(super) const NIL: u32 = u32::MAX;
 
-const LIR: u8 = 1;
-const HIR_RESIDENT: u8 = 2;
-const HIR_NONRESIDENT: u8 = 3;
+pub(super) const LIR: u8 = 1;
+pub(super) const HIR_RESIDENT: u8 = 2;
+pub(super) const HIR_NONRESIDENT: u8 = 3;
 
 /// Which link pair: S, or the queue the entry is in (Q if resident HIR, NR if non-resident).
-const S: usize = 0;
-const QUEUE: usize = 1;
+pub(super) const S: usize = 0;
+pub(super) const QUEUE: usize = 1;
 
+/// An entry of S and/or a queue (shared with [`super::lirs_lcs`]).
 #[derive(Clone, Copy, Debug)]
-struct Node {
-    hash: u64,
-    weight: u64,
-    slot: Slot,
-    status: u8,
-    in_s: bool,
-    in_queue: bool,
+pub(super) struct Node {
+    pub(super) hash: u64,
+    pub(super) weight: u64,
+    pub(super) slot: Slot,
+    pub(super) status: u8,
+    pub(super) in_s: bool,
+    pub(super) in_queue: bool,
     /// `[list][0]` towards the top (newer), `[list][1]` towards the bottom (older).
-    link: [[u32; 2]; 2],
+    pub(super) link: [[u32; 2]; 2],
 }
 
 /// A list head over node indices: `top` is the newest end.
 #[derive(Clone, Copy, Debug)]
-struct Head {
-    top: u32,
-    bottom: u32,
-    len: usize,
+pub(super) struct Head {
+    pub(super) top: u32,
+    pub(super) bottom: u32,
+    pub(super) len: usize,
 }
 
 impl Default for Head {
@@ -89,7 +103,7 @@ impl Default for Head {
     }
 }
 
-fn push_top(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
+pub(super) fn push_top(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
     nodes[i as usize].link[k] = [NIL, head.top];
     if head.top != NIL {
         nodes[head.top as usize].link[k][0] = i;
@@ -100,7 +114,7 @@ fn push_top(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
     head.len += 1;
 }
 
-fn unlink(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
+pub(super) fn unlink(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
     let [up, down] = nodes[i as usize].link[k];
     if up != NIL {
         nodes[up as usize].link[k][1] = down;
@@ -115,75 +129,21 @@ fn unlink(nodes: &mut [Node], head: &mut Head, k: usize, i: u32) {
     head.len -= 1;
 }
 
-/// Registry entry (Caffeine simulator's parameter names and defaults).
-pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
-    "lirs",
-    "LIRS: LIR stack S + resident-HIR queue Q + non-resident entries (Jiang & Zhang SIGMETRICS'02)",
-    &[
-        ParamSpec::float(
-            "percent-hot",
-            0.99,
-            Range::open_closed(0.0, 1.0),
-            "the LIR set's share of the capacity (the paper's Llirs)",
-        ),
-        ParamSpec::float(
-            "non-resident-multiplier",
-            2.0,
-            Range::at_least(0.0),
-            "non-resident entries kept, as a multiple of the capacity",
-        ),
-    ],
-    |b| {
-        let p = &b.params;
-        Lirs::new(
-            b.capacity,
-            p.float("percent-hot"),
-            p.float("non-resident-multiplier"),
-        )
-        .into()
-    },
-)];
-
-/// LIRS.
-#[derive(Debug)]
-pub struct Lirs {
-    nodes: Vec<Node>,
+/// The node arena and the lists both readings keep: S, Q (resident HIR keys) and the
+/// non-resident queue `nr` (libCacheSim's NH). A node is in S and/or in the one queue its
+/// status names.
+#[derive(Debug, Default)]
+pub(super) struct Arena {
+    pub(super) nodes: Vec<Node>,
     free: Vec<u32>,
-    s: Head,
-    q: Head,
-    nr: Head,
-    node_of: Vec<u32>,
-    nonresident: HashTable<u32>,
-    weights: Weights,
-    lir_w: u64,
-    q_w: u64,
-    nr_w: u64,
-    max_lir: u64,
-    max_nr: u64,
+    pub(super) s: Head,
+    pub(super) q: Head,
+    pub(super) nr: Head,
 }
 
-impl Lirs {
-    /// LIRS over `cap` with Caffeine's `percent-hot` and `non-resident-multiplier`.
-    pub fn new(cap: Capacity, percent_hot: f64, nonresident_multiplier: f64) -> Lirs {
-        Lirs {
-            nodes: Vec::new(),
-            free: Vec::new(),
-            s: Head::default(),
-            q: Head::default(),
-            nr: Head::default(),
-            node_of: Vec::new(),
-            nonresident: HashTable::new(),
-            weights: Weights::new(cap),
-            lir_w: 0,
-            q_w: 0,
-            nr_w: 0,
-            // Caffeine: maximumHotSize = (int) (maximumSize * percentHot).
-            max_lir: cap.fraction(percent_hot),
-            max_nr: cap.fraction(nonresident_multiplier),
-        }
-    }
-
-    fn alloc(&mut self, hash: u64, slot: Slot, weight: u64, status: u8) -> u32 {
+impl Arena {
+    /// A new node in no list.
+    pub(super) fn alloc(&mut self, hash: u64, slot: Slot, weight: u64, status: u8) -> u32 {
         let node = Node {
             hash,
             weight,
@@ -205,26 +165,37 @@ impl Lirs {
         }
     }
 
-    fn s_top(&mut self, i: u32) {
-        if self.nodes[i as usize].in_s {
+    /// Returns node `i` (already out of every list) to the free list.
+    pub(super) fn release(&mut self, i: u32) {
+        self.free.push(i);
+    }
+
+    /// Moves `i` to S's top; true if it was not in S.
+    pub(super) fn s_top(&mut self, i: u32) -> bool {
+        let added = !self.nodes[i as usize].in_s;
+        if !added {
             if self.s.top == i {
-                return;
+                return false;
             }
             unlink(&mut self.nodes, &mut self.s, S, i);
         }
         push_top(&mut self.nodes, &mut self.s, S, i);
         self.nodes[i as usize].in_s = true;
+        added
     }
 
-    fn s_remove(&mut self, i: u32) {
-        if self.nodes[i as usize].in_s {
+    /// Takes `i` out of S; true if it was there.
+    pub(super) fn s_remove(&mut self, i: u32) -> bool {
+        let was = self.nodes[i as usize].in_s;
+        if was {
             unlink(&mut self.nodes, &mut self.s, S, i);
             self.nodes[i as usize].in_s = false;
         }
+        was
     }
 
-    /// Puts `i` at the top of Q (resident HIR) or NR (non-resident), by its status.
-    fn queue_top(&mut self, i: u32) {
+    /// Puts `i` at the top of Q (resident HIR) or `nr` (non-resident), by its status.
+    pub(super) fn queue_top(&mut self, i: u32) {
         let head = if self.nodes[i as usize].status == HIR_NONRESIDENT {
             &mut self.nr
         } else {
@@ -237,7 +208,8 @@ impl Lirs {
         self.nodes[i as usize].in_queue = true;
     }
 
-    fn queue_remove(&mut self, i: u32) {
+    /// Takes `i` out of its queue (by its status).
+    pub(super) fn queue_remove(&mut self, i: u32) {
         if !self.nodes[i as usize].in_queue {
             return;
         }
@@ -249,35 +221,121 @@ impl Lirs {
         unlink(&mut self.nodes, head, QUEUE, i);
         self.nodes[i as usize].in_queue = false;
     }
+}
+
+/// Registry entry: `variant` picks the reading; the `paper` variant's parameters are
+/// Caffeine's simulator's names and defaults (libCacheSim's LIRS takes none).
+pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
+    "lirs",
+    "LIRS: LIR stack S + resident-HIR queue Q + non-resident entries (Jiang & Zhang SIGMETRICS'02); libCacheSim's or the paper's",
+    &[
+        ParamSpec::choice(
+            "variant",
+            "libcachesim",
+            &["libcachesim", "paper"],
+            "whose reading: libCacheSim 0.3.5 LIRS.c (default) or the paper's with Caffeine's bounded non-resident queue",
+        ),
+        ParamSpec::float(
+            "percent-hot",
+            0.99,
+            Range::open_closed(0.0, 1.0),
+            "the LIR set's share of the capacity (the paper's Llirs)",
+        )
+        .only_with("variant", "paper"),
+        ParamSpec::float(
+            "non-resident-multiplier",
+            2.0,
+            Range::at_least(0.0),
+            "non-resident entries kept, as a multiple of the capacity",
+        )
+        .only_with("variant", "paper"),
+    ],
+    |b| {
+        let p = &b.params;
+        match p.choice("variant") {
+            "paper" => Lirs::Paper(PaperLirs::new(
+                b.capacity,
+                p.float("percent-hot"),
+                p.float("non-resident-multiplier"),
+            )),
+            _ => Lirs::LibCacheSim(LcsLirs::new(b.capacity)),
+        }
+        .into()
+    },
+)];
+
+/// LIRS, in the variant the configuration chose.
+#[derive(Debug)]
+pub enum Lirs {
+    /// libCacheSim 0.3.5's (the default).
+    LibCacheSim(LcsLirs),
+    /// The paper's, with Caffeine's bounded non-resident queue.
+    Paper(PaperLirs),
+}
+
+policy_variants!(Lirs { LibCacheSim, Paper });
+
+/// LIRS as the paper describes it (`variant paper`).
+#[derive(Debug)]
+pub struct PaperLirs {
+    a: Arena,
+    node_of: Vec<u32>,
+    nonresident: HashTable<u32>,
+    weights: Weights,
+    lir_w: u64,
+    q_w: u64,
+    nr_w: u64,
+    max_lir: u64,
+    max_nr: u64,
+}
+
+impl PaperLirs {
+    /// LIRS over `cap` with Caffeine's `percent-hot` and `non-resident-multiplier`.
+    pub fn new(cap: Capacity, percent_hot: f64, nonresident_multiplier: f64) -> PaperLirs {
+        PaperLirs {
+            a: Arena::default(),
+            node_of: Vec::new(),
+            nonresident: HashTable::new(),
+            weights: Weights::new(cap),
+            lir_w: 0,
+            q_w: 0,
+            nr_w: 0,
+            // Caffeine: maximumHotSize = (int) (maximumSize * percentHot).
+            max_lir: cap.fraction(percent_hot),
+            max_nr: cap.fraction(nonresident_multiplier),
+        }
+    }
 
     /// Forgets the non-resident entry `i` entirely.
     fn drop_nonresident(&mut self, i: u32) {
-        let Node { hash, weight, .. } = self.nodes[i as usize];
-        self.s_remove(i);
-        self.queue_remove(i);
+        let Node { hash, weight, .. } = self.a.nodes[i as usize];
+        self.a.s_remove(i);
+        self.a.queue_remove(i);
         self.nr_w -= weight;
         if let Ok(e) = self.nonresident.find_entry(hash, |&j| j == i) {
             e.remove();
         }
-        self.free.push(i);
+        self.a.release(i);
     }
 
     /// Stack pruning: pop HIR entries off S's bottom until an LIR key is there.
     fn prune(&mut self) {
-        while self.s.bottom != NIL {
-            let b = self.s.bottom;
-            match self.nodes[b as usize].status {
+        while self.a.s.bottom != NIL {
+            let b = self.a.s.bottom;
+            match self.a.nodes[b as usize].status {
                 LIR => break,
                 HIR_NONRESIDENT => self.drop_nonresident(b),
-                _ => self.s_remove(b),
+                _ => {
+                    self.a.s_remove(b);
+                }
             }
         }
     }
 
     /// Forgets the oldest non-resident entries beyond the bound.
     fn bound_nonresident(&mut self) {
-        while self.nr_w > self.max_nr && self.nr.bottom != NIL {
-            self.drop_nonresident(self.nr.bottom);
+        while self.nr_w > self.max_nr && self.a.nr.bottom != NIL {
+            self.drop_nonresident(self.a.nr.bottom);
         }
     }
 
@@ -286,14 +344,14 @@ impl Lirs {
     fn demote_excess(&mut self, keep: u32) {
         while self.lir_w > self.max_lir {
             self.prune();
-            let b = self.s.bottom;
+            let b = self.a.s.bottom;
             if b == NIL || b == keep {
                 break;
             }
-            let w = self.nodes[b as usize].weight;
-            self.s_remove(b);
-            self.nodes[b as usize].status = HIR_RESIDENT;
-            self.queue_top(b);
+            let w = self.a.nodes[b as usize].weight;
+            self.a.s_remove(b);
+            self.a.nodes[b as usize].status = HIR_RESIDENT;
+            self.a.queue_top(b);
             self.lir_w -= w;
             self.q_w += w;
         }
@@ -301,13 +359,13 @@ impl Lirs {
     }
 }
 
-impl Policy for Lirs {
+impl Policy for PaperLirs {
     #[inline]
     fn on_insert(&mut self, slot: Slot, ks: &Keyspace, _: &mut PolicyCtx<'_>, _: InsertKind) {
         let hash = ks.entry(slot).hash;
         let w = self.weights.record(ks, slot);
         grow(&mut self.node_of, slot, NIL);
-        let nodes = &self.nodes;
+        let nodes = &self.a.nodes;
         let found = self
             .nonresident
             .find_entry(hash, |&j| nodes[j as usize].hash == hash)
@@ -316,27 +374,27 @@ impl Policy for Lirs {
         if let Some(i) = found {
             // A non-resident HIR entry still in S: its inter-reference recency is below the
             // LIR keys' recency, so it becomes LIR (paper §3.3, case 3a).
-            let old_w = self.nodes[i as usize].weight;
-            self.queue_remove(i);
+            let old_w = self.a.nodes[i as usize].weight;
+            self.a.queue_remove(i);
             self.nr_w -= old_w;
-            let n = &mut self.nodes[i as usize];
+            let n = &mut self.a.nodes[i as usize];
             n.status = LIR;
             n.slot = slot;
             n.weight = w;
-            self.s_top(i);
+            self.a.s_top(i);
             self.lir_w += w;
             self.node_of[slot as usize] = i;
             self.demote_excess(i);
         } else if self.lir_w + w <= self.max_lir {
             // Warm-up: the LIR set is not full.
-            let i = self.alloc(hash, slot, w, LIR);
-            self.s_top(i);
+            let i = self.a.alloc(hash, slot, w, LIR);
+            self.a.s_top(i);
             self.lir_w += w;
             self.node_of[slot as usize] = i;
         } else {
-            let i = self.alloc(hash, slot, w, HIR_RESIDENT);
-            self.s_top(i);
-            self.queue_top(i);
+            let i = self.a.alloc(hash, slot, w, HIR_RESIDENT);
+            self.a.s_top(i);
+            self.a.queue_top(i);
             self.q_w += w;
             self.node_of[slot as usize] = i;
         }
@@ -346,30 +404,30 @@ impl Policy for Lirs {
     fn on_access(&mut self, slot: Slot, ks: &Keyspace, _: &mut PolicyCtx<'_>) {
         let i = self.node_of[slot as usize];
         let (old, new) = self.weights.refresh(ks, slot);
-        self.nodes[i as usize].weight = new;
-        match self.nodes[i as usize].status {
+        self.a.nodes[i as usize].weight = new;
+        match self.a.nodes[i as usize].status {
             LIR => {
                 self.lir_w = self.lir_w - old + new;
-                let was_bottom = self.s.bottom == i;
-                self.s_top(i);
+                let was_bottom = self.a.s.bottom == i;
+                self.a.s_top(i);
                 if was_bottom {
                     self.prune();
                 }
             }
             _ => {
                 self.q_w = self.q_w - old + new;
-                if self.nodes[i as usize].in_s {
+                if self.a.nodes[i as usize].in_s {
                     // Case 2a: its IRR beat the bottom LIR key's recency.
-                    self.queue_remove(i);
+                    self.a.queue_remove(i);
                     self.q_w -= new;
-                    self.nodes[i as usize].status = LIR;
+                    self.a.nodes[i as usize].status = LIR;
                     self.lir_w += new;
-                    self.s_top(i);
+                    self.a.s_top(i);
                     self.demote_excess(i);
                 } else {
                     // Case 2b.
-                    self.s_top(i);
-                    self.queue_top(i);
+                    self.a.s_top(i);
+                    self.a.queue_top(i);
                 }
             }
         }
@@ -384,17 +442,17 @@ impl Policy for Lirs {
             status,
             in_s,
             ..
-        } = self.nodes[i as usize];
+        } = self.a.nodes[i as usize];
         if status == LIR {
-            self.s_remove(i);
+            self.a.s_remove(i);
             self.lir_w -= weight;
-            self.free.push(i);
+            self.a.release(i);
         } else {
-            self.queue_remove(i);
+            self.a.queue_remove(i);
             self.q_w -= weight;
             if cause == RemovalCause::Evicted && in_s {
                 // Stays in S as a non-resident HIR entry.
-                let nodes = &self.nodes;
+                let nodes = &self.a.nodes;
                 if let Some(&old) = self
                     .nonresident
                     .find(hash, |&j| nodes[j as usize].hash == hash)
@@ -402,17 +460,17 @@ impl Policy for Lirs {
                     // Two keys with one 64-bit hash: keep the newer entry.
                     self.drop_nonresident(old);
                 }
-                let n = &mut self.nodes[i as usize];
+                let n = &mut self.a.nodes[i as usize];
                 n.status = HIR_NONRESIDENT;
                 n.slot = NIL;
-                self.queue_top(i);
+                self.a.queue_top(i);
                 self.nr_w += weight;
-                let nodes = &self.nodes;
+                let nodes = &self.a.nodes;
                 self.nonresident
                     .insert_unique(hash, i, |&j| nodes[j as usize].hash);
             } else {
-                self.s_remove(i);
-                self.free.push(i);
+                self.a.s_remove(i);
+                self.a.release(i);
             }
         }
         self.prune();
@@ -421,20 +479,20 @@ impl Policy for Lirs {
 
     #[inline]
     fn select_victim(&mut self, _: &Keyspace, _: &mut PolicyCtx<'_>) -> Option<Slot> {
-        let i = if self.q.bottom != NIL {
-            self.q.bottom
+        let i = if self.a.q.bottom != NIL {
+            self.a.q.bottom
         } else {
-            self.s.bottom
+            self.a.s.bottom
         };
-        (i != NIL).then(|| self.nodes[i as usize].slot)
+        (i != NIL).then(|| self.a.nodes[i as usize].slot)
     }
 
     fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
         let (mut resident, mut lir_w, mut nr_n, mut nr_w) = (0usize, 0u64, 0usize, 0u64);
-        let mut cur = self.s.top;
+        let mut cur = self.a.s.top;
         let mut in_s = 0;
         while cur != NIL {
-            let n = &self.nodes[cur as usize];
+            let n = &self.a.nodes[cur as usize];
             if !n.in_s {
                 return Err(format!("LIRS node {cur} linked in S but not flagged"));
             }
@@ -458,16 +516,16 @@ impl Policy for Lirs {
             in_s += 1;
             cur = n.link[S][1];
         }
-        if in_s != self.s.len {
-            return Err(format!("LIRS S has {in_s} nodes, recorded {}", self.s.len));
+        if in_s != self.a.s.len {
+            return Err(format!("LIRS S has {in_s} nodes, recorded {}", self.a.s.len));
         }
-        if self.s.bottom != NIL && self.nodes[self.s.bottom as usize].status != LIR {
+        if self.a.s.bottom != NIL && self.a.nodes[self.a.s.bottom as usize].status != LIR {
             return Err("LIRS: S's bottom is not an LIR key".into());
         }
         let (mut q_w, mut q_n) = (0u64, 0usize);
-        let mut cur = self.q.top;
+        let mut cur = self.a.q.top;
         while cur != NIL {
-            let n = &self.nodes[cur as usize];
+            let n = &self.a.nodes[cur as usize];
             if n.status != HIR_RESIDENT || !n.in_queue {
                 return Err(format!("LIRS Q holds node {cur} of status {}", n.status));
             }
@@ -484,16 +542,16 @@ impl Policy for Lirs {
                 ks.len()
             ));
         }
-        if q_n != self.q.len || q_w != self.q_w || lir_w != self.lir_w {
+        if q_n != self.a.q.len || q_w != self.q_w || lir_w != self.lir_w {
             return Err(format!(
                 "LIRS weights: Q {q_w}/{} ({q_n}/{}), LIR {lir_w}/{}",
-                self.q_w, self.q.len, self.lir_w
+                self.q_w, self.a.q.len, self.lir_w
             ));
         }
-        if nr_n != self.nr.len || nr_n != self.nonresident.len() || nr_w != self.nr_w {
+        if nr_n != self.a.nr.len || nr_n != self.nonresident.len() || nr_w != self.nr_w {
             return Err(format!(
                 "LIRS non-resident: {nr_n} in S, {} queued, {} indexed; weight {nr_w}/{}",
-                self.nr.len,
+                self.a.nr.len,
                 self.nonresident.len(),
                 self.nr_w
             ));
@@ -522,7 +580,7 @@ mod tests {
     #[test]
     fn irr_decides_lir_status() {
         // 3 keys: LIR share ⌊3 × 0.99⌋ = 2, HIR 1. S listed top first; `n` = non-resident.
-        let mut e = engine("lirs", 3);
+        let mut e = engine_with("lirs", 3, &[("lab-policy-param", "variant paper")]);
         set(&mut e, 1);
         set(&mut e, 2); // LIR: 1 2 (warm-up). S: 2 1
         set(&mut e, 3); // LIR set full: 3 is resident HIR. S: 3 2 1; Q: 3

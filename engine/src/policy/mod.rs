@@ -37,7 +37,8 @@
 //!   its code keeps them; `lab-server echovault` maps the plain names to them.
 //! - [`lru`], [`fifo`], [`clock`], [`sieve`], [`s3fifo`], [`arc`], [`twoq`] (`2q`), [`lfu`],
 //!   [`wtinylfu`] (`w-tinylfu`), [`lirs`] — research policies, one file each; `w-tinylfu`'s
-//!   default variant (libCacheSim's) is in [`wtinylfu_lcs`], with its filter in [`cbf`].
+//!   default variant (libCacheSim's) is in [`wtinylfu_lcs`], with its filter in [`cbf`];
+//!   `lirs`'s default variant (libCacheSim's) is in [`lirs_lcs`].
 //! - [`belady`] — `belady` and `belady-bypass`, the offline optimum (reads the oracle).
 //! - [`reference`] — the implementation each research policy reproduces and how closely
 //!   (checked against libCacheSim by `tests/libcachesim.rs`).
@@ -60,6 +61,7 @@ pub mod cbf;
 #[cfg(test)]
 mod conformance;
 pub mod ghost;
+pub mod lirs_lcs;
 pub mod list;
 pub mod params;
 pub mod reference;
@@ -170,7 +172,7 @@ pub trait Policy: Send {
     }
 }
 
-pub use reference::{Closeness, Reference, reference};
+pub use reference::{Closeness, REFERENCES, Reference, reference, references};
 pub use registry::{Family, PolicyInfo, find, names};
 
 // The one list of policies: module :: type, in registry order (Redis's, then research

@@ -23,32 +23,77 @@ impl fmt::Display for Closeness {
     }
 }
 
-/// The implementation a policy's defaults reproduce.
+/// The implementation one configuration of a policy reproduces.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Reference {
+    /// The policy's registry name.
+    pub policy: &'static str,
+    /// The `lab-policy-param variant` this applies to (`None`: the policy's defaults).
+    pub variant: Option<&'static str>,
     /// The reference implementation (name, version, file).
     pub source: &'static str,
     /// How close, as measured.
     pub closeness: Closeness,
 }
 
-/// The reference of the policy called `name` (`None` for Redis's policies, which model
-/// Redis itself, and for policies no external simulator implements).
+const fn r(
+    policy: &'static str,
+    variant: Option<&'static str>,
+    source: &'static str,
+    closeness: Closeness,
+) -> Reference {
+    Reference {
+        policy,
+        variant,
+        source,
+        closeness,
+    }
+}
+
+/// Every configuration the reference test checks, defaults first within a policy.
+pub const REFERENCES: &[Reference] = &[
+    r("lru", None, "libCacheSim 0.3.5 LRU.c", Closeness::Exact),
+    r("fifo", None, "libCacheSim 0.3.5 FIFO.c", Closeness::Exact),
+    r("clock", None, "libCacheSim 0.3.5 Clock.c", Closeness::Exact),
+    r("sieve", None, "libCacheSim 0.3.5 Sieve.c", Closeness::Exact),
+    r(
+        "s3fifo",
+        None,
+        "libCacheSim 0.3.5 S3FIFO.c",
+        Closeness::Exact,
+    ),
+    r(
+        "s3fifo",
+        Some("v0"),
+        "libCacheSim 0.3.5 S3FIFOv0.c",
+        Closeness::Exact,
+    ),
+    r("arc", None, "libCacheSim 0.3.5 ARC.c", Closeness::Exact),
+    r("2q", None, "libCacheSim 0.3.5 TwoQ.c", Closeness::Exact),
+    r("lfu", None, "libCacheSim 0.3.5 LFU.c", Closeness::Exact),
+    r("lirs", None, "libCacheSim 0.3.5 LIRS.c", Closeness::Exact),
+    r(
+        "w-tinylfu",
+        None,
+        "libCacheSim 0.3.5 WTinyLFU.c",
+        Closeness::Exact,
+    ),
+    r(
+        "belady",
+        None,
+        "libCacheSim 0.3.5 Belady.c",
+        Closeness::Exact,
+    ),
+];
+
+/// The reference of the policy called `name` with its default parameters (`None` for
+/// Redis's policies, which model Redis itself, and for policies no external simulator
+/// implements).
 pub fn reference(name: &str) -> Option<Reference> {
-    use Closeness::*;
-    let (source, closeness) = match name {
-        "lru" => ("libCacheSim 0.3.5 LRU.c", Exact),
-        "fifo" => ("libCacheSim 0.3.5 FIFO.c", Exact),
-        "clock" => ("libCacheSim 0.3.5 Clock.c", Exact),
-        "sieve" => ("libCacheSim 0.3.5 Sieve.c", Exact),
-        "s3fifo" => ("libCacheSim 0.3.5 S3FIFO.c", Exact),
-        "arc" => ("libCacheSim 0.3.5 ARC.c", Exact),
-        "2q" => ("libCacheSim 0.3.5 TwoQ.c", Exact),
-        "lfu" => ("libCacheSim 0.3.5 LFU.c", Exact),
-        "lirs" => ("libCacheSim 0.3.5 LIRS.c", Within(0.12)),
-        "w-tinylfu" => ("libCacheSim 0.3.5 WTinyLFU.c", Exact),
-        "belady" => ("libCacheSim 0.3.5 Belady.c", Exact),
-        _ => return None,
-    };
-    Some(Reference { source, closeness })
+    references(name).find(|r| r.variant.is_none())
+}
+
+/// Every checked configuration of the policy called `name` (its defaults first).
+pub fn references(name: &str) -> impl Iterator<Item = Reference> + '_ {
+    REFERENCES.iter().copied().filter(move |r| r.policy == name)
 }

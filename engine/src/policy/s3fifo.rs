@@ -2,12 +2,25 @@
 //! 2-bit-counter reinsertion (CLOCK), and a ghost FIFO G of keys recently evicted from S.
 //!
 //! Source: Yang, Zhang, Qiu, Yue & Vinayak, "FIFO queues are all you need for cache
-//! eviction", SOSP 2023, §4 (Algorithm 1); libCacheSim `S3FIFO.c` (develop, Dec 2024), whose
-//! control flow this file follows:
+//! eviction", SOSP 2023, §4 (Algorithm 1); libCacheSim 0.3.5 `S3FIFO.c`, whose control flow
+//! this file follows (reproduced miss for miss, see [`super::reference`]). Two versions,
+//! chosen by `lab-policy-param variant`:
+//!
+//! * `libcachesim` (default): libCacheSim 0.3.5's `S3FIFO.c`, as below;
+//! * `v0`: libCacheSim's earlier `S3FIFOv0.c` (its default until 2024, the code behind the
+//!   SOSP paper's numbers; still in 0.3.5 as `S3FIFOv0`). The one difference in behaviour:
+//!   it has no `has_evicted` rule, so before the first eviction every new key goes to S,
+//!   which may then hold far more than its share; S keeps being evicted first (M is only
+//!   chosen once it is over its share or S is empty), so S shrinks only as keys are promoted
+//!   to M. (Its counters are not capped at 3, but every comparison it makes — `≥ threshold`
+//!   with threshold ≤ 3, `min(counter, 3) − 1` — gives the same result as a 2-bit counter.)
+//!
+//! The `libcachesim` control flow:
 //!
 //! * a hit raises the key's counter, saturating at 3 (2 bits);
 //! * a new key goes to M if its hash is in G (and leaves G), else to S — except before the
-//!   first eviction, when a full S sends new keys to M (libCacheSim's `has_evicted`);
+//!   first eviction, when a full S sends new keys to M (libCacheSim's `has_evicted`; not in
+//!   `v0`);
 //! * to evict: if M is over its share or S is empty, evict from M, else from S;
 //! * from S: the tail moves to the head of M (counter reset to 0) if its counter reached
 //!   `move-to-main-threshold`, else it is evicted and its hash enters G; repeat until a key
@@ -15,7 +28,7 @@
 //! * from M: a tail with counter ≥ 1 is re-inserted at the head with `min(counter, 3) − 1`;
 //!   the first with counter 0 is evicted.
 //!
-//! Parameters (libCacheSim names and defaults): `small-size-ratio` (0.10; S's share, M gets
+//! Parameters (libCacheSim names and defaults, the same for both variants): `small-size-ratio` (0.10; S's share, M gets
 //! the rest), `ghost-size-ratio` (0.90; G holds that share of the capacity, i.e. as much as
 //! M), `move-to-main-threshold` (2, in 1..=3: the paper's Algorithm 1 moves `t.freq > 1`;
 //! libCacheSim before 2024 defaulted to 1).
@@ -26,7 +39,7 @@
 //!
 //! Deviations: the paper's `evict()` picks S when `|S| ≥ 10 %` and, when moving S's tail into
 //! a full M, evicts from M in the same call; libCacheSim (and this file) let M overshoot and
-//! evict from it next time. libCacheSim refuses to cache an object at least as large as S
+//! evict from it next time. libCacheSim (both versions) refuses to cache an object at least as large as S
 //! (`can_insert`); here, in byte mode, such a key goes straight to M, and S holds at least
 //! one key in keys mode (libCacheSim's S of `⌊0.1 × n⌋ = 0` keys would cache nothing below 10 keys). A ghost
 //! hit is detected when a GET misses (`on_miss`, as libCacheSim's `find`); a SET of an absent
@@ -55,6 +68,12 @@ pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
     "s3fifo",
     "S3-FIFO: small FIFO + main CLOCK-2bit + ghost (Yang et al. SOSP'23)",
     &[
+        ParamSpec::choice(
+            "variant",
+            "libcachesim",
+            &["libcachesim", "v0"],
+            "libCacheSim 0.3.5 S3FIFO.c (default) or its earlier S3FIFOv0.c (no has_evicted rule)",
+        ),
         ParamSpec::float(
             "small-size-ratio",
             0.10,
@@ -82,6 +101,7 @@ pub const REGISTRY: &[PolicyInfo] = &[PolicyInfo::research(
             p.float("small-size-ratio"),
             p.float("ghost-size-ratio"),
             p.int("move-to-main-threshold") as u8,
+            p.choice("variant") == "v0",
         )
         .into()
     },
@@ -102,14 +122,23 @@ pub struct S3Fifo {
     main_cap: u64,
     ghost: Ghost,
     threshold: u8,
+    /// `variant v0`: no `has_evicted` rule.
+    v0: bool,
     has_evicted: bool,
     /// Hash of the key whose GET just missed and was found in G.
     ghost_hit: Option<u64>,
 }
 
 impl S3Fifo {
-    /// S3-FIFO over `cap` with the given shares and threshold.
-    pub fn new(cap: Capacity, small_ratio: f64, ghost_ratio: f64, threshold: u8) -> S3Fifo {
+    /// S3-FIFO over `cap` with the given shares and threshold; `v0` for libCacheSim's
+    /// `S3FIFOv0.c`.
+    pub fn new(
+        cap: Capacity,
+        small_ratio: f64,
+        ghost_ratio: f64,
+        threshold: u8,
+        v0: bool,
+    ) -> S3Fifo {
         let mut small_cap = cap.fraction(small_ratio);
         if cap.unit == Unit::Keys {
             small_cap = small_cap.max(1);
@@ -128,6 +157,7 @@ impl S3Fifo {
             main_cap,
             ghost: Ghost::new(cap.fraction(ghost_ratio)),
             threshold,
+            v0,
             has_evicted: false,
             ghost_hit: None,
         }
@@ -180,7 +210,8 @@ impl Policy for S3Fifo {
         grow(&mut self.freq, slot, 0);
         let w = self.weights.record(ks, slot);
         let oversize = self.weights.capacity().unit == Unit::Bytes && w >= self.small_cap;
-        if in_ghost || oversize || (!self.has_evicted && self.small_w >= self.small_cap) {
+        let warm_up_full = !self.v0 && !self.has_evicted && self.small_w >= self.small_cap;
+        if in_ghost || oversize || warm_up_full {
             self.push_main(slot, w);
         } else {
             self.queue[slot as usize] = SMALL;
@@ -295,5 +326,39 @@ mod tests {
         set(&mut e, 13); // M (10 keys) is over its 9: evict M's tail 3
         assert_eq!(keys(&e), [1, 4, 5, 6, 7, 8, 9, 10, 11, 13]);
         e.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn v0_fills_small_first_and_evicts_it_until_main_is_over_its_share() {
+        // 10 keys, libCacheSim S3FIFOv0: S's share 1, M 9, G 9, threshold 2.
+        let mut e = engine_with("s3fifo", 10, &[("lab-policy-param", "variant v0")]);
+        for k in 1..=10 {
+            set(&mut e, k); // no has_evicted rule: all ten go to S (S = 1..=10, 10 newest)
+        }
+        assert!(hit(&mut e, 1));
+        assert!(hit(&mut e, 1)); // 1: counter 2
+        assert!(hit(&mut e, 2)); // 2: counter 1
+        // M (empty) is within its share and S is not empty: evict from S. Its tail 1 reached
+        // the threshold → M; the next tail 2 did not → evicted into G.
+        set(&mut e, 11);
+        assert_eq!(keys(&e), [1, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        set(&mut e, 12); // S again (M holds 1 key): 3 evicted
+        assert_eq!(keys(&e), [1, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        assert!(!hit(&mut e, 2)); // found in G
+        set(&mut e, 2); // re-admitted into M; S's tail 4 makes the room
+        assert_eq!(keys(&e), [1, 2, 5, 6, 7, 8, 9, 10, 11, 12]);
+        e.check_invariants().unwrap();
+        // The 0.3.5 default on the same start sends keys 2..=10 to M (S full before the
+        // first eviction), so the first eviction takes S's only key, 1 (counter 2 → M), then
+        // M's tail 2 (counter 1 → re-inserted with 0), then 3.
+        let mut d = engine("s3fifo", 10);
+        for k in 1..=10 {
+            set(&mut d, k);
+        }
+        assert!(hit(&mut d, 1));
+        assert!(hit(&mut d, 1));
+        assert!(hit(&mut d, 2));
+        set(&mut d, 11);
+        assert_eq!(keys(&d), [1, 2, 4, 5, 6, 7, 8, 9, 10, 11]);
     }
 }

@@ -164,48 +164,10 @@ pub struct CaffeineWTinyLfu {
     sketch_follows_len: bool,
 }
 
-/// Forwards a hook to the variant.
-macro_rules! variant {
-    ($self:expr, $p:ident => $body:expr) => {
-        match $self {
-            WTinyLfu::LibCacheSim($p) => $body,
-            WTinyLfu::Caffeine($p) => $body,
-        }
-    };
-}
-
-impl Policy for WTinyLfu {
-    #[inline]
-    fn on_insert(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>, kind: InsertKind) {
-        variant!(self, p => p.on_insert(slot, ks, ctx, kind))
-    }
-    #[inline]
-    fn on_access(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) {
-        variant!(self, p => p.on_access(slot, ks, ctx))
-    }
-    #[inline]
-    fn on_miss(&mut self, hash: u64, ctx: &mut PolicyCtx<'_>) {
-        variant!(self, p => p.on_miss(hash, ctx))
-    }
-    #[inline]
-    fn on_remove(&mut self, slot: Slot, ks: &Keyspace, cause: RemovalCause) {
-        variant!(self, p => p.on_remove(slot, ks, cause))
-    }
-    #[inline]
-    fn select_victim(&mut self, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) -> Option<Slot> {
-        variant!(self, p => p.select_victim(ks, ctx))
-    }
-    #[inline]
-    fn take_evicted(&mut self) -> Option<Slot> {
-        variant!(self, p => p.take_evicted())
-    }
-    fn evicts_on_access(&self) -> bool {
-        variant!(self, p => p.evicts_on_access())
-    }
-    fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
-        variant!(self, p => p.check_invariants(ks))
-    }
-}
+policy_variants!(WTinyLfu {
+    LibCacheSim,
+    Caffeine
+});
 
 impl CaffeineWTinyLfu {
     /// W-TinyLFU over `cap` with Caffeine's `percent-main` and `percent-main-protected`.

@@ -1,6 +1,7 @@
 //! `experiment list policies|workloads|formats|config`: the registries, as text.
 
 use evictlab_engine::config::PARAMS;
+use evictlab_engine::policy::references;
 use evictlab_engine::policy::registry::POLICIES;
 use evictlab_workloads::TraceFormat;
 use evictlab_workloads::registry::{GENERATORS, MIX_PRESETS, OPTIONS};
@@ -30,6 +31,17 @@ pub fn render(what: ListWhat) -> String {
                     s.push_str(" [needs next access]");
                 }
                 out.push_str(&format!("{:<16} {:<9} {}\n", p.name, p.family.name(), s));
+                // What it reproduces, as the reference test (tests/libcachesim.rs) enforces.
+                for r in references(p.name) {
+                    let which = match r.variant {
+                        None => "defaults".to_string(),
+                        Some(v) => format!("variant {v}"),
+                    };
+                    out.push_str(&format!(
+                        "{:<16}   reproduces ({which}): {}, {}\n",
+                        "", r.source, r.closeness
+                    ));
+                }
                 // One line per typed parameter: `lab-policy-param NAME VALUE`.
                 for spec in p.params {
                     out.push_str(&format!(

@@ -17,8 +17,8 @@
 //!   jemalloc size classes), so the engine holds more keys: the simulators' error, shown.
 //!
 //! `--config` may set `lab-jemalloc-quantum` / `lab-base-memory` (they then replace the
-//! probe / the measured base in the `bytes` rows); `lab-memory-mode` is the matches' own and
-//! is refused.
+//! probe / the measured base in the `bytes` rows) and `lab-memory-mode redis` or `logical`
+//! (only that byte match runs beside `keys`).
 //!
 //! The engine's clock runs at the rate the server achieved (`engine_rate`), so the 1 s LRU
 //! clock ties the same keys in both; enforcement defaults to Redis's (evict before each
@@ -135,6 +135,9 @@ pub struct RedisMatch {
     pub quantum: u64,
     /// `lab-base-memory` when `--config` sets it (kept instead of the measured base).
     pub base: Option<u64>,
+    /// `--config`'s `lab-memory-mode`: `redis` runs only the `bytes` match beside `keys`,
+    /// `logical` only `logical-bytes`; None runs both.
+    pub bytes_mode: Option<evictlab_engine::MemoryMode>,
 }
 
 /// The lower-cased parameter names `lines` set.
@@ -167,6 +170,19 @@ pub fn compare_rows(
     } else {
         crate::hitrate::DEFAULT_RATE
     };
+    use evictlab_engine::MemoryMode;
+    // The matches set their own memory mode; --config's only chose which byte match runs.
+    let lines: Vec<String> = opts
+        .config_lines
+        .iter()
+        .flat_map(|t| t.lines())
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .is_none_or(|n| !n.eq_ignore_ascii_case("lab-memory-mode"))
+        })
+        .map(String::from)
+        .collect();
     let mut out = Vec::new();
     for (matching, mode, unit, cap) in [
         ("keys", "keys", SizeUnit::Keys, s.keys),
@@ -178,6 +194,10 @@ pub fn compare_rows(
             s.maxmemory.saturating_sub(s.baseline_used_memory),
         ),
     ] {
+        match (redis.bytes_mode, mode) {
+            (Some(MemoryMode::Redis), "logical") | (Some(MemoryMode::Logical), "redis") => continue,
+            _ => {}
+        }
         let cell = Cell {
             workload: 0,
             policy,
@@ -188,6 +208,7 @@ pub fn compare_rows(
         };
         let mut o = opts.clone();
         o.rate = rate;
+        o.config_lines = lines.clone();
         let (quantum, base) = match mode {
             "redis" => {
                 let mut pre = vec![
@@ -256,34 +277,49 @@ pub fn compare_rows(
     Ok(out)
 }
 
-/// The redis model's settings for the `bytes` rows: refuses `lab-memory-mode` in
-/// `--config` (each match sets its own), takes `lab-jemalloc-quantum` from `--config` when
-/// given, else probes the server.
+/// The redis model's settings for the `bytes` rows: `lab-memory-mode` in `--config`
+/// chooses the byte match (`redis`: `bytes`, `logical`: `logical-bytes`; the `keys` match
+/// always runs), `lab-jemalloc-quantum` replaces the probe of the server, `lab-base-memory`
+/// the measured base.
 pub fn redis_match(conn: &ServerConnArgs, config_lines: &[String]) -> Result<RedisMatch, RunError> {
+    use evictlab_engine::MemoryMode;
     let names = names_set(config_lines);
-    if names.iter().any(|n| n == "lab-memory-mode") {
-        return Err(RunError::BadArgument {
-            flag: "--config",
-            value: config_lines.join("; "),
-            expected: "no lab-memory-mode line: compare runs every match in its own mode (keys: \
-                       keys, bytes: redis, logical-bytes: logical); set lab-jemalloc-quantum \
-                       or lab-base-memory to adjust the redis model",
-        });
-    }
     let mut c = evictlab_engine::Config::default();
     c.apply_str(&config_lines.join("\n"), None)?;
     let base = names
         .iter()
         .any(|n| n == "lab-base-memory")
         .then_some(c.base_memory);
+    let bytes_mode = if names.iter().any(|n| n == "lab-memory-mode") {
+        match c.memory_mode {
+            m @ (MemoryMode::Redis | MemoryMode::Logical) => Some(m),
+            m => {
+                return Err(RunError::BadArgument {
+                    flag: "--config",
+                    value: format!("lab-memory-mode {}", m.name()),
+                    expected: "redis (only the bytes match beside keys) or logical (only \
+                               logical-bytes): compare's keys match is always in keys, and \
+                               allocator needs a probe compare does not install",
+                });
+            }
+        }
+    } else {
+        None
+    };
     let quantum = if names.iter().any(|n| n == "lab-jemalloc-quantum") {
         c.jemalloc_quantum.bytes()
+    } else if bytes_mode == Some(MemoryMode::Logical) {
+        0
     } else {
         let mut server = crate::server::Server::connect(&conn.url)?;
         server.reset()?;
         server.jemalloc_quantum()?
     };
-    Ok(RedisMatch { quantum, base })
+    Ok(RedisMatch {
+        quantum,
+        base,
+        bytes_mode,
+    })
 }
 
 /// Runs `experiment compare`; returns the directory and the rows.

@@ -42,6 +42,12 @@ pub struct HclArgs {
     /// to the trigger minus 5 points (e.g. 0.95).
     #[arg(long, default_value_t = 0.0)]
     pub low_memory_trigger: f64,
+    /// Extra engine config line for every run (repeatable), e.g. `--config "lab-memory-mode
+    /// redis"`: `maxmemory` is then a fraction of the unlimited peak of Redis 7.0's
+    /// modelled `used_memory`. The grid's parameters (`maxmemory`, `maxmemory-policy`) and
+    /// `lab-memory-mode allocator` (no allocator probe here) are refused.
+    #[arg(long = "config", value_name = "LINE")]
+    pub config: Vec<String>,
     /// Seed of the operation stream and the engine.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -62,6 +68,7 @@ impl HclArgs {
             ops: 50_000,
             invalidate_ratio: 0.01,
             low_memory_trigger: 0.0,
+            config: Vec::new(),
             seed,
             out: Default::default(),
         }
@@ -73,7 +80,8 @@ impl HclArgs {
 pub struct HclRow {
     /// `maxmemory-policy`.
     pub policy: String,
-    /// `maxmemory` in bytes (engine logical accounting).
+    /// `maxmemory` in the engine's memory mode (logical bytes unless `--config` sets
+    /// `lab-memory-mode`).
     pub maxmemory: u64,
     /// `maxmemory` as a fraction of the unlimited run's peak.
     pub memory_fraction: f64,
@@ -166,6 +174,23 @@ fn policies(text: &str) -> Result<Vec<&'static str>, RunError> {
         .collect())
 }
 
+/// Checks `--config` lines: no grid parameter (`maxmemory`, `maxmemory-policy`, …: the
+/// hit-rate rules), valid lines, and no `lab-memory-mode allocator` (no allocator probe).
+fn check_config(lines: &[String]) -> Result<(), RunError> {
+    crate::hitrate::check_config_lines(lines)?;
+    let mut c = evictlab_engine::Config::default();
+    c.apply_str(&lines.join("\n"), None)?;
+    if c.memory_mode == evictlab_engine::MemoryMode::Allocator {
+        return Err(RunError::BadArgument {
+            flag: "--config",
+            value: "lab-memory-mode allocator".into(),
+            expected: "logical, keys or redis here: lab-memory-mode allocator needs the \
+                       allocator probe, which only `experiment frag` and `tune` install",
+        });
+    }
+    Ok(())
+}
+
 /// Runs the scenario for every policy and fraction; returns the rows (nothing written).
 pub fn measure(args: &HclArgs, ui: &Ui) -> Result<Vec<HclRow>, RunError> {
     let bad = |flag: &'static str, value: String, expected: &'static str| RunError::BadArgument {
@@ -190,6 +215,7 @@ pub fn measure(args: &HclArgs, ui: &Ui) -> Result<Vec<HclRow>, RunError> {
         ));
     }
     let names = policies(&args.policies)?;
+    check_config(&args.config)?;
     let base = HclConfig {
         entries: args.entries,
         deps: args.deps,
@@ -202,6 +228,7 @@ pub fn measure(args: &HclArgs, ui: &Ui) -> Result<Vec<HclRow>, RunError> {
                 (args.low_memory_trigger - 0.05).max(0.0),
             )
         }),
+        extra_config: args.config.join("\n"),
         ..HclConfig::default()
     };
     let hcl_err = |e| RunError::Workload {

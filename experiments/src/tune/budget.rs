@@ -23,7 +23,9 @@ pub fn save_interval_secs(rules: &[SaveRule], rate: u64) -> Option<f64> {
 
 /// Step 3: the derived figures (`tune_recommendation.csv` rows): maxmemory and its
 /// variants, headrooms, fork latency, save and AOF intervals, the overcommit limit, and the
-/// key budget; returns them with the budget as a fraction of the keyspace.
+/// key budget (under the memory model of `model`: [`super::model::budget_recs`]); returns
+/// them with the budget as a fraction of the keyspace.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn budget_step(
     p: &TuneParams,
     value_size: u64,
@@ -32,6 +34,7 @@ pub(super) fn budget_step(
     memory: &Memory,
     cow: &[CowRow],
     fits: &Fits,
+    model: (super::model::KeyCharge, &evictlab_engine::Config),
 ) -> (Vec<RecRow>, f64) {
     let (base, frag, per_key) = (memory.base, memory.frag, memory.per_key);
     let (x_off, x_on, x_fl) = (fits.x_off, fits.x_on, fits.x_fl);
@@ -223,20 +226,14 @@ pub(super) fn budget_step(
         "keys",
         "--keyspace, else the workload's distinct keys",
     );
-    let budget_keys = maxmemory / per_key;
-    rec(
-        "budget_keys",
-        budget_keys,
-        "keys",
-        "maxmemory_bytes / used_per_key_bytes",
-    );
+    let budget_keys = super::model::budget_recs(maxmemory, per_key, model.0, model.1, &mut recs);
     let f0 = budget_keys / keyspace as f64;
-    rec(
-        "budget_fraction",
-        f0,
-        "fraction",
-        "budget_keys / keyspace_keys",
-    );
+    recs.push(RecRow {
+        name: "budget_fraction".into(),
+        value: f0,
+        unit: "fraction".into(),
+        derivation: "budget_keys / keyspace_keys".into(),
+    });
 
     (recs, f0)
 }

@@ -111,6 +111,12 @@ pub struct TuneArgs {
     /// Engine seeds for the sampled policies (the spread is reported).
     #[arg(long, default_value_t = 3)]
     pub seeds: u32,
+    /// Memory model that turns the recommended maxmemory into a key count (repeatable):
+    /// `lab-memory-mode redis` (default: Redis 7.0's used_memory) or `logical`,
+    /// `lab-jemalloc-quantum 8|16` (default 8: Redis's bundled jemalloc; 16 for Debian's and
+    /// Ubuntu's packages), `lab-base-memory SIZE`.
+    #[arg(long = "config", value_name = "LINE")]
+    pub config: Vec<String>,
     /// Seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -148,6 +154,7 @@ pub fn run(args: &TuneArgs, ui: &Ui) -> Result<(TuneOutcome, PathBuf), RunError>
         write_distribution: args.write_distribution,
         memory_dataset: args.memory_dataset,
         seeds: args.seeds,
+        config_lines: args.config.clone(),
     };
     let outcome = tune::run(&p, ui)?;
     output::write_metadata(&dir, "tune", args.seed, args, &crate::cmd::allocator_name())?;

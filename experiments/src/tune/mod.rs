@@ -28,6 +28,7 @@ mod budget;
 pub mod cmd;
 mod fit;
 mod memory;
+pub mod model;
 mod policy;
 pub mod report;
 
@@ -86,6 +87,9 @@ pub struct TuneParams {
     pub memory_dataset: u64,
     /// Engine seeds for the sampled policies.
     pub seeds: u32,
+    /// `--config` lines of the memory model that turns `maxmemory` into keys
+    /// ([`model::model_config`]).
+    pub config_lines: Vec<String>,
 }
 
 /// One row of `tune_memory.csv`.
@@ -234,10 +238,11 @@ pub fn run(p: &TuneParams, ui: &Ui) -> Result<TuneOutcome, RunError> {
             expected: "a comma-separated list of sizes, e.g. 64mb,128mb,256mb",
         });
     }
+    let model_cfg = model::model_config(&p.config_lines)?;
     let system = system_settings();
     // The workload's shape (then dropped: the forked workers below would inherit it).
     let spin = ui.spinner("loading workload");
-    let (name, objects, mean_size, has_sizes) = {
+    let (name, objects, mean_size, has_sizes, charge) = {
         let w = load(&p.workload)?;
         let ws = w.working_set;
         let mean = if w.info.has_sizes && ws.objects > 0 {
@@ -245,7 +250,18 @@ pub fn run(p: &TuneParams, ui: &Ui) -> Result<TuneOutcome, RunError> {
         } else {
             None
         };
-        (w.info.name.clone(), ws.objects, mean, w.info.has_sizes)
+        // Without sizes in the workload, every value is the --value-size (else 1 KiB).
+        let size = p
+            .value_size
+            .or(if w.info.has_sizes { None } else { Some(1024) });
+        let charge = model::key_charge(&w, size, &model_cfg)?;
+        (
+            w.info.name.clone(),
+            ws.objects,
+            mean,
+            w.info.has_sizes,
+            charge,
+        )
     };
     spin.finish_and_clear();
     let value_size = p.value_size.or(mean_size).unwrap_or(1024).max(1);
@@ -253,7 +269,16 @@ pub fn run(p: &TuneParams, ui: &Ui) -> Result<TuneOutcome, RunError> {
 
     let memory = memory_step(p, value_size, ui)?;
     let (cow, fits) = cow_step(p, value_size, ui)?;
-    let (mut recs, f0) = budget_step(p, value_size, keyspace, &system, &memory, &cow, &fits);
+    let (mut recs, f0) = budget_step(
+        p,
+        value_size,
+        keyspace,
+        &system,
+        &memory,
+        &cow,
+        &fits,
+        (charge, &model_cfg),
+    );
     let prows = policy_step(p, f0, ui)?;
     policy_recs(&prows, &mut recs);
     if let Some(m) = system.overcommit_memory {

@@ -587,13 +587,17 @@ fn policy_evidence(
     r.heading(3, "Hit ratio by policy");
     r.paragraph(format!(
         "Every registry policy replayed the workload at three cache sizes around the one the \
-         recommended maxmemory holds ({} keys of {} B used memory each, {}; `tune_policy.csv`, \
+         recommended maxmemory holds ({} keys of {} B each under {}, {}; `tune_policy.csv`, \
          raw cells in `hitrate.csv`). Sampled policies ran with `maxmemory-samples` 1, 3, 5 and \
          10 and with several engine seeds: the range quoted is min–max over those seeds (the \
          sampling RNG); the request stream is the same in every cell. Deterministic policies \
          ran once.",
         c.rec(o, "budget_keys", int),
-        c.rec(o, "used_per_key_bytes", plain),
+        c.rec(o, "budget_per_key_bytes", plain),
+        o.recs
+            .iter()
+            .find(|r| r.name == "budget_keys")
+            .map_or("n/a", |r| r.derivation.as_str()),
         if o.rec("budget_fraction").unwrap_or(0.0) >= 1.0 {
             "which holds the whole working set, so the sizes shown are a quarter, a half and all of it"
                 .to_string()
