@@ -1,20 +1,17 @@
-//! A workload loaded for replay: every request in memory (read once, shared by every cell
-//! of a sweep, as Caffeine's simulator broadcasts one trace to all policies), its working
+//! A workload loaded for replay: every request in memory, packed ([`PackedTrace`]: ≤ 11
+//! bytes per request; read once, shared by every cell of a sweep through an `Arc`, as
+//! Caffeine's simulator broadcasts one trace to all policies), its working
 //! set, and next-access indices when a policy needs them — or, streamed, only its working
 //! set and where to read it again ([`Workload::stream`]: each cell re-reads the source in
 //! batches, so memory does not grow with the trace's length).
 
 use std::sync::Arc;
 
-use evictlab_workloads::{Request, RequestSource, SourceInfo};
+use evictlab_workloads::{PackedBuilder, PackedTrace, Request, RequestSource, SourceInfo};
 use hashbrown::HashMap;
 
 /// Hash map with a fixed-seed fast hasher (deterministic, no per-process randomness).
 pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
-
-fn map_with_capacity<K, V>(n: usize) -> FastMap<K, V> {
-    FastMap::with_capacity_and_hasher(n, foldhash::fast::FixedState::default())
-}
 
 use crate::RunError;
 use crate::sweep::WorkloadInput;
@@ -34,14 +31,17 @@ pub struct WorkingSet {
 pub struct Workload {
     /// What the source said about itself (`has_next_access` is true once annotated).
     pub info: SourceInfo,
-    /// Every request, in order.
-    pub requests: Arc<Vec<Request>>,
+    /// Every request, in order (packed; [`PackedTrace::iter`] decodes them).
+    pub requests: Arc<PackedTrace>,
     /// Distinct objects and bytes.
     pub working_set: WorkingSet,
     /// A streamed workload: `requests` is empty and runners that support it read this
     /// input again for each cell ([`crate::source::open`]).
     pub stream: Option<WorkloadInput>,
 }
+
+/// Requests read per batch while loading.
+const BATCH: usize = 1 << 16;
 
 impl Workload {
     /// Reads a source to the end (in batches) and measures its working set.
@@ -55,34 +55,57 @@ impl Workload {
         limit: Option<u64>,
     ) -> Result<Workload, RunError> {
         let mut info = source.info().clone();
-        let requests = evictlab_workloads::collect(source.as_mut(), limit).map_err(|e| {
-            RunError::Workload {
-                name: info.name.clone(),
-                source: e,
+        let workload_err = |e| RunError::Workload {
+            name: info.name.clone(),
+            source: e,
+        };
+        // Read in batches straight into the packed form: the 40-byte requests of one
+        // batch are all that is ever decoded at once.
+        let limit = limit.unwrap_or(u64::MAX);
+        let hint = info.len_hint.unwrap_or(0).min(limit).min(1 << 32) as usize;
+        let mut packed = PackedBuilder::with_capacity(hint);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut n = 0u64;
+        loop {
+            batch.clear();
+            let room = (limit - n).min(BATCH as u64) as usize;
+            if room == 0 || source.fill(&mut batch, room).map_err(workload_err)? == 0 {
+                break;
             }
-        })?;
+            n += batch.len() as u64;
+            packed.push_all(&batch).map_err(workload_err)?;
+        }
+        let requests = packed.finish();
         if requests.is_empty() {
             return Err(no_requests(&info.name));
         }
         if info.has_next_access {
             // Oracle fields from the file are checked, never trusted blindly (issue 12).
-            evictlab_workloads::check_next_access(&info.name, &requests).map_err(|e| {
-                RunError::Workload {
-                    name: info.name.clone(),
-                    source: e,
-                }
-            })?;
+            evictlab_workloads::check_next_access_iter(&info.name, n, requests.iter())
+                .map_err(workload_err)?;
         }
-        if let Some(l) = limit {
-            info.name = format!("{}[..{l}]", info.name);
-            info.len_hint = Some(requests.len() as u64);
+        if limit != u64::MAX {
+            info.name = format!("{}[..{limit}]", info.name);
+            info.len_hint = Some(n);
         }
-        Ok(Workload::from_requests(info, requests))
+        Ok(Workload::from_packed(info, requests))
     }
 
-    /// Wraps requests already in memory.
-    pub fn from_requests(info: SourceInfo, requests: Vec<Request>) -> Workload {
-        let working_set = working_set(&requests);
+    /// Wraps requests already in memory (packing them).
+    pub fn from_requests(info: SourceInfo, requests: Vec<Request>) -> Result<Workload, RunError> {
+        let packed = PackedTrace::from_requests(&requests).map_err(|e| RunError::Workload {
+            name: info.name.clone(),
+            source: e,
+        })?;
+        Ok(Workload::from_packed(info, packed))
+    }
+
+    /// Wraps a packed trace.
+    pub fn from_packed(info: SourceInfo, requests: PackedTrace) -> Workload {
+        let working_set = WorkingSet {
+            objects: requests.objects().len() as u64,
+            bytes: requests.first_seen_bytes(),
+        };
         Workload {
             info,
             requests: Arc::new(requests),
@@ -96,14 +119,13 @@ impl Workload {
         if self.info.has_next_access {
             return;
         }
-        let mut reqs: Vec<Request> = self.requests.as_ref().clone();
-        evictlab_workloads::annotate_next_access(&mut reqs);
-        self.requests = Arc::new(reqs);
+        Arc::make_mut(&mut self.requests).annotate_next_access();
         self.info.has_next_access = true;
     }
 }
 
-/// The working set of a stream, counted as it goes (same definition as [`working_set`]).
+/// The working set of a stream, counted as it goes (distinct ids, Σ first-seen sizes, as
+/// the packed form counts it when loading).
 #[derive(Debug, Default)]
 pub struct WorkingSetCounter {
     seen: FastMap<u64, ()>,
@@ -121,19 +143,6 @@ impl WorkingSetCounter {
             }
         }
     }
-}
-
-/// Distinct objects and the sum of their first-seen sizes.
-pub fn working_set(requests: &[Request]) -> WorkingSet {
-    let mut seen: FastMap<u64, ()> = map_with_capacity(requests.len() / 4);
-    let mut ws = WorkingSet::default();
-    for r in requests {
-        if seen.insert(r.key, ()).is_none() {
-            ws.objects += 1;
-            ws.bytes += r.value_size as u64;
-        }
-    }
-    ws
 }
 
 /// The error for a workload with no request: a run over nothing would write rows with hit
@@ -159,7 +168,9 @@ mod tests {
             .iter()
             .map(|&(k, s)| Request::get(k, s))
             .collect();
-        let ws = working_set(&reqs);
+        let ws = Workload::from_requests(SourceInfo::default(), reqs)
+            .unwrap()
+            .working_set;
         assert_eq!(
             ws,
             WorkingSet {

@@ -28,11 +28,20 @@ pub fn annotate_next_access(requests: &mut [Request]) {
 /// prefix, `--limit`). Returns the first inconsistency found: a request whose stated next
 /// access is not the next request to its key. `name` labels the error.
 pub fn check_next_access(name: &str, requests: &[Request]) -> Result<(), WorkloadError> {
-    let n = requests.len() as u64;
+    check_next_access_iter(name, requests.len() as u64, requests.iter().copied())
+}
+
+/// [`check_next_access`] over the `n` requests of an iterator (a
+/// [`crate::PackedTrace::iter`]).
+pub fn check_next_access_iter(
+    name: &str,
+    n: u64,
+    requests: impl IntoIterator<Item = Request>,
+) -> Result<(), WorkloadError> {
     // key → (index of its latest request, that request's stated next access)
     let mut pending: HashMap<u64, (u64, u64), foldhash::fast::FixedState> =
         HashMap::with_capacity_and_hasher(
-            requests.len() / 4,
+            (n / 4).min(1 << 24) as usize,
             foldhash::fast::FixedState::with_seed(0),
         );
     let err = |index: u64, key: u64, stated: u64, actual: u64| WorkloadError::NextAccess {
@@ -42,7 +51,7 @@ pub fn check_next_access(name: &str, requests: &[Request]) -> Result<(), Workloa
         stated,
         actual,
     };
-    for (j, r) in requests.iter().enumerate() {
+    for (j, r) in requests.into_iter().enumerate() {
         let j = j as u64;
         if let Some((i, stated)) = pending.insert(r.key, (j, r.next_access))
             && stated != j

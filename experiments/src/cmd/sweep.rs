@@ -84,7 +84,7 @@ pub fn run(args: &RunArgs, ui: &Ui) -> Result<RunOutcome, RunError> {
             .filter(|c| c.workload == wi)
             .collect();
         let mut w = if needed.is_empty() {
-            crate::workload::Workload::from_requests(Default::default(), Vec::new())
+            crate::workload::Workload::from_packed(Default::default(), Default::default())
         } else {
             load(input)?
         };

@@ -94,7 +94,7 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
                 });
             }
             let big = info.len_hint.is_some_and(|n| {
-                n.saturating_mul(std::mem::size_of::<evictlab_workloads::Request>() as u64)
+                n.saturating_mul(evictlab_workloads::packed::TYPICAL_MAX_BYTES_PER_REQUEST)
                     > AUTO_STREAM_BYTES
             });
             can && (args.stream == StreamArg::Always || cells.len() == 1 || big)

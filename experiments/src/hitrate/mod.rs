@@ -365,7 +365,7 @@ fn run_indexed(
     let n = match &w.stream {
         None => {
             for (i, r) in w.requests.iter().enumerate() {
-                replay.step(i, r);
+                replay.step(i, &r);
             }
             w.requests.len() as u64
         }
@@ -613,7 +613,7 @@ mod tests {
             name: format!("loop{n}"),
             ..SourceInfo::default()
         };
-        Workload::from_requests(info, reqs)
+        Workload::from_requests(info, reqs).unwrap()
     }
 
     #[test]

@@ -568,6 +568,7 @@ mod tests {
             },
             reqs,
         )
+        .unwrap()
     }
 
     /// Stack distances of a tiny sequence, by hand: `a b c a b d a c` → a, b, c cold;

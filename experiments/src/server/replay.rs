@@ -51,7 +51,7 @@ pub fn calibrate_keys(
             batch.push(evictlab_workloads::Request {
                 op: Op::Set,
                 ttl_ms: 0,
-                ..*r
+                ..r
             });
             if batch.len() == pipeline {
                 s.replay_batch(&batch, true)?;
@@ -74,9 +74,9 @@ pub fn calibrate_keys(
     let held_at = |s: &mut Server, m: u64| -> Result<u64, RunError> {
         s.reset()?;
         s.config_set("maxmemory", &m.to_string())?;
-        for chunk in w.requests[..warm].chunks(pipeline) {
-            s.replay_batch(chunk, true)?;
-        }
+        for_each_chunk(w.requests.iter().take(warm), pipeline, |chunk| {
+            s.replay_batch(chunk, true).map(|_| ())
+        })?;
         s.dbsize()
     };
     // Bisection on maxmemory: the keys held grow with it, but not proportionally (a replay
@@ -162,7 +162,7 @@ pub fn run_cell(
     };
     sample(s, 0, &mut keys_max)?;
     let mut done = 0u64;
-    for batch in w.requests.chunks(pipeline) {
+    for_each_chunk(w.requests.iter(), pipeline, |batch| {
         if opts.rate > 0.0 {
             let due = Duration::from_secs_f64(done as f64 / opts.rate);
             let now = started.elapsed();
@@ -189,7 +189,8 @@ pub fn run_cell(
             sample(s, done, &mut keys_max)?;
             next_info += Duration::from_millis(opts.info_every_ms.max(1));
         }
-    }
+        Ok(())
+    })?;
     let secs = started.elapsed().as_secs_f64();
     let info = sample(s, done, &mut keys_max)?;
     let keys = s.dbsize()?;
@@ -248,4 +249,21 @@ pub fn run_cell(
 
 pub(super) fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Calls `f` on consecutive batches of at most `size` requests (the workload is packed,
+/// so its requests are decoded into one reused buffer).
+fn for_each_chunk(
+    requests: impl Iterator<Item = evictlab_workloads::Request>,
+    size: usize,
+    mut f: impl FnMut(&[evictlab_workloads::Request]) -> Result<(), RunError>,
+) -> Result<(), RunError> {
+    let mut requests = requests.peekable();
+    let mut chunk = Vec::with_capacity(size);
+    while requests.peek().is_some() {
+        chunk.clear();
+        chunk.extend(requests.by_ref().take(size));
+        f(&chunk)?;
+    }
+    Ok(())
 }

@@ -88,7 +88,7 @@ pub fn key_charge(
         n += 1;
     };
     match &w.stream {
-        None => w.requests.iter().for_each(&mut add),
+        None => w.requests.iter().for_each(|r| add(&r)),
         Some(input) => {
             let mut src = crate::source::open(input)?;
             let mut batch = Vec::with_capacity(1 << 16);
