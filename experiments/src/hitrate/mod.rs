@@ -20,10 +20,11 @@
 
 pub mod cmd;
 pub mod report;
-mod row;
+pub(crate) mod row;
 pub mod server;
 
-pub(crate) use row::with_hit_columns;
+use row::HitHead;
+pub(crate) use row::{hit_row, with_hit_columns};
 
 use std::time::Instant;
 
@@ -399,34 +400,24 @@ fn run_indexed(
     let virtual_ms = engine.now_ms();
     debug_assert!(engine.check_invariants().is_ok());
     let st = engine.stats();
-    let ws_units = match unit {
-        CapacityUnit::Keys => w.working_set.objects,
-        CapacityUnit::Bytes => w.working_set.bytes,
-    };
     let end = EndState {
         keys: engine.len() as u64,
         logical_bytes: engine.logical_bytes(),
         used_memory: engine.used_memory(),
     };
-    let row = HitRow {
-        cell: index,
-        workload: w.info.name.clone(),
-        policy: cell.policy.name.to_string(),
-        samples: cell.samples,
+    let row = hit_row!(HitRow, HitHead {
+        index,
+        workload: w,
+        cell,
         capacity: cap,
-        capacity_unit: unit.name().to_string(),
-        capacity_fraction: if ws_units > 0 {
-            cap as f64 / ws_units as f64
-        } else {
-            0.0
-        },
+        unit,
         seed: cell.seed,
         requests: n,
         gets,
         hits,
-        misses: gets - hits,
-        hit_ratio: ratio(hits, gets),
-        byte_hit_ratio: ratio(hit_bytes, get_bytes),
+        get_bytes,
+        hit_bytes,
+    }, {
         evicted_keys: st.evicted_keys,
         expired_keys: st.expired_keys,
         oom_rejections: st.rejected_writes,
@@ -434,7 +425,7 @@ fn run_indexed(
         virtual_ms,
         config: config_changes,
         requests_per_sec: if secs > 0.0 { n as f64 / secs } else { 0.0 },
-    };
+    });
     Ok((row, end))
 }
 
@@ -554,10 +545,6 @@ impl RateClock {
         }
         self.next = j;
     }
-}
-
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
 }
 
 /// Runs every cell (in parallel on rayon's pool) and returns rows in cell order, so the

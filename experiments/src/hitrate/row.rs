@@ -63,3 +63,73 @@ macro_rules! with_hit_columns {
 }
 
 pub(crate) use with_hit_columns;
+
+/// The values of the first `hitrate.csv` columns that every row type computes the same way:
+/// the cell's identity and its GET counts. [`hit_row!`] builds a row from it.
+pub struct HitHead<'a> {
+    /// Index of the cell in its sweep.
+    pub index: u64,
+    /// The workload replayed.
+    pub workload: &'a crate::workload::Workload,
+    /// The cell (policy, samples).
+    pub cell: &'a super::Cell,
+    /// The cache size in `unit`.
+    pub capacity: u64,
+    /// Its unit.
+    pub unit: super::CapacityUnit,
+    /// The seed of the row.
+    pub seed: u64,
+    /// Requests replayed.
+    pub requests: u64,
+    /// GETs, GETs that hit, and their bytes.
+    pub gets: u64,
+    /// GETs that hit.
+    pub hits: u64,
+    /// Bytes of all GETs.
+    pub get_bytes: u64,
+    /// Bytes of the GETs that hit.
+    pub hit_bytes: u64,
+}
+
+impl HitHead<'_> {
+    /// Capacity as a fraction of the working set in the same unit (0 for an empty one).
+    pub fn capacity_fraction(&self) -> f64 {
+        let ws = match self.unit {
+            super::CapacityUnit::Keys => self.workload.working_set.objects,
+            super::CapacityUnit::Bytes => self.workload.working_set.bytes,
+        };
+        ratio(self.capacity, ws)
+    }
+}
+
+/// `a / b`, 0 when `b` is 0.
+pub fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Builds a row declared with [`with_hit_columns!`] from a [`HitHead`] and the row's other
+/// fields: `hit_row!(HitRow, head, { evicted_keys: …, … })`.
+macro_rules! hit_row {
+    ($name:ident, $head:expr, { $($rest:tt)* }) => {{
+        let h: $crate::hitrate::row::HitHead = $head;
+        $name {
+            cell: h.index,
+            workload: h.workload.info.name.clone(),
+            policy: h.cell.policy.name.to_string(),
+            samples: h.cell.samples,
+            capacity: h.capacity,
+            capacity_unit: h.unit.name().to_string(),
+            capacity_fraction: h.capacity_fraction(),
+            seed: h.seed,
+            requests: h.requests,
+            gets: h.gets,
+            hits: h.hits,
+            misses: h.gets - h.hits,
+            hit_ratio: $crate::hitrate::row::ratio(h.hits, h.gets),
+            byte_hit_ratio: $crate::hitrate::row::ratio(h.hit_bytes, h.get_bytes),
+            $($rest)*
+        }
+    }};
+}
+
+pub(crate) use hit_row;

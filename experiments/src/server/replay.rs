@@ -195,60 +195,48 @@ pub fn run_cell(
     let info = sample(s, done, &mut keys_max)?;
     let keys = s.dbsize()?;
     let used = info.u64("used_memory");
-    let ws_units = match unit {
-        CapacityUnit::Keys => w.working_set.objects,
-        CapacityUnit::Bytes => w.working_set.bytes,
-    };
-    Ok(ServerRow {
-        cell: index,
-        workload: w.info.name.clone(),
-        policy: cell.policy.name.to_string(),
-        samples: cell.samples,
-        capacity: cap,
-        capacity_unit: unit.name().to_string(),
-        capacity_fraction: if ws_units > 0 {
-            cap as f64 / ws_units as f64
-        } else {
-            0.0
-        },
-        seed: opts.seed,
-        requests: done,
-        gets,
-        hits,
-        misses: gets - hits,
-        hit_ratio: ratio(hits, gets),
-        byte_hit_ratio: ratio(hit_bytes, get_bytes),
-        evicted_keys: info.u64("evicted_keys"),
-        expired_keys: info.u64("expired_keys"),
-        oom_rejections: oom,
-        admission_bypasses: 0,
-        virtual_ms: (secs * 1000.0) as u64,
-        config: String::new(),
-        requests_per_sec: if secs > 0.0 { done as f64 / secs } else { 0.0 },
-        target_rate: opts.rate,
-        pipeline: pipeline as u64,
-        maxmemory,
-        baseline_used_memory: baseline,
-        keyspace_hits: info.u64("keyspace_hits"),
-        keyspace_misses: info.u64("keyspace_misses"),
-        used_memory: used,
-        used_memory_rss: info.u64("used_memory_rss"),
-        mem_fragmentation_ratio: info.f64("mem_fragmentation_ratio"),
-        rdb_last_cow_size: info.u64("rdb_last_cow_size"),
-        latest_fork_usec: info.u64("latest_fork_usec"),
-        keys,
-        keys_max,
-        memory_per_key: if keys > 0 {
-            used.saturating_sub(baseline) as f64 / keys as f64
-        } else {
-            0.0
-        },
-        server_version: info.version(),
-    })
-}
-
-pub(super) fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+    Ok(
+        crate::hitrate::hit_row!(ServerRow, crate::hitrate::row::HitHead {
+            index,
+            workload: w,
+            cell,
+            capacity: cap,
+            unit,
+            seed: opts.seed,
+            requests: done,
+            gets,
+            hits,
+            get_bytes,
+            hit_bytes,
+        }, {
+            evicted_keys: info.u64("evicted_keys"),
+            expired_keys: info.u64("expired_keys"),
+            oom_rejections: oom,
+            admission_bypasses: 0,
+            virtual_ms: (secs * 1000.0) as u64,
+            config: String::new(),
+            requests_per_sec: if secs > 0.0 { done as f64 / secs } else { 0.0 },
+            target_rate: opts.rate,
+            pipeline: pipeline as u64,
+            maxmemory,
+            baseline_used_memory: baseline,
+            keyspace_hits: info.u64("keyspace_hits"),
+            keyspace_misses: info.u64("keyspace_misses"),
+            used_memory: used,
+            used_memory_rss: info.u64("used_memory_rss"),
+            mem_fragmentation_ratio: info.f64("mem_fragmentation_ratio"),
+            rdb_last_cow_size: info.u64("rdb_last_cow_size"),
+            latest_fork_usec: info.u64("latest_fork_usec"),
+            keys,
+            keys_max,
+            memory_per_key: if keys > 0 {
+                used.saturating_sub(baseline) as f64 / keys as f64
+            } else {
+                0.0
+            },
+            server_version: info.version(),
+        }),
+    )
 }
 
 /// Calls `f` on consecutive batches of at most `size` requests (the workload is packed,
