@@ -96,7 +96,7 @@ def timed(cmd, env=None):
 
 def lab_run(exe, trace, policy, size, outdir):
     dt, cpu, _ = timed([exe, "hitrate", "--trace", trace, "--policies", policy,
-                        "--sizes", str(size), "--threads", "1", "--out", outdir])
+                        "--sizes", str(size), "--threads", "1", "--out", outdir, "--overwrite"])
     with open(os.path.join(outdir, "hitrate.csv")) as f:
         row = next(csv.DictReader(f))
     return dt, cpu, int(row["capacity"]), 1.0 - float(row["hit_ratio"])
