@@ -83,6 +83,21 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `hitrate --trace TRACE --policies lru --sizes 1 --out OUT`: the one cell most cases need.
+fn lru_hitrate<'a>(trace: &'a Path, out: &'a Path) -> [&'a str; 9] {
+    [
+        "hitrate",
+        "--trace",
+        s(trace),
+        "--policies",
+        "lru",
+        "--sizes",
+        "1",
+        "--out",
+        s(out),
+    ]
+}
+
 fn assert_has(text: &str, parts: &[&str]) {
     for p in parts {
         assert!(text.contains(p), "expected `{p}` in:\n{text}");
@@ -102,17 +117,7 @@ fn a_timestamp_near_u64_max_is_an_error_not_a_hang() {
         b"time_ms,op,key,value_size,ttl_ms\n0,get,1,1,0\n18446744073709551615,get,2,1,0\n",
     );
     let out = d.path().join("out");
-    let e = fails(&[
-        "hitrate",
-        "--trace",
-        s(&t),
-        "--policies",
-        "lru",
-        "--sizes",
-        "1",
-        "--out",
-        s(&out),
-    ]);
+    let e = fails(&lru_hitrate(&t, &out));
     assert_has(
         &e,
         &[
@@ -133,17 +138,7 @@ fn the_largest_accepted_time_replays_in_bounded_time() {
         b"time_ms,op,key,value_size,ttl_ms\n0,set,1,1,5\n9007199254740992,get,1,1,0\n9007199254740992,get,2,1,9007199254740992\n",
     );
     let out = d.path().join("out");
-    succeeds(&[
-        "hitrate",
-        "--trace",
-        s(&t),
-        "--policies",
-        "lru",
-        "--sizes",
-        "1",
-        "--out",
-        s(&out),
-    ]);
+    succeeds(&lru_hitrate(&t, &out));
 }
 
 #[test]
@@ -180,17 +175,7 @@ fn a_ttl_of_u64_max_is_an_error() {
         "t.csv",
         b"op,key,value_size,ttl_ms\nset,1,1,18446744073709551615\nget,1,1,0\n",
     );
-    let e = fails(&[
-        "hitrate",
-        "--trace",
-        s(&t),
-        "--policies",
-        "lru",
-        "--sizes",
-        "1",
-        "--out",
-        s(&d.path().join("o")),
-    ]);
+    let e = fails(&lru_hitrate(&t, &d.path().join("o")));
     assert_has(&e, &["t.csv:2", "ttl_ms", "9007199254740992"]);
 }
 
@@ -568,17 +553,7 @@ fn a_workload_error_is_printed_once() {
         "t.csv",
         b"op,key,value_size,ttl_ms\nget,1,1,0\nfetch,2,1,0\n",
     );
-    let e = fails(&[
-        "hitrate",
-        "--trace",
-        s(&t),
-        "--policies",
-        "lru",
-        "--sizes",
-        "1",
-        "--out",
-        s(&d.path().join("o")),
-    ]);
+    let e = fails(&lru_hitrate(&t, &d.path().join("o")));
     assert_eq!(e.matches("t.csv").count(), 1, "{e}");
     assert_eq!(e.matches("fetch,2,1,0").count(), 1, "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
@@ -594,17 +569,7 @@ fn bytes_of_a_binary_file_are_shown_escaped_and_short() {
     b.extend(std::iter::repeat_n(b'A', 500));
     b.push(b'\n');
     let t = write(d.path(), "bin.txt", &b);
-    let e = fails(&[
-        "hitrate",
-        "--trace",
-        s(&t),
-        "--policies",
-        "lru",
-        "--sizes",
-        "1",
-        "--out",
-        s(&d.path().join("o")),
-    ]);
+    let e = fails(&lru_hitrate(&t, &d.path().join("o")));
     assert!(
         !e.bytes().any(|c| c == 0x1b || c == 0x07 || c == 0),
         "raw control bytes: {e:?}"
@@ -655,17 +620,7 @@ fn decompression_errors_name_file_format_and_offset() {
         let dir = d.path().join("cloud_physics");
         std::fs::create_dir_all(&dir).unwrap();
         let p = write(&dir, name, &bytes);
-        let e = fails(&[
-            "hitrate",
-            "--trace",
-            s(&p),
-            "--policies",
-            "lru",
-            "--sizes",
-            "1",
-            "--out",
-            s(&o),
-        ]);
+        let e = fails(&lru_hitrate(&p, &o));
         assert_has(&e, &[name, format, "byte offset"]);
         assert!(
             !e.contains("failed to fill whole buffer") || e.contains(format),
