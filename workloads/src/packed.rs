@@ -118,6 +118,7 @@ impl PackedBuilder {
     }
 
     /// Appends one request.
+    #[inline]
     pub fn push(&mut self, r: &Request) -> Result<(), WorkloadError> {
         let t = &mut self.trace;
         let i = t.ids.len();
@@ -319,6 +320,33 @@ impl Iterator for Iter<'_> {
         let i = self.i;
         let &id = t.ids.get(i)?;
         self.i = i + 1;
+        Some(self.decode(t, i, id))
+    }
+
+    /// Internal iteration (`for_each`, `enumerate().for_each`, …): the same decoding with
+    /// the columns in locals, which a replay loop keeps in registers.
+    #[inline]
+    fn fold<B, F: FnMut(B, Request) -> B>(mut self, init: B, mut f: F) -> B {
+        let t = self.t;
+        let mut acc = init;
+        for (i, &id) in t.ids.iter().enumerate().skip(self.i) {
+            let r = self.decode(t, i, id);
+            acc = f(acc, r);
+        }
+        acc
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.t.ids.len() - self.i;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+impl Iter<'_> {
+    /// Request `i` (dense id `id`), advancing the side-list cursors.
+    #[inline(always)]
+    fn decode(&mut self, t: &PackedTrace, i: usize, id: u32) -> Request {
         let o = &t.objects[id as usize];
         let mut r = Request {
             time_ms: 0,
@@ -355,16 +383,9 @@ impl Iterator for Iter<'_> {
                 d => (i + d as usize) as u64,
             };
         }
-        Some(r)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.t.ids.len() - self.i;
-        (n, Some(n))
+        r
     }
 }
-
-impl ExactSizeIterator for Iter<'_> {}
 
 #[cfg(test)]
 mod tests {
@@ -398,6 +419,12 @@ mod tests {
             let p = PackedTrace::from_requests(&v).unwrap();
             let back: Vec<Request> = p.iter().collect();
             prop_assert_eq!(&back, &v);
+            // Internal iteration (fold), also after a partly consumed external one.
+            let k = v.len() / 3;
+            let mut it = p.iter();
+            let mut both: Vec<Request> = it.by_ref().take(k).collect();
+            it.for_each(|r| both.push(r));
+            prop_assert_eq!(&both, &v);
             prop_assert_eq!(p.len(), v.len());
         }
 
