@@ -24,14 +24,13 @@
 //! lossless: [`PackedTrace::iter`] yields exactly the requests pushed (tested against
 //! arbitrary streams).
 //!
-//! Dense ids are assigned through a hash map while loading (dropped afterwards); the same
+//! Dense ids are assigned through an [`IdMap`] while loading (dropped afterwards); the same
 //! pass gives the working set (distinct objects and their first-seen bytes) for free.
 //! libCacheSim's `reader` instead re-reads its trace file per simulation and keeps ids as
 //! `uint64_t` (`libCacheSim/include/libCacheSim/request.h`); this is the loaded form of
 //! the lab's replay, shared by all cells of a sweep.
 
-use hashbrown::HashMap;
-
+use crate::idmap::IdMap;
 use crate::{NEVER, Op, Request, WorkloadError};
 
 /// One distinct object: its original id and the size and TTL of its first request.
@@ -97,7 +96,7 @@ pub struct PackedTrace {
 #[derive(Debug, Default)]
 pub struct PackedBuilder {
     trace: PackedTrace,
-    dense: HashMap<u64, u32, foldhash::fast::FixedState>,
+    dense: IdMap<u32>,
     last_time: u64,
 }
 
@@ -123,7 +122,7 @@ impl PackedBuilder {
         let t = &mut self.trace;
         let i = t.ids.len();
         let next_id = t.objects.len();
-        let id = *self.dense.entry(r.key).or_insert(next_id as u32);
+        let (id, _) = self.dense.get_or_insert_with(r.key, || next_id as u32);
         if id as usize == next_id {
             if next_id >= u32::MAX as usize {
                 return Err(WorkloadError::Parameter {
