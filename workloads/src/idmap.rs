@@ -38,7 +38,9 @@ impl<V: Copy + Default> IdMap<V> {
     pub fn with_capacity(n: usize) -> IdMap<V> {
         // Smallest power of two ≥ 16 with n ≤ 3/4 of it.
         let want = n.saturating_mul(4).div_ceil(3).max(16);
-        let cap = want.checked_next_power_of_two().expect("IdMap capacity overflow");
+        let cap = want
+            .checked_next_power_of_two()
+            .expect("IdMap capacity overflow");
         IdMap {
             buckets: vec![(FREE, V::default()); cap],
             shift: 64 - cap.trailing_zeros(),
