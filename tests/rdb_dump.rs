@@ -313,3 +313,67 @@ fn rdb_flag_errors_name_the_file_offset_and_contradicting_flags() {
     ]);
     assert!(err.contains("'x'") && err.contains("'all'"), "{err}");
 }
+
+/// `cow --rdb`: the dump's keys are the dataset (fork and forkless, with writes that rewrite
+/// them); `--dataset` beside it is refused naming both flags.
+#[test]
+fn cow_takes_a_dump_as_its_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cow");
+    let f = fixture();
+    run_ok(&[
+        "cow",
+        "--rdb",
+        f.to_str().unwrap(),
+        "--write-rates",
+        "0,5000",
+        "--thp",
+        "off",
+        "--snapshot",
+        "fork,forkless",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows = read_rows(&out.join("cow.csv"));
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        assert_eq!(r["status"], "ok", "{r:?}");
+        assert_eq!(num(r, "keys"), 16.0);
+        assert_eq!(num(r, "value_size"), 0.0);
+        // Logical bytes of the 16 keys (keys + values, as the engine counts them).
+        assert!(num(r, "dataset_bytes") > 2000.0, "{r:?}");
+    }
+    let err = run_err(&["cow", "--rdb", f.to_str().unwrap(), "--dataset", "1mb"]);
+    assert!(err.contains("--rdb") && err.contains("--dataset"), "{err}");
+}
+
+/// `frag --rdb`: the fill phase is the dump's keys; the later phases run as usual.
+#[test]
+fn frag_takes_a_dump_as_its_fill() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("frag");
+    let f = fixture();
+    run_ok(&[
+        "frag",
+        "--quick",
+        "--allocators",
+        "system",
+        "--overhead-keys",
+        "0",
+        "--idle-ms",
+        "0",
+        "--rdb",
+        f.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let rows = read_rows(&out.join("frag.csv"));
+    let fill = rows
+        .iter()
+        .find(|r| r["phase"] == "fill" && r["event"] == "end")
+        .unwrap();
+    assert_eq!(num(fill, "keys"), 16.0);
+    assert!(rows.iter().any(|r| r["phase"] == "churn"));
+    let err = run_err(&["frag", "--rdb", f.to_str().unwrap(), "--fill", "1mb"]);
+    assert!(err.contains("--rdb") && err.contains("--fill"), "{err}");
+}
