@@ -111,6 +111,13 @@ def main():
     ap.add_argument("--policies", default="lru,fifo")
     ap.add_argument("--sizes", default="0.01,0.1")
     args = ap.parse_args()
+    try:
+        import numpy  # noqa: F401  (the w106 conversion needs it)
+    except ImportError:
+        # The libCacheSim venv has numpy: run this script with it instead.
+        if os.path.realpath(args.lcs_python) != os.path.realpath(sys.executable):
+            os.execv(args.lcs_python, [args.lcs_python, os.path.abspath(__file__)] + sys.argv[1:])
+        sys.exit("numpy is needed to convert w106 to oracleGeneral")
 
     tmp = tempfile.mkdtemp(prefix="lcs-compare-")
     traces = []

@@ -181,16 +181,19 @@ impl Engine {
     /// * `redis5` with no volatile key: each cycle counts itself;
     /// * `echovault` with no volatile key: one counted cycle per 100 ms due by `last_ms`;
     /// * `off`: nothing.
+    #[inline]
     pub(crate) fn active_expire_idle(&mut self, n: u64, last_ms: u64) -> bool {
         let volatile = self.ks.volatile_len() as u64;
         match self.cfg.active_expire {
             ActiveExpire::Off => true,
             ActiveExpire::Redis => {
-                let sparse = self
-                    .ks
-                    .dict(Scope::Volatile)
-                    .is_some_and(|d| d.slots() > 4 && volatile * 100 / (d.slots() as u64) < 1);
-                if volatile != 0 && !sparse {
+                // The sparseness test only matters when there are volatile keys.
+                if volatile != 0
+                    && !self
+                        .ks
+                        .dict(Scope::Volatile)
+                        .is_some_and(|d| d.slots() > 4 && volatile * 100 / (d.slots() as u64) < 1)
+                {
                     return false;
                 }
                 self.expire.timelimit_exit = false;
