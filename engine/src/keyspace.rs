@@ -419,6 +419,29 @@ impl Keyspace {
         }
     }
 
+    /// Prefetch hints for coming [`Keyspace::sample`] calls of `scope` (the sampled
+    /// policies give the random draws they will start from, peeked from a clone of the
+    /// RNG): for the walk starting at `next`, start loading the nodes and entries of its
+    /// first `count` buckets (their bucket lines were asked for one call earlier); for the
+    /// one after, starting at `after`, start loading its bucket lines. Without a dict model
+    /// (`lab-sampling uniform`) nothing is prefetched. Hints only: no effect on any result.
+    #[inline]
+    pub fn prefetch_samples(&self, scope: Scope, next: u64, after: u64, count: usize) {
+        if let Some(d) = self.dict(scope) {
+            d.prefetch_some(next, count, |s| self.prefetch_entry(s));
+            d.prefetch_start(after);
+        }
+    }
+
+    /// Prefetch hint for inserting a key with this `hash`: the main dict model's bucket the
+    /// insert will write (a hint; nothing without a main dict model).
+    #[inline]
+    pub fn prefetch_insert(&self, hash: u64) {
+        if let Some(d) = &self.main_dict {
+            d.prefetch_start(hash);
+        }
+    }
+
     /// Tells the dict models whether a fork child is alive (Redis avoids resizing then).
     pub fn set_avoid_resize(&mut self, avoid: bool) {
         for d in [&mut self.main_dict, &mut self.expires_dict]
