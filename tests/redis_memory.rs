@@ -646,3 +646,64 @@ fn memory_mode_redis_takes_effect_in_every_command() {
         assert_eq!(matches, ["keys", want], "{mode}");
     }
 }
+
+/// `--size-unit fraction` under `lab-memory-mode redis` is a fraction of the working set as
+/// the model counts it (startup memory + that share of the modelled dataset): at 1.0 every
+/// object fits (no eviction, the hit ratio of an unlimited cache), at 0.1 the limit is above
+/// the startup memory and `capacity_fraction` is 0.1 — loaded and streamed alike. (It was
+/// a fraction of the value bytes: 0.1 fell below the 914 592-byte startup memory and held
+/// nothing, 1.0 evicted thousands of keys.)
+#[test]
+fn size_fraction_under_redis_model_is_of_the_modelled_working_set() {
+    use crate::util::{num, read_rows, run_ok};
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut a = vec![
+            "hitrate",
+            "--workload",
+            "zipf:0.99,size=uniform:100:1000",
+            "--keys",
+            "5000",
+            "--requests",
+            "30000",
+            "--policies",
+            "allkeys-lru",
+            "--sizes",
+            "0.1,1",
+            "--threads",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        a.extend_from_slice(extra);
+        run_ok(&a);
+        read_rows(&out.join("hitrate.csv"))
+    };
+    let logical = run("logical", &[]);
+    let redis = run("redis", &["--config", "lab-memory-mode redis"]);
+    let streamed = run(
+        "streamed",
+        &["--config", "lab-memory-mode redis", "--stream", "always"],
+    );
+    let (small, whole) = (&redis[0], &redis[1]);
+    assert_eq!(num(whole, "evicted_keys"), 0.0, "{whole:?}");
+    assert_eq!(whole["hit_ratio"], logical[1]["hit_ratio"]);
+    assert_eq!(num(whole, "capacity_fraction"), 1.0);
+    assert!(
+        (num(small, "capacity_fraction") - 0.1).abs() < 1e-4,
+        "{small:?}"
+    );
+    assert!(num(small, "capacity") > 914_592.0, "{small:?}");
+    assert!(num(small, "capacity") < num(whole, "capacity"));
+    // The same share of keys survives as in logical bytes, give or take the per-key overhead.
+    assert!(
+        (num(small, "hit_ratio") - num(&logical[0], "hit_ratio")).abs() < 0.03,
+        "redis {small:?} vs logical {:?}",
+        logical[0]
+    );
+    for (a, b) in redis.iter().zip(&streamed) {
+        assert_eq!(a["capacity"], b["capacity"]);
+        assert_eq!(a["hit_ratio"], b["hit_ratio"]);
+    }
+}

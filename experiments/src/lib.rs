@@ -15,7 +15,8 @@
 //! - [`grid`] — the one cell grid (policies × samples × sizes, fill-on-miss) and the engine
 //!   options, as clap flags and TOML spec fields from one definition, checked once.
 //! - [`hitrate`] — `experiment hitrate`: the hit-rate runner (one cell's replay, parallel
-//!   runs), `hitrate.csv` rows (`row`: the columns `server.csv` shares); `report`, `cmd`.
+//!   runs), `hitrate.csv` rows (`row`: the columns `server.csv` shares); `modelled`: a size fraction
+//!   under the redis model; `report`, `cmd`.
 //! - [`mrc`] — `experiment mrc`: LRU miss-ratio curves in one pass, exact stack distances
 //!   (`stack`: the LRU stack, bitmap + Fenwick tree) and SHARDS fixed-rate / fixed-size
 //!   sampling, `mrc.csv`; `report`, `cmd`.

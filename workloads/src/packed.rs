@@ -46,6 +46,14 @@ pub struct Object {
     ttl: u32,
 }
 
+impl Object {
+    /// TTL (ms) of the object's first request, or `None` when it does not fit in a `u32`
+    /// (the first request then carries it in the side list; read it from the requests).
+    pub fn ttl_ms(&self) -> Option<u64> {
+        (self.ttl != TTL_ESCAPE).then_some(self.ttl as u64)
+    }
+}
+
 /// Bytes per request of the common cases' widest layout (ids, flags, time and next
 /// access); escapes add to it (for estimates such as `hitrate --stream auto`'s).
 pub const TYPICAL_MAX_BYTES_PER_REQUEST: u64 = 11;

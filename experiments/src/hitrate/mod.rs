@@ -19,6 +19,7 @@
 //! its eviction after each write (`hitrate::server` states it in the report).
 
 pub mod cmd;
+pub mod modelled;
 pub mod report;
 pub(crate) mod row;
 pub mod server;
@@ -341,8 +342,21 @@ fn run_indexed(
     opts: &HitOptions,
     index: u64,
 ) -> Result<(HitRow, EndState), RunError> {
-    let (cap, unit) = capacity(w, cell.size, cell.size_unit);
-    let (config, config_changes) = cell_config_changes(cell, cap, unit, opts)?;
+    let (mut cap, unit) = capacity(w, cell.size, cell.size_unit);
+    let (mut config, config_changes) = cell_config_changes(cell, cap, unit, opts)?;
+    // A fraction under the Redis (or EchoVault) model is of the working set as that model
+    // counts it (`modelled`), not of its value bytes.
+    let modelled = if cell.size_unit == SizeUnit::Fraction
+        && unit == CapacityUnit::Bytes
+        && modelled::needs_model(config.memory_mode)
+    {
+        let ws = modelled::modelled_working_set(w, &config, cell.seed)?;
+        cap = ws.maxmemory(cell.size);
+        config.maxmemory = cap;
+        Some(ws)
+    } else {
+        None
+    };
     let mut engine = Engine::new(config, cell.seed).map_err(|e| RunError::Config { source: e })?;
     let oracle = cell.policy.needs_next_access;
     if oracle && !w.info.has_next_access {
@@ -411,6 +425,7 @@ fn run_indexed(
         cell,
         capacity: cap,
         unit,
+        modelled,
         seed: cell.seed,
         requests: n,
         gets,

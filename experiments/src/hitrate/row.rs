@@ -77,6 +77,9 @@ pub struct HitHead<'a> {
     pub capacity: u64,
     /// Its unit.
     pub unit: super::CapacityUnit,
+    /// The working set as the cell's byte model counts it, when `capacity` is a fraction of
+    /// it ([`super::modelled`]); `None`: the workload's own counts.
+    pub modelled: Option<super::modelled::ModelledWorkingSet>,
     /// The seed of the row.
     pub seed: u64,
     /// Requests replayed.
@@ -94,6 +97,9 @@ pub struct HitHead<'a> {
 impl HitHead<'_> {
     /// Capacity as a fraction of the working set in the same unit (0 for an empty one).
     pub fn capacity_fraction(&self) -> f64 {
+        if let Some(m) = self.modelled {
+            return ratio(self.capacity.saturating_sub(m.startup), m.dataset);
+        }
         let ws = match self.unit {
             super::CapacityUnit::Keys => self.workload.working_set.objects,
             super::CapacityUnit::Bytes => self.workload.working_set.bytes,

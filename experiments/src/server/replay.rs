@@ -202,6 +202,8 @@ pub fn run_cell(
             cell,
             capacity: cap,
             unit,
+            // The server's budget is value bytes above the empty server's used_memory.
+            modelled: None,
             seed: opts.seed,
             requests: done,
             gets,
