@@ -128,7 +128,7 @@ impl Workload {
 /// the packed form counts it when loading).
 #[derive(Debug, Default)]
 pub struct WorkingSetCounter {
-    seen: FastMap<u64, ()>,
+    seen: evictlab_workloads::IdMap<()>,
     /// The counts so far.
     pub ws: WorkingSet,
 }
@@ -137,7 +137,7 @@ impl WorkingSetCounter {
     /// Counts `requests`.
     pub fn add(&mut self, requests: &[Request]) {
         for r in requests {
-            if self.seen.insert(r.key, ()).is_none() {
+            if self.seen.insert(r.key) {
                 self.ws.objects += 1;
                 self.ws.bytes += r.value_size as u64;
             }

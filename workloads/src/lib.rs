@@ -14,6 +14,7 @@
 //! - [`trace`] — [`TraceFormat`], [`detect`], [`open_trace`]: readers for every trace format
 //!   (binary records, text lines, CSV; `.xz`/`.zst` decompressed on the fly).
 //! - [`oracle`] — [`annotate_next_access`]: the O(n) next-access pre-pass (Belady), [`collect`].
+//! - [`idmap`] — [`IdMap`]: the flat `u64`-id hash map of the per-request passes (working set, dense ids).
 //! - [`packed`] — [`PackedTrace`]: a loaded stream in ≤ 11 bytes per request (dense ids, columns).
 //! - [`writer`] — [`export`], [`write_csv`], [`write_oracle_general`]: streams to lab CSV or oracleGeneral.
 //! - [`zipf`] — [`Zipf`]: exact Zipf for any exponent (alias head + rejection-inversion tail).
@@ -39,6 +40,7 @@
 pub mod dist;
 pub mod error;
 pub mod hash;
+pub mod idmap;
 pub mod oracle;
 pub mod packed;
 pub mod registry;
@@ -51,6 +53,7 @@ pub mod zipf;
 
 pub use dist::Dist;
 pub use error::WorkloadError;
+pub use idmap::IdMap;
 pub use oracle::{annotate_next_access, check_next_access, check_next_access_iter, collect};
 pub use packed::{PackedBuilder, PackedTrace};
 pub use request::{

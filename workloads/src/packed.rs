@@ -24,14 +24,13 @@
 //! lossless: [`PackedTrace::iter`] yields exactly the requests pushed (tested against
 //! arbitrary streams).
 //!
-//! Dense ids are assigned through a hash map while loading (dropped afterwards); the same
+//! Dense ids are assigned through an [`IdMap`] while loading (dropped afterwards); the same
 //! pass gives the working set (distinct objects and their first-seen bytes) for free.
 //! libCacheSim's `reader` instead re-reads its trace file per simulation and keeps ids as
 //! `uint64_t` (`libCacheSim/include/libCacheSim/request.h`); this is the loaded form of
 //! the lab's replay, shared by all cells of a sweep.
 
-use hashbrown::HashMap;
-
+use crate::idmap::IdMap;
 use crate::{NEVER, Op, Request, WorkloadError};
 
 /// One distinct object: its original id and the size and TTL of its first request.
@@ -105,7 +104,7 @@ pub struct PackedTrace {
 #[derive(Debug, Default)]
 pub struct PackedBuilder {
     trace: PackedTrace,
-    dense: HashMap<u64, u32, foldhash::fast::FixedState>,
+    dense: IdMap<u32>,
     last_time: u64,
 }
 
@@ -126,11 +125,12 @@ impl PackedBuilder {
     }
 
     /// Appends one request.
+    #[inline]
     pub fn push(&mut self, r: &Request) -> Result<(), WorkloadError> {
         let t = &mut self.trace;
         let i = t.ids.len();
         let next_id = t.objects.len();
-        let id = *self.dense.entry(r.key).or_insert(next_id as u32);
+        let (id, _) = self.dense.get_or_insert_with(r.key, || next_id as u32);
         if id as usize == next_id {
             if next_id >= u32::MAX as usize {
                 return Err(WorkloadError::Parameter {
@@ -327,6 +327,33 @@ impl Iterator for Iter<'_> {
         let i = self.i;
         let &id = t.ids.get(i)?;
         self.i = i + 1;
+        Some(self.decode(t, i, id))
+    }
+
+    /// Internal iteration (`for_each`, `enumerate().for_each`, …): the same decoding with
+    /// the columns in locals, which a replay loop keeps in registers.
+    #[inline]
+    fn fold<B, F: FnMut(B, Request) -> B>(mut self, init: B, mut f: F) -> B {
+        let t = self.t;
+        let mut acc = init;
+        for (i, &id) in t.ids.iter().enumerate().skip(self.i) {
+            let r = self.decode(t, i, id);
+            acc = f(acc, r);
+        }
+        acc
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.t.ids.len() - self.i;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+impl Iter<'_> {
+    /// Request `i` (dense id `id`), advancing the side-list cursors.
+    #[inline(always)]
+    fn decode(&mut self, t: &PackedTrace, i: usize, id: u32) -> Request {
         let o = &t.objects[id as usize];
         let mut r = Request {
             time_ms: 0,
@@ -363,16 +390,9 @@ impl Iterator for Iter<'_> {
                 d => (i + d as usize) as u64,
             };
         }
-        Some(r)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.t.ids.len() - self.i;
-        (n, Some(n))
+        r
     }
 }
-
-impl ExactSizeIterator for Iter<'_> {}
 
 #[cfg(test)]
 mod tests {
@@ -406,6 +426,12 @@ mod tests {
             let p = PackedTrace::from_requests(&v).unwrap();
             let back: Vec<Request> = p.iter().collect();
             prop_assert_eq!(&back, &v);
+            // Internal iteration (fold), also after a partly consumed external one.
+            let k = v.len() / 3;
+            let mut it = p.iter();
+            let mut both: Vec<Request> = it.by_ref().take(k).collect();
+            it.for_each(|r| both.push(r));
+            prop_assert_eq!(&both, &v);
             prop_assert_eq!(p.len(), v.len());
         }
 

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// Bound on the work of a huge jump (e.g. a gap of days in a trace): at most this many ticks
+/// run; passive expiry still removes whatever the skipped ticks would have.
+const MAX_CATCH_UP_TICKS: u64 = 100_000;
+
 impl Engine {
     // ----------------------------------------------------------------------------------
     // Time and cron
@@ -19,10 +23,35 @@ impl Engine {
     }
 
     /// [`Engine::set_time_ms`] once it is known that virtual time moves forward.
+    ///
+    /// The common cases of a timestamped replay are decided here without a loop: no tick
+    /// due, or every due tick idle (one closed-form skip, `crate::idle`); anything else —
+    /// ticks to step, a gap past the catch-up bound, `lab-cron-stepping every-tick` — goes
+    /// to [`Engine::run_due_ticks`], which starts from the same state (a refused skip
+    /// changes nothing).
+    #[inline]
     fn advance_to(&mut self, t_ms: u64) {
-        // Bound the work of a huge jump (e.g. a gap of days in a trace): run at most this
-        // many ticks; passive expiry still removes whatever the skipped ticks would have.
-        const MAX_CATCH_UP_TICKS: u64 = 100_000;
+        if t_ms < self.next_cron_ms {
+            self.now_ms = t_ms;
+            return;
+        }
+        let ticks = (t_ms - self.next_cron_ms) / self.cron_period_ms;
+        if (1..=MAX_CATCH_UP_TICKS).contains(&ticks)
+            && !self.cron_exhausted
+            && !self.cfg.cron_every_tick
+            && self.skip_idle_ticks(ticks + 1)
+        {
+            // The skip moved `next_cron_ms` past `t_ms` (or exhausted the clock).
+            self.now_ms = t_ms;
+            return;
+        }
+        self.run_due_ticks(t_ms);
+    }
+
+    /// Runs every cron tick due by `t_ms` (idle stretches in closed form, unless
+    /// `lab-cron-stepping every-tick`), then sets the clock to `t_ms`.
+    #[inline(never)]
+    fn run_due_ticks(&mut self, t_ms: u64) {
         let period = self.cron_period_ms;
         let ticks = (t_ms.saturating_sub(self.next_cron_ms)) / period;
         if ticks > MAX_CATCH_UP_TICKS {

@@ -379,9 +379,11 @@ fn run_indexed(
     let started = Instant::now();
     let n = match &w.stream {
         None => {
-            for (i, r) in w.requests.iter().enumerate() {
-                replay.step(i, &r);
-            }
+            // Internal iteration: the packed columns stay in registers.
+            w.requests
+                .iter()
+                .enumerate()
+                .for_each(|(i, r)| replay.step(i, &r));
             w.requests.len() as u64
         }
         Some(input) => {

@@ -197,11 +197,14 @@ fn png_with_notes<C: Draw>(c: &C) -> Result<(Vec<u8>, Vec<PlotNote>), ReportErro
         notes
     };
     let mut out = Vec::with_capacity(64 * 1024);
+    // `Fast`: fdeflate's single-pass compressor with per-row adaptive filters. `Balanced`
+    // (zlib level 6 through miniz_oxide) made two charts ~7 % of a 5 M-request `hitrate`
+    // process's instructions; its files are 1.6–2× smaller. Either is deterministic.
     let encode = |out: &mut Vec<u8>| -> Result<(), png::EncodingError> {
         let mut enc = png::Encoder::new(out, w, h);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::Balanced);
+        enc.set_compression(png::Compression::Fast);
         let mut writer = enc.write_header()?;
         writer.write_image_data(&rgb)?;
         writer.finish()
