@@ -7,6 +7,7 @@ mod frag;
 mod golden;
 mod libcachesim;
 mod mrc;
+mod rdb_dump;
 mod redis_memory;
 mod reference;
 mod robust;

@@ -14,7 +14,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::server::{SERVER, server_url};
 
-fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> u64 {
+pub(crate) fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> u64 {
     let info: String = redis::cmd("INFO").arg(section).query(con).expect("INFO");
     info.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")))
@@ -29,7 +29,7 @@ fn info_field(con: &mut redis::Connection, section: &str, field: &str) -> u64 {
 /// Measured: a 24-byte allocation is 32 under quantum 16 — a 5-byte key "k:abc" + value
 /// "12345" (INT robj 16) costs dictEntry 24 + sds 8 + 16 = 48 in MEMORY USAGE either way,
 /// so the quantum is read from a 20-byte key instead (sdshdr5 1 + 20 + 1 = 22: 24 or 32).
-fn server_quantum(con: &mut redis::Connection) -> u64 {
+pub(crate) fn server_quantum(con: &mut redis::Connection) -> u64 {
     let _: () = redis::cmd("SET")
         .arg("q:aaaaaaaaaaaaaaaaaa")
         .arg("12345")
@@ -54,7 +54,7 @@ fn server_quantum(con: &mut redis::Connection) -> u64 {
     }
 }
 
-fn send(con: &mut redis::Connection, cmds: &[Command]) {
+pub(crate) fn send(con: &mut redis::Connection, cmds: &[Command]) {
     for chunk in cmds.chunks(500) {
         let mut p = redis::pipe();
         for c in chunk {
@@ -119,7 +119,7 @@ fn measure(url: &str, cmds: &[Command], quantum: u64) -> (Measured, Engine) {
     )
 }
 
-fn set(key: String, value: Blob, ttl_s: Option<i64>) -> Command {
+pub(crate) fn set(key: String, value: Blob, ttl_s: Option<i64>) -> Command {
     Command::Set {
         key: Key::from(key.as_str()),
         value,
@@ -130,7 +130,7 @@ fn set(key: String, value: Blob, ttl_s: Option<i64>) -> Command {
     }
 }
 
-fn bytes(rng: &mut Xoshiro256PlusPlus, n: usize) -> Blob {
+pub(crate) fn bytes(rng: &mut Xoshiro256PlusPlus, n: usize) -> Blob {
     // Letters only, so no payload is mistaken for an integer.
     Blob::bytes(
         &(0..n)

@@ -40,6 +40,7 @@
 //! - [`cmd`] — the commands that are not experiments (`run`, `merge`, `suite`, `report`,
 //!   `regress`, `list`, `export`) and the helpers every command shares.
 //! - [`source`] — `--trace` / `--workload` arguments into a loaded workload.
+//! - [`dump`] — `--rdb FILE`: a Redis dump as the dataset of `memory`, `cow` and `frag`.
 //! - [`ui`] — progress bars handed in by the binary.
 //! - [`sweep`] — declarative TOML sweeps: validation, the cell grid, shards.
 //! - [`workload`] — a workload loaded in memory: requests, working set, next accesses.
@@ -60,6 +61,7 @@ pub mod alloc;
 pub mod cmd;
 pub mod compare;
 pub mod cow;
+pub mod dump;
 pub mod experiment;
 pub mod frag;
 pub mod grid;
@@ -179,6 +181,9 @@ pub enum RunError {
         /// The workload.
         workload: String,
     },
+    /// A Redis dump (`--rdb`) could not be read or loaded.
+    #[error(transparent)]
+    Rdb(#[from] evictlab_engine::persist::rdb::RdbError),
     /// A real server refused a command or could not be reached.
     #[error("server {url}: {message}")]
     Server {

@@ -8,6 +8,8 @@
 //!   CRC-64/Jones trailer) in `snapshot/mod.rs`, its writer (`snapshot/writer.rs`) and its
 //!   verifying loader (`snapshot/reader.rs`; [`snapshot::reload`] swaps only on success),
 //!   tests in `snapshot/tests.rs`.
+//! - [`rdb`] — a reader of Redis's RDB dumps (versions 9-11, Redis 5.0-7.2) and their
+//!   loading into an engine (see its Layout).
 //! - [`save`] — SAVE in process and BGSAVE by fork: temp file, fsync, rename, directory fsync.
 //! - [`fork`] — `fork()` for background children: child-info pipe, non-blocking reaping,
 //!   the handshake used by experiments, failure injection.
@@ -30,6 +32,7 @@ pub mod fork;
 pub mod forkless;
 pub mod pages;
 pub mod persistence;
+pub mod rdb;
 pub mod rules;
 pub mod save;
 pub mod snapshot;

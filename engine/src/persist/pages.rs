@@ -473,7 +473,8 @@ pub fn expected_distinct_pages(q: &[f64], writes: u64) -> f64 {
 /// `P·(1 − (1 − 1/P)^W)`: distinct pages among `pages` equally likely ones after `writes`
 /// uniform writes.
 pub fn expected_distinct_uniform(pages: u64, writes: u64) -> f64 {
-    if pages == 0 {
+    // No writes touch nothing (and for one page ln(0) × 0 would be NaN).
+    if pages == 0 || writes == 0 {
         return 0.0;
     }
     let p = pages as f64;
@@ -486,7 +487,8 @@ mod tests {
 
     #[test]
     fn uniform_formula_matches_the_general_sum_and_small_cases() {
-        // One page: any write touches it.
+        // One page: any write touches it; no write, none.
+        assert_eq!(expected_distinct_uniform(1, 0), 0.0);
         assert!((expected_distinct_uniform(1, 5) - 1.0).abs() < 1e-12);
         // Two pages, two writes: 2·(1 − 1/4) = 1.5.
         assert!((expected_distinct_uniform(2, 2) - 1.5).abs() < 1e-12);

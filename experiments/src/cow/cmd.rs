@@ -30,7 +30,7 @@ pub struct CowCmdArgs {
     pub out: crate::outdir::OutArgs,
     /// The quick preset (32 MiB, 0/20k/100k writes/s, THP off and on, fork and forkless, a
     /// 96 MB/s emulated disk; a few seconds). Only --out and --seed apply with it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "rdb")]
     pub quick: bool,
 }
 
@@ -38,6 +38,8 @@ pub struct CowCmdArgs {
 #[derive(Serialize)]
 struct Recorded<'a> {
     quick: bool,
+    rdb: Option<String>,
+    rdb_db: Option<String>,
     dataset: u64,
     value_size: u64,
     write_rates: &'a [u64],
@@ -96,6 +98,8 @@ pub fn run(args: &CowCmdArgs, ui: &Ui) -> Result<(CowSummary, PathBuf), RunError
     let summary = run_cells(&eff, ui)?;
     let rec = Recorded {
         quick: args.quick,
+        rdb: eff.rdb.as_ref().map(|p| p.display().to_string()),
+        rdb_db: eff.rdb_db.clone(),
         dataset: eff.dataset,
         value_size: eff.value_size,
         write_rates: &eff.write_rates,

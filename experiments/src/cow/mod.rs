@@ -7,6 +7,9 @@
 //! dataset; `system`: leave the process as the system mode makes it), then takes one
 //! snapshot while writing random keys (`uniform` or `zipf:S`) at the cell's rate:
 //!
+//! With `--rdb FILE` the dataset is a Redis dump's keys instead ([`crate::dump`]), and a
+//! write rewrites one of them (a string: new bytes of its length; another type: a copy).
+//!
 //! * `fork`: a real BGSAVE. The child reports its `Private_Dirty` through a pipe with
 //!   Redis's duty cycle; the parent records the series, the fork latency and its own RSS.
 //!   When the child has written the file it waits; the parent stops writing and counts the
@@ -102,6 +105,15 @@ pub struct CowArgs {
     /// Dataset size: value bytes in total (e.g. 256mb, 1GiB); keys = dataset / value-size.
     #[arg(long, default_value = "256MiB", value_parser = parse_size_arg)]
     pub dataset: u64,
+    /// A Redis dump (RDB 9-11: Redis 5.0-7.2) as the dataset instead of --dataset and
+    /// --value-size: the writes rewrite its keys (strings: new bytes of the same length;
+    /// other types: a copy of the value). `value_size` is 0 in the rows.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dataset", "value_size"])]
+    pub rdb: Option<PathBuf>,
+    /// With --rdb: load db N alone, or `all` dbs merged into one keyspace (default: the
+    /// dump's keys must all be in one db).
+    #[arg(long, value_name = "N|all", requires = "rdb", value_parser = crate::dump::parse_db)]
+    pub rdb_db: Option<String>,
     /// Bytes per value.
     #[arg(long, default_value_t = 1024)]
     pub value_size: u64,
@@ -393,6 +405,8 @@ pub enum CowError {
 pub fn quick_args(out: &Path) -> CowArgs {
     CowArgs {
         dataset: 32 << 20,
+        rdb: None,
+        rdb_db: None,
         value_size: 1024,
         write_rates: vec![0, 20_000, 100_000],
         distribution: Distribution::Uniform,
@@ -442,6 +456,7 @@ fn cells(args: &CowArgs) -> Vec<Cell> {
                         duty_cycle: args.duty_cycle,
                         compression: args.compression,
                         fsync: !args.no_fsync,
+                        rdb: args.rdb.clone().map(|p| (p, args.rdb_db.clone())),
                     });
                 }
             }

@@ -39,6 +39,8 @@ pub(crate) struct Cell {
     pub duty_cycle: u64,
     pub compression: bool,
     pub fsync: bool,
+    /// `--rdb FILE` and `--rdb-db`: the dataset is the dump's keys.
+    pub rdb: Option<(std::path::PathBuf, Option<String>)>,
 }
 
 /// What a worker sends back.
@@ -69,6 +71,19 @@ struct Dataset {
     engine: Engine,
     keys: u32,
     template: Vec<u8>,
+    /// With `--rdb`: the dump's keys, indexed as the writes choose them (else keys are ids).
+    names: Option<Vec<Key>>,
+    /// Value bytes of the dataset.
+    dataset_bytes: u64,
+}
+
+impl Dataset {
+    fn key(&self, id: u32) -> Key {
+        match &self.names {
+            Some(n) => n[id as usize].clone(),
+            None => Key::from_id(id as u64),
+        }
+    }
 }
 
 fn build(cell: &Cell, rng: &mut Xoshiro256PlusPlus) -> Result<Dataset, String> {
@@ -77,6 +92,43 @@ fn build(cell: &Cell, rng: &mut Xoshiro256PlusPlus) -> Result<Dataset, String> {
     )
     .map_err(|e| e.to_string())?;
     let mut engine = Engine::new(cfg, cell.seed).map_err(|e| e.to_string())?;
+    if let Some((path, db)) = &cell.rdb {
+        crate::dump::load(&mut engine, path, db.as_deref()).map_err(|e| e.to_string())?;
+        let names: Vec<Key> = engine
+            .keyspace()
+            .iter()
+            .map(|(_, e)| e.key.clone())
+            .collect();
+        if names.is_empty() || names.len() > u32::MAX as usize {
+            return Err(format!(
+                "{}: {} keys loaded; expected 1 to 2^32-1 keys",
+                path.display(),
+                names.len()
+            ));
+        }
+        // Rewrites of string keys take new random bytes of the same length from here.
+        let longest = engine
+            .keyspace()
+            .iter()
+            .map(|(_, e)| match &e.value {
+                Value::Str(b) => b.len() as usize,
+                _ => 0,
+            })
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let mut template = vec![0u8; longest * 2];
+        for b in template.iter_mut() {
+            *b = rng.random::<u8>();
+        }
+        return Ok(Dataset {
+            keys: names.len() as u32,
+            dataset_bytes: engine.logical_bytes(),
+            engine,
+            template,
+            names: Some(names),
+        });
+    }
     let vs = cell.value_size.max(1) as usize;
     let keys = (cell.dataset_bytes / cell.value_size.max(1)).clamp(1, u32::MAX as u64) as u32;
     // Random bytes: incompressible payloads, as real values mostly are.
@@ -96,29 +148,49 @@ fn build(cell: &Cell, rng: &mut Xoshiro256PlusPlus) -> Result<Dataset, String> {
         engine,
         keys,
         template,
+        names: None,
+        dataset_bytes: cell.dataset_bytes,
     })
 }
 
-/// Applies one SET of key `id`, recording touched addresses for the software tracker.
+/// Applies one write of key `id`, recording touched addresses for the software tracker:
+/// a SET of new bytes of the value's length (`--value-size`, or with `--rdb` the string's
+/// own length); with `--rdb` a hash, set, sorted set or list is rewritten by a copy of
+/// itself (same contents, new allocations, its TTL kept).
 #[inline]
 fn write_one(d: &mut Dataset, id: u32, n: u64, tracker: &mut Option<PageTracker>) {
-    let vs = d.template.len() / 2;
-    let key = Key::from_id(id as u64);
+    let half = d.template.len() / 2;
+    let key = d.key(id);
+    let mut copy = None;
+    let mut vs = half;
+    if let Some(e) = d.engine.peek(&key) {
+        if let Some(t) = tracker.as_mut() {
+            let (a, l) = value_range(&e.value);
+            t.record_write(a, l);
+            t.record_write(entry_addr(e), std::mem::size_of::<Entry>());
+        }
+        if d.names.is_some() {
+            match &e.value {
+                Value::Str(b) => vs = b.len() as usize,
+                v => copy = Some((v.clone(), e.expire_at_ms)),
+            }
+        }
+    }
+    match copy {
+        Some((v, expire)) => {
+            d.engine.restore(key.clone(), v, expire);
+        }
+        None => {
+            let off = (n as usize * 13) % half;
+            d.engine.set(
+                key.clone(),
+                Blob::bytes(&d.template[off..off + vs]),
+                SetOptions::default(),
+            );
+        }
+    }
     if let Some(t) = tracker.as_mut()
         && let Some(e) = d.engine.peek(&key)
-    {
-        let (a, l) = value_range(&e.value);
-        t.record_write(a, l);
-        t.record_write(entry_addr(e), std::mem::size_of::<Entry>());
-    }
-    let off = (n as usize * 13) % vs;
-    d.engine.set(
-        key,
-        Blob::bytes(&d.template[off..off + vs]),
-        SetOptions::default(),
-    );
-    if let Some(t) = tracker.as_mut()
-        && let Some(e) = d.engine.peek(&Key::from_id(id as u64))
     {
         let (a, l) = value_range(&e.value);
         t.record_write(a, l);
@@ -151,7 +223,7 @@ pub(crate) fn run_cell(cell: &Cell, work_dir: &Path) -> Result<CellResult, Strin
     let p = chooser.probabilities(cell.distribution);
     // The layout at the fork, for the prediction.
     let layout: Vec<KeyPages> = (0..d.keys)
-        .map(|id| match d.engine.peek(&Key::from_id(id as u64)) {
+        .map(|id| match d.engine.peek(&d.key(id)) {
             Some(e) => {
                 let (a, l) = value_range(&e.value);
                 KeyPages::new(a, l, entry_addr(e))
@@ -174,9 +246,13 @@ pub(crate) fn run_cell(cell: &Cell, work_dir: &Path) -> Result<CellResult, Strin
     let rss_start = read_rss().unwrap_or(0);
     let mut row = CowRow {
         snapshot: cell.snapshot.name().into(),
-        dataset_bytes: cell.dataset_bytes,
+        dataset_bytes: d.dataset_bytes,
         keys: d.keys as u64,
-        value_size: cell.value_size,
+        value_size: if cell.rdb.is_some() {
+            0
+        } else {
+            cell.value_size
+        },
         distribution: cell.distribution.name(),
         write_rate: cell.write_rate,
         thp: cell.thp.name().into(),
@@ -197,13 +273,18 @@ pub(crate) fn run_cell(cell: &Cell, work_dir: &Path) -> Result<CellResult, Strin
         row.thp.clone(),
         row.distribution.clone(),
     );
+    let dataset_bytes = d.dataset_bytes;
     let point = |source: &str, t: Duration| CowPoint {
         snapshot: snap_name.clone(),
         thp: thp_name.clone(),
         write_rate: cell.write_rate,
         distribution: dist_name.clone(),
-        dataset_bytes: cell.dataset_bytes,
-        value_size: cell.value_size,
+        dataset_bytes,
+        value_size: if cell.rdb.is_some() {
+            0
+        } else {
+            cell.value_size
+        },
         repeat: cell.repeat,
         source: source.into(),
         t_ms: t.as_secs_f64() * 1000.0,

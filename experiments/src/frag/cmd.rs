@@ -36,6 +36,14 @@ pub struct FragArgs {
     /// Value sizes of the fill, LO-HI bytes, uniform.
     #[arg(long, default_value = "64-512")]
     pub sizes: String,
+    /// A Redis dump (RDB 9-11: Redis 5.0-7.2) as the fill phase's keys instead of --fill
+    /// and --sizes.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fill", "sizes"])]
+    pub rdb: Option<PathBuf>,
+    /// With --rdb: load db N alone, or `all` dbs merged into one keyspace (default: the
+    /// dump's keys must all be in one db).
+    #[arg(long, value_name = "N|all", requires = "rdb", value_parser = crate::dump::parse_db)]
+    pub rdb_db: Option<String>,
     /// Value sizes of the refill, LO-HI bytes, uniform.
     #[arg(long, default_value = "512-2048")]
     pub refill_sizes: String,
@@ -152,6 +160,7 @@ pub fn config(args: &FragArgs) -> Result<FragConfig, RunError> {
         purge: args.purge,
         overhead_keys: args.overhead_keys.unwrap_or(base.overhead_keys),
         defrag,
+        rdb: args.rdb.clone().map(|p| (p, args.rdb_db.clone())),
         ..base
     };
     cfg.validate()?;

@@ -11,7 +11,9 @@
 //! heap, as Redis's zmalloc counts it) through these phases:
 //!
 //! 1. `fill`: new keys with values of `fill_sizes` bytes (uniform) until the logical bytes
-//!    reach `fill_bytes`;
+//!    reach `fill_bytes` — or, with `--rdb FILE`, the keys of a Redis dump loaded with their
+//!    real contents ([`crate::dump`]; the later phases' new keys are integers above the
+//!    dump's largest integer key name);
 //! 2. `delete`: every fill key is deleted with probability `delete_fraction` (the FAQ's
 //!    2 GB of 5 GB is 40 %);
 //! 3. `refill`: new keys with values of `refill_sizes` bytes (a different distribution)
@@ -134,6 +136,10 @@ pub struct FragConfig {
     pub defrag: Option<DefragConfig>,
     /// Seed of the sizes and of the deleted keys.
     pub seed: u64,
+    /// `--rdb FILE` and `--rdb-db`: the fill phase loads this Redis dump instead of writing
+    /// `fill_bytes` of new keys (see [`crate::dump`]).
+    #[serde(default)]
+    pub rdb: Option<(std::path::PathBuf, Option<String>)>,
 }
 
 impl FragConfig {
@@ -153,6 +159,7 @@ impl FragConfig {
             overhead_value_sizes: vec![10, 40, 100],
             defrag: Some(DefragConfig::default()),
             seed,
+            rdb: None,
         }
     }
 

@@ -135,21 +135,43 @@ pub fn run_worker(allocator: Allocator, cfg: &FragConfig) -> Result<WorkerResult
             SetOptions::default(),
         );
     };
-    // 1. fill
+    // 1. fill: new keys, or the dump's keys (later keys are integers above its names)
     let mut next_id = 0u64;
-    while e.logical_bytes() < cfg.fill_bytes {
-        let len = rng.random_range(cfg.fill_sizes.0..=cfg.fill_sizes.1);
-        set(&mut e, next_id, len, &mut scratch);
-        next_id += 1;
-        s.tick("fill", &e)?;
+    let mut names: Vec<Key> = Vec::new();
+    match &cfg.rdb {
+        Some((path, db)) => {
+            crate::dump::load(&mut e, path, db.as_deref())?;
+            names = e.keyspace().iter().map(|(_, en)| en.key.clone()).collect();
+            next_id = names
+                .iter()
+                .filter_map(Key::as_id)
+                .max()
+                .map_or(0, |m| m + 1);
+            s.tick("fill", &e)?;
+        }
+        None => {
+            while e.logical_bytes() < cfg.fill_bytes {
+                let len = rng.random_range(cfg.fill_sizes.0..=cfg.fill_sizes.1);
+                set(&mut e, next_id, len, &mut scratch);
+                next_id += 1;
+                s.tick("fill", &e)?;
+            }
+        }
     }
-    let fill_keys = next_id;
+    let fill_keys = if cfg.rdb.is_some() {
+        names.len() as u64
+    } else {
+        next_id
+    };
     let fill_logical = e.logical_bytes();
     s.end("fill", &e, cfg.purge)?;
     // 2. delete a random fraction of the fill's keys
     for id in 0..fill_keys {
         if rng.random_bool(cfg.delete_fraction) {
-            e.del(&Key::from_id(id));
+            match names.get(id as usize) {
+                Some(k) => e.del(k),
+                None => e.del(&Key::from_id(id)),
+            };
         }
         s.tick("delete", &e)?;
     }

@@ -13,9 +13,17 @@
 //! * `memory_by_type.csv` — per type and encoding under the redis model: `type, encoding,
 //!   keys, bytes, bytes_per_key` (bytes of the keys' own allocations: dictEntries, key sds,
 //!   value; the dicts' bucket arrays are in `memory.csv` only).
+//! * `rdb_load.csv` with `--rdb`: one row, [`RdbLoadRow`].
 //! * a plot of bytes per key by type and encoding, and a report section.
 //!
 //! Time: requests carry their trace's timestamps, else one request per virtual ms.
+//!
+//! From a dump (`--rdb FILE`, [`crate::dump`]): instead of a replay, the dump's keys are
+//! loaded into both engines as Redis's loading builds them (values with their real contents,
+//! so the redis model picks encodings from the configured thresholds; the clock at the
+//! dump's `ctime`), then one virtual second passes (cron: the dicts finish their incremental
+//! rehash, as on the server that wrote the dump). `rdb_load.csv` says what the dump held and
+//! what was loaded or skipped (see [`crate::dump::RdbLoadRow`]).
 //!
 //! # Layout
 //!
@@ -32,6 +40,7 @@ use evictlab_reports::Report;
 use evictlab_workloads::Op;
 use serde::{Deserialize, Serialize};
 
+use crate::dump::RdbLoadRow;
 use crate::experiment::{self, CsvFile, Experiment, Ran, SuiteRun};
 use crate::source::{WorkloadArgs, load};
 use crate::ui::Ui;
@@ -44,6 +53,13 @@ pub struct MemoryArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub workload: WorkloadArgs,
+    /// A Redis dump (RDB 9-11: Redis 5.0-7.2) as the dataset instead of a replay.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["trace", "workload", "keys", "requests"])]
+    pub rdb: Option<PathBuf>,
+    /// With --rdb: load db N alone, or `all` dbs merged into one keyspace (default: the
+    /// dump's keys must all be in one db).
+    #[arg(long, value_name = "N|all", requires = "rdb", value_parser = crate::dump::parse_db)]
+    pub rdb_db: Option<String>,
     /// Engine config line for both replays, e.g. `--config "lab-jemalloc-quantum 16"`,
     /// `--config "lab-base-memory 20mb"`, `--config "hash-max-listpack-entries 128"`
     /// (repeatable). `lab-memory-mode` and `maxmemory` are the experiment's own.
@@ -214,18 +230,38 @@ pub fn run(args: &MemoryArgs, ui: &Ui) -> Result<(PathBuf, Vec<MemoryRow>), RunE
     let dir = crate::cmd::out_dir(&args.out, "memory")?;
     let logical_cfg = model_config(&args.config, MemoryMode::Logical)?;
     let redis_cfg = model_config(&args.config, MemoryMode::Redis)?;
-    let input = args.workload.to_input(args.seed)?;
-    let spin = ui.spinner("loading workload");
-    let w = load(&input)?;
-    spin.finish_and_clear();
-    let spin = ui.spinner("replaying under the logical and redis models");
-    let logical = replay(&w, logical_cfg, args.seed)?;
-    let redis = replay(&w, redis_cfg, args.seed)?;
-    spin.finish_and_clear();
+    let (logical, redis, dump_row) = match &args.rdb {
+        Some(path) => {
+            let spin = ui.spinner("loading the dump under the logical and redis models");
+            let mut logical = Engine::new(logical_cfg, args.seed)?;
+            crate::dump::load(&mut logical, path, args.rdb_db.as_deref())?;
+            let mut redis = Engine::new(redis_cfg, args.seed)?;
+            let rep = crate::dump::load(&mut redis, path, args.rdb_db.as_deref())?;
+            for e in [&mut logical, &mut redis] {
+                e.advance_ms(1000);
+            }
+            spin.finish_and_clear();
+            (logical, redis, Some(RdbLoadRow::new(path, &rep)))
+        }
+        None => {
+            let input = args.workload.to_input(args.seed)?;
+            let spin = ui.spinner("loading workload");
+            let w = load(&input)?;
+            spin.finish_and_clear();
+            let spin = ui.spinner("replaying under the logical and redis models");
+            let logical = replay(&w, logical_cfg, args.seed)?;
+            let redis = replay(&w, redis_cfg, args.seed)?;
+            spin.finish_and_clear();
+            (logical, redis, None)
+        }
+    };
     let rows = vec![memory_row(&logical), memory_row(&redis)];
     let types = type_rows(&redis);
     output::write_csv(&dir.join("memory.csv"), &rows)?;
     output::write_csv(&dir.join("memory_by_type.csv"), &types)?;
+    if let Some(row) = &dump_row {
+        output::write_csv(&dir.join("rdb_load.csv"), std::slice::from_ref(row))?;
+    }
     output::write_metadata(
         &dir,
         "memory",
@@ -234,7 +270,13 @@ pub fn run(args: &MemoryArgs, ui: &Ui) -> Result<(PathBuf, Vec<MemoryRow>), RunE
         &crate::cmd::allocator_name(),
     )?;
     let mut rep = Report::new("evictlab: memory");
-    report::add_section(&mut rep, &rows, &types, &dir.join("plots"))?;
+    report::add_section(
+        &mut rep,
+        &rows,
+        &types,
+        dump_row.as_ref(),
+        &dir.join("plots"),
+    )?;
     rep.write(&dir).map_err(|e| RunError::Report {
         message: e.to_string(),
     })?;
@@ -276,6 +318,7 @@ impl Experiment for MemoryExperiment {
         const FILES: &[CsvFile] = &[
             CsvFile::deterministic("memory.csv", &["model"]),
             CsvFile::deterministic("memory_by_type.csv", &["type", "encoding"]),
+            CsvFile::deterministic("rdb_load.csv", &["file"]),
         ];
         FILES
     }
@@ -286,7 +329,9 @@ impl Experiment for MemoryExperiment {
         };
         let types =
             experiment::read_if_present::<TypeRow>(dir, "memory_by_type.csv")?.unwrap_or_default();
-        report::add_section(rep, &rows, &types, &dir.join("plots"))?;
+        let dump = experiment::read_if_present::<RdbLoadRow>(dir, "rdb_load.csv")?
+            .and_then(|r| r.into_iter().next());
+        report::add_section(rep, &rows, &types, dump.as_ref(), &dir.join("plots"))?;
         Ok(true)
     }
 

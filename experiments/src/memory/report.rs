@@ -7,6 +7,7 @@ use evictlab_reports::{Align, Axis, BarChart, Chart, Report, Table, format};
 
 use super::{MemoryRow, TypeRow};
 use crate::RunError;
+use crate::dump::RdbLoadRow;
 
 fn rerr(e: impl std::fmt::Display) -> RunError {
     RunError::Report {
@@ -19,9 +20,43 @@ pub fn add_section(
     report: &mut Report,
     rows: &[MemoryRow],
     types: &[TypeRow],
+    dump: Option<&RdbLoadRow>,
     plots: &Path,
 ) -> Result<(), RunError> {
     report.heading(2, "Memory: how much RAM the data takes in Redis");
+    if let Some(d) = dump {
+        let redis = rows.iter().find(|r| r.model == "redis");
+        let written = match (d.dump_used_mem, redis) {
+            (0, _) | (_, None) => String::new(),
+            (m, Some(r)) => format!(
+                " The writing server reported `used_memory` {} at the save (its `used-mem` \
+                 aux field); the redis model gives {} ({:+.2} %).",
+                format::bytes_u64(m),
+                format::bytes_u64(r.used_memory),
+                (r.used_memory as f64 / m as f64 - 1.0) * 100.0
+            ),
+        };
+        report.paragraph(format!(
+            "Dataset: the dump `{}` (RDB {}, Redis {}, checksum {}): {} keys loaded ({} with a \
+             TTL); skipped: {} expired at the save, {} in other dbs, {} empty, {} function \
+             libraries. Dump encodings: {}.{written}",
+            d.file,
+            d.rdb_version,
+            if d.redis_ver.is_empty() {
+                "?"
+            } else {
+                &d.redis_ver
+            },
+            d.checksum,
+            format::count(d.keys_loaded),
+            format::count(d.expires_loaded),
+            d.expired_skipped,
+            d.other_db_skipped,
+            d.empty_skipped,
+            d.functions_skipped,
+            d.dump_types
+        ));
+    }
     let mut t = Table::new([
         ("model", Align::Left),
         ("keys", Align::Right),

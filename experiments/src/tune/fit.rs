@@ -147,6 +147,8 @@ pub(super) fn run_cow(
         let sub = dir.join(format!(".tune-cow-{i}"));
         let args = CowArgs {
             dataset: ds,
+            rdb: None,
+            rdb_db: None,
             value_size,
             write_rates: vec![p.write_rate],
             distribution: p.write_distribution,
