@@ -9,13 +9,24 @@
 //! and measures nothing. Run: `cargo bench --bench replay` (`-- --quick` for a short run).
 //! The issue-4 target is ≥ 33 M requests/s for `lru` on one core. The second group compares
 //! `lab-memory-mode redis` with `logical` at the same byte limit (issue 11: ≥ 80 %).
+//!
+//! The third group (issue 13) replays the same requests as an oracleGeneral file with
+//! timestamps — one request per second, size 4096, next-access indices: the conversion
+//! `benches/libcachesim_compare.py` makes, written to a temporary file — so that every
+//! request moves virtual time by 10 cron ticks (the idle-tick closed form,
+//! `engine/src/idle.rs`) and values have sizes (capacity in bytes): `lru` at 10 %, once from
+//! the loaded (packed) trace and once streamed (the file read again in batches per
+//! replay, as `experiment hitrate` does for a single cell).
 
 use std::path::PathBuf;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use evictlab_engine::policy::registry;
 use evictlab_experiments::hitrate::{self, Cell, HitOptions, SizeUnit};
+use evictlab_experiments::source;
+use evictlab_experiments::sweep::WorkloadInput;
 use evictlab_experiments::workload::Workload;
+use evictlab_workloads::{Request, TraceFormat, annotate_next_access};
 
 const TRACE: &str = "caffeine/cloudphysics-w106.trace.xz";
 const POLICIES: &[&str] = &["lru", "allkeys-lru", "allkeys-lfu", "allkeys-random"];
@@ -90,6 +101,57 @@ fn bench(c: &mut Criterion) {
             ..HitOptions::default()
         };
         g.bench_with_input(BenchmarkId::from_parameter(mode), &cell, |b, cell| {
+            b.iter(|| hitrate::run_cell(w, cell, &opts).expect("replay").hits);
+        });
+    }
+    g.finish();
+
+    oracle_general(c, &workloads[0]);
+}
+
+/// The third group of the module doc: w106 as a timestamped oracleGeneral file, `lru` at
+/// 10 % of its bytes, loaded and streamed.
+fn oracle_general(c: &mut Criterion, w106: &Workload) {
+    let mut reqs: Vec<Request> = w106
+        .requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Request {
+            time_ms: i as u64 * 1000,
+            value_size: 4096,
+            ..r
+        })
+        .collect();
+    annotate_next_access(&mut reqs);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("w106.oracleGeneral.bin");
+    let mut file = std::fs::File::create(&path).expect("create the oracleGeneral file");
+    evictlab_workloads::writer::write_oracle_general_records(&reqs, &mut file)
+        .expect("write the oracleGeneral file");
+    drop((file, reqs));
+    let input = WorkloadInput::Trace {
+        path,
+        format: TraceFormat::OracleGeneral,
+        columns: None,
+        limit: None,
+    };
+    let loaded = source::load(&input).expect("load the oracleGeneral file");
+    let streamed = source::scan(&input).expect("scan the oracleGeneral file");
+    let opts = HitOptions::default();
+    let policy = registry::find("lru").expect("registered policy");
+    let cell = Cell {
+        workload: 0,
+        policy,
+        samples: None,
+        size: 0.1,
+        size_unit: SizeUnit::Fraction,
+        seed: 1,
+    };
+    let mut g = c.benchmark_group("replay_w106_oracle_general_10pct");
+    g.throughput(Throughput::Elements(loaded.requests.len() as u64));
+    g.sample_size(10);
+    for (name, w) in [("lru_loaded", &loaded), ("lru_streamed", &streamed)] {
+        g.bench_with_input(BenchmarkId::from_parameter(name), &cell, |b, cell| {
             b.iter(|| hitrate::run_cell(w, cell, &opts).expect("replay").hits);
         });
     }

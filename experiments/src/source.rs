@@ -139,12 +139,12 @@ pub fn scan(input: &WorkloadInput) -> Result<Workload, RunError> {
     let mut src = open(input)?;
     let mut info = src.info().clone();
     let mut counter = WorkingSetCounter::default();
-    let mut batch = Vec::with_capacity(1 << 16);
+    let mut batch = Vec::with_capacity(crate::hitrate::STREAM_BATCH);
     let mut n = 0u64;
     loop {
         batch.clear();
         let got = src
-            .fill(&mut batch, 1 << 16)
+            .fill(&mut batch, crate::hitrate::STREAM_BATCH)
             .map_err(|e| RunError::Workload {
                 name: info.name.clone(),
                 source: e,
