@@ -27,6 +27,9 @@ use rand::Rng;
 const NIL: u32 = u32::MAX;
 /// Redis `DICT_HT_INITIAL_SIZE`.
 const INITIAL_SIZE: usize = 4;
+/// Buckets a sampling prefetch hint covers from its start (16 `u32` heads: one or two
+/// cache lines).
+const PREFETCH_SPAN: usize = 16;
 
 #[derive(Clone, Copy)]
 struct Node {
@@ -178,6 +181,48 @@ impl DictModel {
                         return;
                     }
                     cur = self.nodes[cur as usize].next;
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Prefetch hint, first stage, for a coming [`DictModel::get_some`] whose random start
+    /// is drawn as `draw`: start loading the bucket lines its walk reads first.
+    #[inline]
+    pub fn prefetch_start(&self, draw: u64) {
+        if self.used == 0 {
+            return;
+        }
+        let mask = self.mask();
+        let i = draw as usize & mask;
+        crate::index::prefetch(&self.buckets[i]);
+        crate::index::prefetch(&self.buckets[(i + PREFETCH_SPAN) & mask]);
+    }
+
+    /// Prefetch hint, second stage, for a coming [`DictModel::get_some`] of `count`
+    /// entries starting at `draw` (whose bucket lines [`DictModel::prefetch_start`] asked
+    /// for earlier): for each of the first `count` non-empty buckets of the walk, start
+    /// loading the chain head's node and call `entry` with it (to prefetch what scoring the
+    /// sample reads). Reads bucket heads only, never a chain.
+    #[inline]
+    pub fn prefetch_some(&self, draw: u64, count: usize, mut entry: impl FnMut(u32)) {
+        if self.used == 0 {
+            return;
+        }
+        let mask = self.mask();
+        let mut i = draw as usize & mask;
+        let mut heads = 0;
+        for _ in 0..PREFETCH_SPAN {
+            let head = self.buckets[i];
+            if head != NIL {
+                if let Some(n) = self.nodes.get(head as usize) {
+                    crate::index::prefetch(n);
+                }
+                entry(head);
+                heads += 1;
+                if heads == count {
+                    return;
                 }
             }
             i = (i + 1) & mask;

@@ -213,6 +213,32 @@ impl Keyspace {
         &self.entries[slot as usize]
     }
 
+    /// Asks the CPU to start loading the entry in `slot` (a likely next victim) and its
+    /// side-table record (which the insert reusing the slot writes), so that a later
+    /// eviction does not wait for them. A hint: no effect on any result.
+    #[inline]
+    pub fn prefetch_entry(&self, slot: Slot) {
+        if let (Some(e), Some(m)) = (
+            self.entries.get(slot as usize),
+            self.meta.get(slot as usize),
+        ) {
+            crate::index::prefetch(e);
+            crate::index::prefetch(m);
+        }
+    }
+
+    /// Asks the CPU to start loading the key-index bucket of the key in `slot` (reads the
+    /// entry, so prefetch that first with [`Keyspace::prefetch_entry`]). A hint: no effect
+    /// on any result.
+    #[inline]
+    pub fn prefetch_index_of(&self, slot: Slot) {
+        if let Some(e) = self.entries.get(slot as usize)
+            && e.all_pos != NONE
+        {
+            self.table.prefetch(index_hash(&e.key, e.hash));
+        }
+    }
+
     /// The entry in `slot`, mutably. Use [`Keyspace::set_expire`] to change the TTL.
     #[inline]
     pub fn entry_mut(&mut self, slot: Slot) -> &mut Entry {
@@ -266,7 +292,9 @@ impl Keyspace {
 
     /// Removes the entry in `slot` and returns its key and value.
     pub fn remove(&mut self, slot: Slot) -> (Key, Value) {
-        if self.meta[slot as usize].vol_pos != NONE {
+        // `has_expire` ⟺ in the volatile index (`set_expire` keeps them in step): asking
+        // the entry, which the removal reads anyway, spares a cold read of `meta`.
+        if self.entries[slot as usize].has_expire() {
             self.set_expire(slot, NO_EXPIRE);
         }
         let e = &self.entries[slot as usize];
@@ -388,6 +416,29 @@ impl Keyspace {
                     }
                 }
             }
+        }
+    }
+
+    /// Prefetch hints for coming [`Keyspace::sample`] calls of `scope` (the sampled
+    /// policies give the random draws they will start from, peeked from a clone of the
+    /// RNG): for the walk starting at `next`, start loading the nodes and entries of its
+    /// first `count` buckets (their bucket lines were asked for one call earlier); for the
+    /// one after, starting at `after`, start loading its bucket lines. Without a dict model
+    /// (`lab-sampling uniform`) nothing is prefetched. Hints only: no effect on any result.
+    #[inline]
+    pub fn prefetch_samples(&self, scope: Scope, next: u64, after: u64, count: usize) {
+        if let Some(d) = self.dict(scope) {
+            d.prefetch_some(next, count, |s| self.prefetch_entry(s));
+            d.prefetch_start(after);
+        }
+    }
+
+    /// Prefetch hint for inserting a key with this `hash`: the main dict model's bucket the
+    /// insert will write (a hint; nothing without a main dict model).
+    #[inline]
+    pub fn prefetch_insert(&self, hash: u64) {
+        if let Some(d) = &self.main_dict {
+            d.prefetch_start(hash);
         }
     }
 

@@ -386,12 +386,16 @@ impl RequestSource for Synthetic {
 
     fn fill(&mut self, buf: &mut Vec<Request>, max: usize) -> Result<usize, WorkloadError> {
         let n = (self.requests - self.index).min(max as u64) as usize;
-        buf.reserve(n);
-        for _ in 0..n {
-            let r = self.next_request();
-            buf.push(r);
-            self.index += 1;
-        }
+        // An exact-length iterator: `extend` reserves once and writes without a capacity
+        // check per request.
+        buf.extend(
+            std::iter::repeat_with(|| {
+                let r = self.next_request();
+                self.index += 1;
+                r
+            })
+            .take(n),
+        );
         Ok(n)
     }
 }

@@ -60,6 +60,9 @@ impl Engine {
     /// The SET of a cache-aside fill after its GET missed (`key`, with `hash`, is absent).
     #[inline(never)]
     fn fill_missed(&mut self, key: Key, hash: u64, value: Blob, ttl_ms: u64) -> FillOutcome {
+        // The insert at the end writes this key's dict-model bucket: start loading it now,
+        // so the miss overlaps the eviction (a hint).
+        self.ks.prefetch_insert(hash);
         let evict = self.begin_command();
         if let Err(e) = self.check_write(evict, true) {
             return FillOutcome::NotFilled(WriteOutcome::Rejected(e));

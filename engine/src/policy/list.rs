@@ -147,6 +147,14 @@ impl SlotLinks {
         (n != NIL).then_some(n)
     }
 
+    /// Asks the CPU to start loading `slot`'s links (a hint, see `crate::index::prefetch`).
+    #[inline]
+    pub fn prefetch(&self, slot: Slot) {
+        if let Some(l) = self.links.get(slot as usize) {
+            crate::index::prefetch(l);
+        }
+    }
+
     /// The slot before `slot` (towards the front).
     #[inline]
     pub fn prev(&self, slot: Slot) -> Option<Slot> {

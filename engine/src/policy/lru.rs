@@ -28,6 +28,22 @@ pub struct Lru {
     list: SlotList,
 }
 
+impl Lru {
+    /// After an eviction, the next victims are the new tail and the key before it (unless
+    /// hits move them first). Start loading what their evictions will read: the tail's
+    /// key-index bucket (its entry was prefetched one eviction ago, as the key before the
+    /// tail) and the entry and links of the key before it. Hints only.
+    #[inline]
+    fn prefetch_next_victims(&self, ks: &Keyspace) {
+        let Some(tail) = self.list.back() else { return };
+        ks.prefetch_index_of(tail);
+        if let Some(before) = self.links.prev(tail) {
+            ks.prefetch_entry(before);
+            self.links.prefetch(before);
+        }
+    }
+}
+
 impl Policy for Lru {
     #[inline]
     fn on_insert(&mut self, slot: Slot, _: &Keyspace, _: &mut PolicyCtx<'_>, _: InsertKind) {
@@ -38,8 +54,11 @@ impl Policy for Lru {
         self.links.move_to_front(&mut self.list, slot);
     }
     #[inline]
-    fn on_remove(&mut self, slot: Slot, _: &Keyspace, _: RemovalCause) {
+    fn on_remove(&mut self, slot: Slot, ks: &Keyspace, cause: RemovalCause) {
         self.links.unlink(&mut self.list, slot);
+        if cause == RemovalCause::Evicted {
+            self.prefetch_next_victims(ks);
+        }
     }
     #[inline]
     fn select_victim(&mut self, _: &Keyspace, _: &mut PolicyCtx<'_>) -> Option<Slot> {

@@ -33,6 +33,8 @@
 //!
 //! Metadata: none per key beyond the engine's 24-bit field; 16 pool entries.
 
+use rand::Rng;
+
 use super::registry::PolicyInfo;
 use super::{InsertKind, Policy, PolicyCtx, RemovalCause};
 use crate::key::Key;
@@ -211,6 +213,27 @@ impl Policy for RedisSampled {
         if self.score == Score::Random {
             return ks.random_key(ctx.rng, self.scope);
         }
+        let victim = self.pick(ks, ctx);
+        // The next two evictions' sampling walks start at the RNG's next two draws unless
+        // something else draws first (LFU's counter does; LRU and TTL do not): peek them on
+        // a clone (the engine's RNG does not move) and start loading what those walks
+        // read, so the samples' cache misses overlap the requests in between.
+        let mut peek = ctx.rng.clone();
+        let (next, after) = (peek.next_u64(), peek.next_u64());
+        ks.prefetch_samples(
+            self.scope,
+            next,
+            after,
+            ctx.config.maxmemory_samples as usize,
+        );
+        victim
+    }
+}
+
+impl RedisSampled {
+    /// `performEvictions`' choice of one victim: populate the pool, pop the best entry
+    /// whose key still exists.
+    fn pick(&mut self, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) -> Option<Slot> {
         loop {
             if ks.scope_len(self.scope) == 0 {
                 return None;
