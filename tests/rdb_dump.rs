@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Proc, Stdio};
 use std::time::{Duration, Instant};
 
-use evictlab_engine::{Command, Key};
-use rand::{RngExt, SeedableRng};
+use evictlab_engine::Command;
+use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use crate::redis_memory::{bytes, info_field, send, server_quantum, set};
+use crate::redis_memory::{hashes, info_field, lists, send, server_quantum, sets, strings, zsets};
 use crate::util::{num, read_rows, run_err, run_ok};
 
 /// The dump Redis 7.0.15 wrote for the engine's reader tests (16 keys, 2 with a TTL).
@@ -76,103 +76,16 @@ fn start_server() -> Option<PrivateServer> {
     }
 }
 
-/// The mixed dataset: strings of 1..10 000 bytes (integers, ≤ 44-byte strings), half with a
-/// TTL; hashes, sets, sorted sets and lists on both sides of each encoding threshold.
+/// The mixed dataset (the generators of `tests/redis_memory.rs`): strings of 1..10 000
+/// bytes (integers, ≤ 44-byte strings), half with a TTL; hashes, sets, sorted sets and lists
+/// on both sides of each encoding threshold.
 fn dataset() -> Vec<Command> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(42);
-    let mut v = Vec::new();
-    for i in 0..6000u32 {
-        let value = match i % 5 {
-            0 => {
-                evictlab_engine::Blob::bytes(rng.random_range(0..100_000i64).to_string().as_bytes())
-            }
-            1 => {
-                let n = rng.random_range(1..=44);
-                bytes(&mut rng, n)
-            }
-            2 => {
-                let n = rng.random_range(45..=300);
-                bytes(&mut rng, n)
-            }
-            3 => {
-                let n = rng.random_range(300..=10_000);
-                bytes(&mut rng, n)
-            }
-            _ => {
-                let n = rng.random_range(1..=100);
-                bytes(&mut rng, n)
-            }
-        };
-        v.push(set(format!("str:{i}"), value, (i % 2 == 0).then_some(3600)));
-    }
-    // Hashes: 1..800 fields (limit 512), some values over 64 bytes.
-    for i in 0..200u32 {
-        let n = 1 + (i as usize * 7) % 800;
-        let pairs = (0..n)
-            .map(|f| {
-                let len = if i % 7 == 0 && f == 0 {
-                    80
-                } else {
-                    1 + (f % 30)
-                };
-                (Key::from(format!("f{f}").as_str()), bytes(&mut rng, len))
-            })
-            .collect();
-        v.push(Command::HSet {
-            key: Key::from(format!("hash:{i}").as_str()),
-            pairs,
-        });
-    }
-    // Sets: integers on both sides of 512, and strings.
-    for i in 0..300u32 {
-        let n = 1 + (i as usize * 7) % 900;
-        let members = (0..n)
-            .map(|m| {
-                if i % 3 == 0 {
-                    Key::from(format!("member-{m}").as_str())
-                } else {
-                    Key::from(((m as i64) * 1000 - 5000).to_string().as_str())
-                }
-            })
-            .collect();
-        v.push(Command::SAdd {
-            key: Key::from(format!("set:{i}").as_str()),
-            members,
-        });
-    }
-    // Sorted sets: 1..200 members (limit 128), some members over 64 bytes.
-    for i in 0..500u32 {
-        let n = 1 + (i % 200) as usize;
-        let pairs = (0..n)
-            .map(|m| {
-                let score = if m % 2 == 0 { m as f64 } else { m as f64 / 3.0 };
-                let name = if i % 11 == 0 && m == 0 {
-                    "x".repeat(70)
-                } else {
-                    format!("m{m}")
-                };
-                (score, Key::from(name.as_str()))
-            })
-            .collect();
-        v.push(Command::ZAdd {
-            key: Key::from(format!("zset:{i}").as_str()),
-            pairs,
-        });
-    }
-    // Lists: 1..3000 elements of 5..300 bytes (quicklist nodes of 8 KiB).
-    for i in 0..60u32 {
-        let n = 1 + (i as usize * 37) % 3000;
-        let values = (0..n)
-            .map(|_| {
-                let n = rng.random_range(5..=300);
-                bytes(&mut rng, n)
-            })
-            .collect();
-        v.push(Command::RPush {
-            key: Key::from(format!("list:{i}").as_str()),
-            values,
-        });
-    }
+    let mut v = strings(&mut rng, 6000);
+    v.extend(hashes(&mut rng, 200));
+    v.extend(sets(300));
+    v.extend(zsets(500));
+    v.extend(lists(&mut rng, 60));
     v
 }
 

@@ -119,7 +119,7 @@ fn measure(url: &str, cmds: &[Command], quantum: u64) -> (Measured, Engine) {
     )
 }
 
-pub(crate) fn set(key: String, value: Blob, ttl_s: Option<i64>) -> Command {
+fn set(key: String, value: Blob, ttl_s: Option<i64>) -> Command {
     Command::Set {
         key: Key::from(key.as_str()),
         value,
@@ -130,7 +130,7 @@ pub(crate) fn set(key: String, value: Blob, ttl_s: Option<i64>) -> Command {
     }
 }
 
-pub(crate) fn bytes(rng: &mut Xoshiro256PlusPlus, n: usize) -> Blob {
+fn bytes(rng: &mut Xoshiro256PlusPlus, n: usize) -> Blob {
     // Letters only, so no payload is mistaken for an integer.
     Blob::bytes(
         &(0..n)
@@ -139,53 +139,46 @@ pub(crate) fn bytes(rng: &mut Xoshiro256PlusPlus, n: usize) -> Blob {
     )
 }
 
-/// The datasets of issue 11, each a list of commands.
-fn datasets() -> Vec<(&'static str, Vec<Command>)> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
-    let mut out = Vec::new();
-
-    // 1. Strings of 1..10 000 bytes, integers (shared and not) and ≤ 44-byte strings,
-    //    half of the keys with a TTL.
+/// `n` strings of 1..10 000 bytes: integers (shared and not), ≤ 44-byte strings and longer
+/// ones, half of the keys with a TTL.
+pub(crate) fn strings(rng: &mut Xoshiro256PlusPlus, n: u32) -> Vec<Command> {
     let mut v = Vec::new();
-    for i in 0..20_000u32 {
+    for i in 0..n {
         let value = match i % 5 {
             0 => Blob::bytes(rng.random_range(0..100_000i64).to_string().as_bytes()),
             1 => {
                 let n = rng.random_range(1..=44);
-                bytes(&mut rng, n)
+                bytes(rng, n)
             }
             2 => {
                 let n = rng.random_range(45..=300);
-                bytes(&mut rng, n)
+                bytes(rng, n)
             }
             3 => {
                 let n = rng.random_range(300..=10_000);
-                bytes(&mut rng, n)
+                bytes(rng, n)
             }
             _ => {
                 let n = rng.random_range(1..=100);
-                bytes(&mut rng, n)
+                bytes(rng, n)
             }
         };
         v.push(set(format!("str:{i}"), value, (i % 2 == 0).then_some(3600)));
     }
-    out.push(("strings 1..10000 B, ints, half TTL", v));
+    v
+}
 
-    // 2. 200 000 small strings: the main dict crosses 17 resizes.
-    let v = (0..200_000u32)
-        .map(|i| set(format!("key:{i}"), bytes(&mut rng, 10), None))
-        .collect();
-    out.push(("200k keys of 10 B", v));
-
-    // 3. Hashes on both sides of hash-max-listpack-entries (512) and -value (64).
+/// `n` hashes of 1..800 fields, on both sides of hash-max-listpack-entries (512) and -value
+/// (64: every 7th hash has an 80-byte value).
+pub(crate) fn hashes(rng: &mut Xoshiro256PlusPlus, n: u32) -> Vec<Command> {
     let mut v = Vec::new();
-    for i in 0..1000u32 {
+    for i in 0..n {
         let n = 1 + (i as usize * 7) % 800;
         let long = i % 7 == 0;
         let pairs = (0..n)
             .map(|f| {
                 let len = if long && f == 0 { 80 } else { 1 + (f % 30) };
-                (Key::from(format!("f{f}").as_str()), bytes(&mut rng, len))
+                (Key::from(format!("f{f}").as_str()), bytes(rng, len))
             })
             .collect();
         v.push(Command::HSet {
@@ -193,11 +186,14 @@ fn datasets() -> Vec<(&'static str, Vec<Command>)> {
             pairs,
         });
     }
-    out.push(("hashes 1..800 fields, some values > 64 B", v));
+    v
+}
 
-    // 4. Sets of integers on both sides of set-max-intset-entries (512), and of strings.
+/// `n` sets of 1..900 members: integers on both sides of set-max-intset-entries (512), and
+/// (every 3rd) strings.
+pub(crate) fn sets(n: u32) -> Vec<Command> {
     let mut v = Vec::new();
-    for i in 0..600u32 {
+    for i in 0..n {
         let n = 1 + (i as usize * 7) % 900;
         let members = (0..n)
             .map(|m| {
@@ -213,11 +209,14 @@ fn datasets() -> Vec<(&'static str, Vec<Command>)> {
             members,
         });
     }
-    out.push(("sets: intset ≤ 512 / hashtable", v));
+    v
+}
 
-    // 5. Sorted sets on both sides of zset-max-listpack-entries (128) and -value (64).
+/// `n` sorted sets of 1..200 members, on both sides of zset-max-listpack-entries (128) and
+/// -value (64: every 11th has a 70-byte member).
+pub(crate) fn zsets(n: u32) -> Vec<Command> {
     let mut v = Vec::new();
-    for i in 0..1500u32 {
+    for i in 0..n {
         let n = 1 + (i % 200) as usize;
         let pairs = (0..n)
             .map(|m| {
@@ -235,16 +234,18 @@ fn datasets() -> Vec<(&'static str, Vec<Command>)> {
             pairs,
         });
     }
-    out.push(("sorted sets 1..200 members, some > 64 B", v));
+    v
+}
 
-    // 6. Lists of 1..3000 elements of 5..300 bytes (quicklist nodes of 8 KiB).
+/// `n` lists of 1..3000 elements of 5..300 bytes (quicklist nodes of 8 KiB).
+pub(crate) fn lists(rng: &mut Xoshiro256PlusPlus, n: u32) -> Vec<Command> {
     let mut v = Vec::new();
-    for i in 0..400u32 {
+    for i in 0..n {
         let n = 1 + (i as usize * 37) % 3000;
         let values = (0..n)
             .map(|_| {
                 let n = rng.random_range(5..=300);
-                bytes(&mut rng, n)
+                bytes(rng, n)
             })
             .collect();
         v.push(Command::RPush {
@@ -252,7 +253,29 @@ fn datasets() -> Vec<(&'static str, Vec<Command>)> {
             values,
         });
     }
-    out.push(("lists of 1..3000 elements", v));
+    v
+}
+
+/// The datasets of issue 11, each a list of commands.
+fn datasets() -> Vec<(&'static str, Vec<Command>)> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+    let mut out = Vec::new();
+    out.push((
+        "strings 1..10000 B, ints, half TTL",
+        strings(&mut rng, 20_000),
+    ));
+    // 200 000 small strings: the main dict crosses 17 resizes.
+    let v = (0..200_000u32)
+        .map(|i| set(format!("key:{i}"), bytes(&mut rng, 10), None))
+        .collect();
+    out.push(("200k keys of 10 B", v));
+    out.push((
+        "hashes 1..800 fields, some values > 64 B",
+        hashes(&mut rng, 1000),
+    ));
+    out.push(("sets: intset ≤ 512 / hashtable", sets(600)));
+    out.push(("sorted sets 1..200 members, some > 64 B", zsets(1500)));
+    out.push(("lists of 1..3000 elements", lists(&mut rng, 400)));
     out
 }
 

@@ -74,7 +74,7 @@ pub fn parse_canonical_i64(b: &[u8]) -> Option<i64> {
 }
 
 /// Bytes of `lpEncodeBacklen` for an entry of `l` bytes (encoding + data).
-fn backlen(l: u64) -> u64 {
+pub(crate) fn backlen(l: u64) -> u64 {
     match l {
         0..=127 => 1,
         128..=16382 => 2,

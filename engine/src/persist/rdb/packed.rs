@@ -16,6 +16,7 @@
 
 use super::bytes::Reader;
 use super::{RdbError, RdbStr};
+use crate::memory::listpack::backlen;
 
 /// A little-endian cursor inside one blob; failures name the blob and the position in it.
 struct Blob<'b, 'r, 'a> {
@@ -165,17 +166,6 @@ pub(super) fn ziplist(r: &Reader<'_>, at: usize, data: &[u8]) -> Result<Vec<RdbS
     Ok(out)
 }
 
-/// Bytes of `lpEncodeBacklen` for an entry whose encoding and data take `l` bytes.
-fn backlen(l: usize) -> usize {
-    match l {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2_097_150 => 3,
-        2_097_151..=268_435_454 => 4,
-        _ => 5,
-    }
-}
-
 /// The entries of a listpack blob that starts at file offset `at`.
 pub(super) fn listpack(r: &Reader<'_>, at: usize, data: &[u8]) -> Result<Vec<RdbStr>, RdbError> {
     let mut b = blob(r, at, "listpack", data);
@@ -218,7 +208,7 @@ pub(super) fn listpack(r: &Reader<'_>, at: usize, data: &[u8]) -> Result<Vec<Rdb
                 }
             }
         };
-        b.take(backlen(b.pos - start))?;
+        b.take(backlen((b.pos - start) as u64) as usize)?;
         out.push(e);
     }
     b.finish(total, count, out.len())?;
