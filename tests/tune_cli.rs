@@ -163,10 +163,14 @@ fn every_cited_number_is_in_the_csvs_and_ram_moves_maxmemory() {
         // Redis spends more per key than key + value bytes: fewer keys than the logical count.
         assert!(keys < rec(d, "budget_keys_logical"), "{keys}");
         // The keys and their dicts' buckets fit in maxmemory beside the base; one more
-        // table doubling's worth of keys would not.
+        // table doubling's worth of keys would not. The main dict has at least
+        // (keys - 1) / 1.618 buckets of 8 bytes: at load 1 it has `keys` or more, but when
+        // maxmemory refuses the doubling Redis fills it to load 1.618 (`dictExpandAllowed`),
+        // so `keys * (per_key + 8)` may exceed the room by a little (it did, by ~0.01 %,
+        // whenever the measured RSS put maxmemory just past a table size).
         let room = rec(d, "maxmemory_bytes") - 914_592.0;
         assert!(
-            keys * (per_key + 8.0) <= room + 1.0,
+            keys * per_key + 8.0 * (keys - 1.0) / 1.618 <= room + 1.0,
             "{keys} x {per_key} > {room}"
         );
         assert!(
