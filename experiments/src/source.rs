@@ -133,28 +133,41 @@ pub fn open(input: &WorkloadInput) -> Result<Box<dyn RequestSource>, RunError> {
     }
 }
 
+/// Reads `src` to the end in batches of [`crate::hitrate::STREAM_BATCH`] requests, handing
+/// each batch to `f` (the one read loop of every streamed pass: the measuring scan, a
+/// streamed replay, the model passes). `name` names the workload in errors.
+pub fn for_each_batch(
+    src: &mut dyn RequestSource,
+    name: &str,
+    mut f: impl FnMut(&[evictlab_workloads::Request]),
+) -> Result<(), RunError> {
+    let mut batch = Vec::with_capacity(crate::hitrate::STREAM_BATCH);
+    loop {
+        batch.clear();
+        let got = src
+            .fill(&mut batch, crate::hitrate::STREAM_BATCH)
+            .map_err(|e| RunError::Workload {
+                name: name.to_string(),
+                source: e,
+            })?;
+        if got == 0 {
+            return Ok(());
+        }
+        f(&batch);
+    }
+}
+
 /// Reads a workload input once to measure it (working set, length) without keeping its
 /// requests: a streamed [`Workload`] whose cells read the input again.
 pub fn scan(input: &WorkloadInput) -> Result<Workload, RunError> {
     let mut src = open(input)?;
     let mut info = src.info().clone();
     let mut counter = WorkingSetCounter::default();
-    let mut batch = Vec::with_capacity(crate::hitrate::STREAM_BATCH);
     let mut n = 0u64;
-    loop {
-        batch.clear();
-        let got = src
-            .fill(&mut batch, crate::hitrate::STREAM_BATCH)
-            .map_err(|e| RunError::Workload {
-                name: info.name.clone(),
-                source: e,
-            })?;
-        if got == 0 {
-            break;
-        }
-        n += got as u64;
-        counter.add(&batch);
-    }
+    for_each_batch(&mut *src, &info.name, |batch| {
+        n += batch.len() as u64;
+        counter.add(batch);
+    })?;
     if n == 0 {
         return Err(crate::workload::no_requests(&info.name));
     }

@@ -44,6 +44,22 @@ pub struct Workload {
 const BATCH: usize = 1 << 16;
 
 impl Workload {
+    /// Calls `f` on every request in order: from memory, or read again from the input of a
+    /// streamed workload ([`crate::source::for_each_batch`]).
+    pub fn for_each_request(&self, mut f: impl FnMut(&Request)) -> Result<(), RunError> {
+        match &self.stream {
+            None => {
+                self.requests.iter().for_each(|r| f(&r));
+                Ok(())
+            }
+            Some(input) => crate::source::for_each_batch(
+                &mut *crate::source::open(input)?,
+                &self.info.name,
+                |batch| batch.iter().for_each(&mut f),
+            ),
+        }
+    }
+
     /// Reads a source to the end (in batches) and measures its working set.
     pub fn load(source: Box<dyn RequestSource>) -> Result<Workload, RunError> {
         Workload::load_limited(source, None)

@@ -388,25 +388,17 @@ fn run_indexed(
         }
         Some(input) => {
             // Streaming: the source is read again in batches; memory is one batch.
-            let mut src = crate::source::open(input)?;
-            let mut batch = Vec::with_capacity(STREAM_BATCH);
             let mut i = 0usize;
-            loop {
-                batch.clear();
-                let got = src
-                    .fill(&mut batch, STREAM_BATCH)
-                    .map_err(|e| RunError::Workload {
-                        name: w.info.name.clone(),
-                        source: e,
-                    })?;
-                if got == 0 {
-                    break;
-                }
-                for r in &batch {
-                    replay.step(i, r);
-                    i += 1;
-                }
-            }
+            crate::source::for_each_batch(
+                &mut *crate::source::open(input)?,
+                &w.info.name,
+                |batch| {
+                    for r in batch {
+                        replay.step(i, r);
+                        i += 1;
+                    }
+                },
+            )?;
             i as u64
         }
     };

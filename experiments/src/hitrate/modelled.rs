@@ -67,31 +67,11 @@ pub fn modelled_working_set(
         // Streamed, or a first TTL in the side list: the requests themselves. A GET or SET
         // of a stored key is a hit that changes nothing, so each object stays at its first
         // request's size and TTL.
-        let mut fill = |r: &evictlab_workloads::Request| {
+        w.for_each_request(|r| {
             if r.op != Op::Delete {
                 engine.get_or_fill_id(r.key, r.value_size as u64, r.ttl_ms);
             }
-        };
-        match &w.stream {
-            None => w.requests.iter().for_each(|r| fill(&r)),
-            Some(input) => {
-                let mut src = crate::source::open(input)?;
-                let mut batch = Vec::with_capacity(super::STREAM_BATCH);
-                loop {
-                    batch.clear();
-                    let got = src.fill(&mut batch, super::STREAM_BATCH).map_err(|e| {
-                        RunError::Workload {
-                            name: w.info.name.clone(),
-                            source: e,
-                        }
-                    })?;
-                    if got == 0 {
-                        break;
-                    }
-                    batch.iter().for_each(&mut fill);
-                }
-            }
-        }
+        })?;
     }
     Ok(ModelledWorkingSet {
         startup,

@@ -87,26 +87,7 @@ pub fn key_charge(
         ttl += u64::from(r.ttl_ms > 0);
         n += 1;
     };
-    match &w.stream {
-        None => w.requests.iter().for_each(|r| add(&r)),
-        Some(input) => {
-            let mut src = crate::source::open(input)?;
-            let mut batch = Vec::with_capacity(1 << 16);
-            loop {
-                batch.clear();
-                let got = src
-                    .fill(&mut batch, 1 << 16)
-                    .map_err(|e| RunError::Workload {
-                        name: w.info.name.clone(),
-                        source: e,
-                    })?;
-                if got == 0 {
-                    break;
-                }
-                batch.iter().for_each(&mut add);
-            }
-        }
-    }
+    w.for_each_request(&mut add)?;
     if n == 0 {
         return Err(RunError::BadArgument {
             flag: "--workload",
