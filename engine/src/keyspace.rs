@@ -474,6 +474,15 @@ impl Keyspace {
         }
     }
 
+    /// [`Keyspace::prefetch_insert`] with the hash computed only when there is a main dict
+    /// model to prefetch in.
+    #[inline]
+    pub fn prefetch_insert_with(&self, hash: impl FnOnce() -> u64) {
+        if let Some(d) = &self.main_dict {
+            d.prefetch_start(hash());
+        }
+    }
+
     /// Tells the dict models whether a fork child is alive (Redis avoids resizing then).
     pub fn set_avoid_resize(&mut self, avoid: bool) {
         for d in [&mut self.main_dict, &mut self.expires_dict]

@@ -1,6 +1,8 @@
-//! Look-ahead hints for a replay loop: [`Lookahead`] holds the next [`FAR`] requests back
-//! and, while request *i* runs, tells the engine about requests *i* + [`FAR`] and
-//! *i* + [`NEAR`], so that their memory loads overlap request *i*'s work.
+//! Look-ahead hints for a replay loop: while request *i* runs, [`Lookahead::hint`] tells
+//! the engine about request *i* + [`FAR`] (stage 1) and, from its short ring of ids, about
+//! request *i* + [`NEAR`] (stage 2), so that their memory loads overlap request *i*'s work.
+//! The caller reads the key [`FAR`] requests ahead in its own stream (a slice index, a
+//! second cursor over a packed trace): requests are not copied.
 //!
 //! Why: on a cache larger than the L2 (and the TLB's reach) a GET hit is two dependent
 //! cache misses — the key-index bucket, then the entry it names — and exact LRU adds the
@@ -20,27 +22,32 @@
 //!    bucket says the key is absent, the Redis dict model's bucket its fill will write
 //!    (sampled `allkeys-*` policies only).
 //!
-//! The ring is [`FAR`] requests (a few hundred bytes, in L1). When the hit path's tables
-//! are small ([`Engine::lookahead_pays`]: entries and index below [`MIN_TABLE_BYTES`], well
-//! inside the 1 MiB L2 of the machine this was tuned on) the hints only cost instructions,
-//! so a [`Lookahead::new`] passes requests straight through until the tables grow past it
-//! (they never shrink). Measured figures: `docs/speed.md`, "engine_ops and Zipf generation
+//! The ring is [`FAR`] − [`NEAR`] ids (64 bytes). When the hit path's tables are small
+//! ([`Engine::lookahead_pays`]: entries and index below [`MIN_TABLE_BYTES`]) their misses
+//! are L3 hits whose latency the out-of-order core mostly hides already, and the hints
+//! cost more instructions than they save, so a [`Lookahead::new`] gives none until the
+//! tables grow past it (they never shrink). Measured figures: `docs/speed.md`, "engine_ops and Zipf generation
 //! targets".
 
 use super::Engine;
 use crate::key::mix64;
 use crate::policy::Policy;
 
-/// Distance (in requests) of stage 1, the index bucket; also the ring's length.
+/// Distance (in requests) of stage 1, the index bucket: [`Lookahead::hint`] takes the key
+/// of the request this far ahead of the one about to run.
 pub const FAR: usize = 16;
 /// Distance of stage 2, the entry and the policy's hit-path state.
 pub const NEAR: usize = 8;
-const MASK: usize = FAR - 1;
-const _: () = assert!(FAR.is_power_of_two() && NEAR < FAR);
+/// Ring length: the ids between their stage 1 and their stage 2.
+const DELAY: usize = FAR - NEAR;
+const _: () = assert!(DELAY.is_power_of_two() && NEAR < FAR);
 
-/// Below this many bytes of entries plus key index, [`Lookahead::new`] passes requests
-/// through without hints (the tables stay in the L2 cache; see the module docs).
-pub const MIN_TABLE_BYTES: usize = 512 << 10;
+/// Below this many bytes of entries plus key index, [`Lookahead::new`] gives no hints.
+/// Measured on a 2-core AMD EPYC VM (1 MiB L2, 32 MiB L3, 4 KiB pages, ~64 instructions
+/// per hinted request): at 2.3 MB (w106, cache 27.5 k keys) and 0.9 MB (`engine_ops`'
+/// 100 k-key group) the tables stay in L3 and mostly in the L2 TLB's reach and hints cost
+/// 0–9 %; at 8.4 MB (`engine_ops`' 1 M-key group) they save 20–30 %.
+pub const MIN_TABLE_BYTES: usize = 4 << 20;
 
 impl Engine {
     /// Look-ahead stage 1 for the integer key `id`: start loading its key-index bucket.
@@ -61,7 +68,7 @@ impl Engine {
                 self.ks.prefetch_entry_line(slot);
                 self.policy.prefetch_access(slot, &self.ks);
             }
-            None => self.ks.prefetch_insert(mix64(id)),
+            None => self.ks.prefetch_insert_with(|| mix64(id)),
         }
     }
 
@@ -76,58 +83,61 @@ impl Engine {
 /// When a [`Lookahead`] gives hints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
-    /// Once [`Engine::lookahead_pays`] (checked on each push until it holds).
+    /// Once [`Engine::lookahead_pays`] (asked every [`RECHECK`] hints until it holds).
     Auto,
     /// Always (tests).
     Always,
-    /// Never: every item passes straight through (the benches' `no_prefetch` ids).
+    /// Never (the benches' `no_prefetch` ids).
     Never,
 }
 
-/// The look-ahead ring of a replay loop; see the module docs.
+/// Calls between two [`Engine::lookahead_pays`] checks of an automatic look-ahead that is
+/// off.
+const RECHECK: u32 = 1024;
+
+/// The look-ahead state of a replay loop; see the module docs.
 ///
 /// ```
-/// # use evictlab_engine::{Config, Engine, engine::Lookahead};
+/// # use evictlab_engine::{Config, Engine, Lookahead, engine::FAR};
 /// # let mut engine = Engine::new(Config::parse_str("maxmemory 10\nlab-memory-mode keys")?, 1)?;
+/// let ids = [3u64, 1, 4, 1, 5];
 /// let mut ahead = Lookahead::new();
-/// for (i, id) in [3u64, 1, 4, 1, 5].into_iter().enumerate() {
-///     if let Some(j) = ahead.push(&engine, id, i) {
-///         engine.get_or_fill_id([3u64, 1, 4, 1, 5][j], 10, 0); // request j, in order
-///     }
+/// for (i, &id) in ids.iter().enumerate() {
+///     ahead.hint(&engine, || ids.get(i + FAR).copied());
+///     engine.get_or_fill_id(id, 10, 0);
 /// }
-/// while let Some(j) = ahead.pop(&engine) {
-///     engine.get_or_fill_id([3u64, 1, 4, 1, 5][j], 10, 0);
-/// }
+/// assert_eq!(engine.stats().keyspace_hits, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct Lookahead<T> {
-    items: [Option<T>; FAR],
-    ids: [u64; FAR],
-    /// Items pushed so far (the next one goes to `next & MASK`).
-    next: usize,
-    /// Ring positions [`Lookahead::pop`] has visited since the stream ended.
-    drained: usize,
+pub struct Lookahead {
+    /// The ids of the last [`DELAY`] hints (stage 1 done, stage 2 due; 0 before the first
+    /// ones, a harmless hint).
+    ids: [u64; DELAY],
+    /// Hints given since hints started.
+    given: usize,
     mode: Mode,
-    /// Hints are being given (the ring is in use).
-    on: bool,
+    /// Calls left before asking [`Lookahead::turn_on`] again; 0 while hints are on.
+    wait: u32,
 }
 
-impl<T: Copy> Default for Lookahead<T> {
+impl Default for Lookahead {
     fn default() -> Self {
         Lookahead::new()
     }
 }
 
-impl<T: Copy> Lookahead<T> {
+impl Lookahead {
     fn with_mode(mode: Mode) -> Self {
         Lookahead {
-            items: [None; FAR],
-            ids: [0; FAR],
-            next: 0,
-            drained: 0,
+            ids: [0; DELAY],
+            given: 0,
             mode,
-            on: mode == Mode::Always,
+            wait: match mode {
+                Mode::Always => 0,
+                Mode::Auto => 1,
+                Mode::Never => u32::MAX,
+            },
         }
     }
 
@@ -136,53 +146,53 @@ impl<T: Copy> Lookahead<T> {
         Self::with_mode(Mode::Auto)
     }
 
-    /// Hints from the first request, whatever the tables' size.
+    /// Hints from the first call, whatever the tables' size.
     pub fn always() -> Self {
         Self::with_mode(Mode::Always)
     }
 
-    /// No hints: every item comes straight back (to measure what the hints are worth).
+    /// No hints (to measure what they are worth).
     pub fn off() -> Self {
         Self::with_mode(Mode::Never)
     }
 
-    /// Takes the next request (`item`, for the integer key `id`), hints the engine about
-    /// it and about the one [`NEAR`] requests ahead of the oldest held, and returns the item
-    /// due now (pushed [`FAR`] pushes ago), if any. Items come back in push order.
+    /// Call before running each request, with the key of the request [`FAR`] ahead of it
+    /// (`later` is asked only while hints are on; `None` where the stream has no such
+    /// request): stage 1 for that key, stage 2 for the key given [`DELAY`] calls ago (now
+    /// [`NEAR`] ahead). Changes nothing in the engine.
     #[inline(always)]
-    pub fn push(&mut self, engine: &Engine, id: u64, item: T) -> Option<T> {
-        if !self.on {
-            if self.mode == Mode::Auto && engine.lookahead_pays() {
-                self.on = true;
-            } else {
-                return Some(item);
+    pub fn hint(&mut self, engine: &Engine, later: impl FnOnce() -> Option<u64>) {
+        if self.wait > 0 {
+            self.wait -= 1;
+            if self.wait > 0 || !self.turn_on(engine) {
+                return;
             }
         }
-        let n = self.next;
-        self.next = n.wrapping_add(1);
+        let Some(id) = later() else { return };
         engine.prefetch_key_id(id);
-        self.ids[n & MASK] = id;
-        // The item pushed NEAR pushes ago runs NEAR requests after the one due now.
-        engine.prefetch_hit_of_id(self.ids[n.wrapping_sub(NEAR) & MASK]);
-        self.items[n & MASK].replace(item)
+        let n = self.given;
+        self.given = n.wrapping_add(1);
+        let near = std::mem::replace(&mut self.ids[n % DELAY], id);
+        engine.prefetch_hit_of_id(near);
     }
 
-    /// After the last push: the held items, oldest first (with their stage-2 hints), then
-    /// `None`. The ring is then empty and may take a new stream.
-    #[inline]
-    pub fn pop(&mut self, engine: &Engine) -> Option<T> {
-        while self.drained < FAR {
-            let k = self.next.wrapping_add(self.drained);
-            self.drained += 1;
-            if let Some(item) = self.items[k & MASK].take() {
-                if self.items[k.wrapping_add(NEAR) & MASK].is_some() {
-                    engine.prefetch_hit_of_id(self.ids[k.wrapping_add(NEAR) & MASK]);
-                }
-                return Some(item);
-            }
-        }
-        self.drained = 0;
-        None
+    /// Whether hints start now: an automatic look-ahead asks the engine every [`RECHECK`]
+    /// calls (the tables never shrink, so once on it stays on).
+    #[cold]
+    #[inline(never)]
+    fn turn_on(&mut self, engine: &Engine) -> bool {
+        let on = self.mode == Mode::Auto && engine.lookahead_pays();
+        self.wait = match (on, self.mode) {
+            (true, _) => 0,
+            (false, Mode::Never) => u32::MAX,
+            (false, _) => RECHECK,
+        };
+        on
+    }
+
+    /// True once hints are being given.
+    pub fn is_on(&self) -> bool {
+        self.wait == 0
     }
 }
 
@@ -193,52 +203,33 @@ mod tests {
     use crate::{Config, FillOutcome};
     use rand::{RngExt, SeedableRng};
 
-    /// Pushes `items` (id = item) through `ahead`, then pops; returns the order they came
-    /// back in.
-    fn order(ahead: &mut Lookahead<u64>, e: &Engine, items: &[u64]) -> Vec<u64> {
-        let mut out = Vec::new();
-        for &x in items {
-            out.extend(ahead.push(e, x, x));
-        }
-        while let Some(x) = ahead.pop(e) {
-            out.push(x);
-        }
-        out
-    }
-
     #[test]
-    fn items_come_back_once_in_push_order() {
-        let e = engine("lru", 10);
-        for n in [0, 1, NEAR - 1, NEAR, FAR - 1, FAR, FAR + 1, 3 * FAR + 5] {
-            let items: Vec<u64> = (0..n as u64).collect();
-            for mut ahead in [Lookahead::always(), Lookahead::new(), Lookahead::off()] {
-                assert_eq!(order(&mut ahead, &e, &items), items, "{n} items");
-                // Reusable after a drain.
-                assert_eq!(order(&mut ahead, &e, &items), items, "{n} items, again");
-            }
-        }
-    }
-
-    #[test]
-    fn auto_mode_turns_on_once_the_tables_outgrow_the_threshold() {
+    fn modes() {
         let conf = "maxmemory-policy lru\nlab-memory-mode keys\nmaxmemory 100000";
         let mut e = Engine::new(Config::parse_str(conf).unwrap(), 1).unwrap();
-        let mut ahead = Lookahead::new();
+        let (mut auto, mut always, mut off) =
+            (Lookahead::new(), Lookahead::always(), Lookahead::off());
         assert!(!e.lookahead_pays());
-        assert_eq!(ahead.push(&e, 1, 1u64), Some(1), "small tables: passed through");
+        for a in [&mut auto, &mut always, &mut off] {
+            a.hint(&e, || Some(1));
+        }
+        assert!(!auto.is_on() && always.is_on() && !off.is_on());
         let mut id = 0;
         while !e.lookahead_pays() {
             e.get_or_fill_id(id, 10, 0);
             id += 1;
         }
         assert!(id * 64 <= MIN_TABLE_BYTES as u64, "{id} keys");
-        assert_eq!(ahead.push(&e, 2, 2u64), None, "large tables: held back");
-        assert_eq!(ahead.pop(&e), Some(2));
-        assert_eq!(ahead.pop(&e), None);
+        // Within RECHECK calls the automatic look-ahead notices; `off` never does.
+        for _ in 0..RECHECK {
+            auto.hint(&e, || Some(2));
+            off.hint(&e, || Some(2));
+        }
+        assert!(auto.is_on() && !off.is_on());
     }
 
-    /// Replaying through the ring (hints always on) gives the same outcomes, statistics
-    /// and state as the plain loop, for every registered policy.
+    /// Replaying with hints (always on) gives the same outcomes, statistics and state as
+    /// without, for every registered policy.
     #[test]
     fn hints_change_no_result() {
         let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7);
@@ -249,24 +240,17 @@ mod tests {
             })
             .collect();
         for p in crate::policy::POLICIES {
-            let run = |mut ahead: Lookahead<usize>| {
+            let run = |mut ahead: Lookahead| {
                 let mut e = engine(p.name, 500);
                 let mut outcomes = Vec::new();
-                let mut step = |e: &mut Engine, i: usize| {
+                for (i, &id) in ids.iter().enumerate() {
+                    ahead.hint(&e, || ids.get(i + FAR).copied());
                     e.set_time_ms(i as u64);
                     if p.needs_next_access {
                         e.set_oracle(i as u64, crate::NEVER);
                     }
-                    let o = e.get_or_fill_id(ids[i], 10 + ids[i] % 7, 0);
+                    let o = e.get_or_fill_id(id, 10 + id % 7, 0);
                     outcomes.push(matches!(o, FillOutcome::Hit(_)));
-                };
-                for (i, &id) in ids.iter().enumerate() {
-                    if let Some(j) = ahead.push(&e, id, i) {
-                        step(&mut e, j);
-                    }
-                }
-                while let Some(j) = ahead.pop(&e) {
-                    step(&mut e, j);
                 }
                 e.check_invariants().unwrap();
                 let mut keys: Vec<_> = e.keyspace().iter().map(|(_, x)| x.key.as_id()).collect();
