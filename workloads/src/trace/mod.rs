@@ -44,7 +44,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use self::binary::{
-    BinaryTrace, I32Be, I64Be, OracleGeneral, U32Be, Vscsi1, Vscsi2, vscsi_version,
+    BinaryInput, BinaryTrace, I32Be, I64Be, OracleGeneral, U32Be, Vscsi1, Vscsi2, vscsi_version,
 };
 pub use self::csv::{CSV_COLUMN_KEYS, CsvColumns, LAB_HEADER, LAB_HEADER_TIMED};
 use self::text::{Syntax, TextTrace};
@@ -450,12 +450,14 @@ pub fn open_trace_with(
         len_hint: None,
     };
     let p: PathBuf = path.to_path_buf();
-    let mut input = open_input(path)?;
+    let compressed = split_compression(path).1 != Compression::None;
     // Exact request counts of uncompressed fixed-size formats.
-    let file_len = || match split_compression(path).1 {
-        Compression::None => std::fs::metadata(path).ok().map(|m| m.len()),
-        _ => None,
+    let file_len = || match compressed {
+        false => std::fs::metadata(path).ok().map(|m| m.len()),
+        true => None,
     };
+    // Fixed-size records: mapped when the file allows it (`binary`).
+    let binary = || BinaryInput::open(path, compressed, open_input);
     let src: Box<dyn RequestSource> = match format {
         TraceFormat::OracleGeneral => {
             let info = SourceInfo {
@@ -468,13 +470,13 @@ pub fn open_trace_with(
             Box::new(BinaryTrace::new(
                 info,
                 p,
-                input,
-                &[],
+                binary()?,
                 OracleGeneral::default(),
             ))
         }
         TraceFormat::Vscsi => {
-            let prefix = read_prefix(&mut *input, path, 40)?;
+            let mut input = binary()?;
+            let prefix = input.peek(path, 40)?.to_vec();
             let info = SourceInfo {
                 has_time: true,
                 has_sizes: true,
@@ -490,7 +492,7 @@ pub fn open_trace_with(
                         path: p.clone(),
                         ..Default::default()
                     };
-                    Box::new(BinaryTrace::new(info, p, input, &prefix, d))
+                    Box::new(BinaryTrace::new(info, p, input, d))
                 }
                 2 => {
                     let info = SourceInfo {
@@ -501,10 +503,10 @@ pub fn open_trace_with(
                         path: p.clone(),
                         ..Default::default()
                     };
-                    Box::new(BinaryTrace::new(info, p, input, &prefix, d))
+                    Box::new(BinaryTrace::new(info, p, input, d))
                 }
                 _ if prefix.is_empty() => {
-                    Box::new(BinaryTrace::new(info, p, input, &[], Vscsi1::default()))
+                    Box::new(BinaryTrace::new(info, p, input, Vscsi1::default()))
                 }
                 _ => {
                     let ver = if prefix.len() >= 16 {
@@ -527,21 +529,21 @@ pub fn open_trace_with(
                 len_hint: file_len().map(|l| l / 4),
                 ..info
             };
-            Box::new(BinaryTrace::new(info, p, input, &[], I32Be))
+            Box::new(BinaryTrace::new(info, p, binary()?, I32Be))
         }
         TraceFormat::Scarab | TraceFormat::Corda => {
             let info = SourceInfo {
                 len_hint: file_len().map(|l| l / 8),
                 ..info
             };
-            Box::new(BinaryTrace::new(info, p, input, &[], I64Be))
+            Box::new(BinaryTrace::new(info, p, binary()?, I64Be))
         }
         TraceFormat::CloudPhysics => {
             let info = SourceInfo {
                 len_hint: file_len().map(|l| l / 4),
                 ..info
             };
-            Box::new(BinaryTrace::new(info, p, input, &[], U32Be))
+            Box::new(BinaryTrace::new(info, p, binary()?, U32Be))
         }
         TraceFormat::Txt | TraceFormat::Lirs | TraceFormat::AdaptSize => {
             let syntax = match format {
@@ -556,15 +558,15 @@ pub fn open_trace_with(
             Box::new(TextTrace::new(
                 info,
                 p,
-                Box::new(BufReader::with_capacity(1 << 16, input)),
+                Box::new(BufReader::with_capacity(1 << 16, open_input(path)?)),
                 syntax,
             ))
         }
-        TraceFormat::Csv => Box::new(self::csv::CsvTrace::lab(info, path, input)?),
+        TraceFormat::Csv => Box::new(self::csv::CsvTrace::lab(info, path, open_input(path)?)?),
         TraceFormat::LibCacheSimCsv => Box::new(self::csv::CsvTrace::libcachesim(
             info,
             path,
-            input,
+            open_input(path)?,
             opts.columns.clone(),
         )?),
     };

@@ -604,3 +604,87 @@ fn writers_round_trip_through_the_readers() {
     }
     assert!(!d.0.join("w.csv.tmp").exists());
 }
+
+/// A mapped file (decoded in place, pages released every 8 MiB) and the same bytes read as
+/// a stream give the same requests, whatever the batch sizes; so do a truncated tail's
+/// errors.
+#[test]
+fn mapped_and_streamed_binary_reads_agree() {
+    use self::binary::{BinaryInput, BinaryTrace, OracleGeneral};
+    let d = TempDir::new("map");
+    // 400 000 oracleGeneral records (9.6 MB: past one release step), varied fields.
+    let n = 400_000u64;
+    let mut bytes = Vec::with_capacity(n as usize * 24 + 7);
+    for i in 0..n {
+        bytes.extend(((i / 3) as u32).to_le_bytes());
+        bytes.extend((i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 5_000).to_le_bytes());
+        bytes.extend(((i % 977) as u32 + 1).to_le_bytes());
+        let next: i64 = if i % 5 == 0 { -1 } else { (i + 7) as i64 };
+        bytes.extend(next.to_le_bytes());
+    }
+    let p = d.file("m.oracleGeneral.bin", &bytes);
+    let open = |mapped: bool| {
+        let input = if mapped {
+            BinaryInput::open(&p, false, |_| unreachable!("a regular file is mapped")).unwrap()
+        } else {
+            BinaryInput::Read {
+                input: Box::new(std::fs::File::open(&p).unwrap()),
+                prefix: Vec::new(),
+            }
+        };
+        assert_eq!(matches!(input, BinaryInput::Mapped(_)), mapped);
+        BinaryTrace::new(
+            SourceInfo::default(),
+            p.clone(),
+            input,
+            OracleGeneral::default(),
+        )
+    };
+    let read = |mapped: bool| {
+        let mut src = open(mapped);
+        let mut out = Vec::new();
+        for max in [1usize, 4095, 7, 70_000].into_iter().cycle() {
+            if src.fill(&mut out, max).unwrap() == 0 {
+                break;
+            }
+        }
+        out
+    };
+    let mapped = read(true);
+    assert_eq!(mapped.len(), n as usize);
+    assert_eq!(mapped, read(false));
+    assert_eq!((mapped[6].time_ms, mapped[6].next_access), (2000, 12));
+    assert_eq!(mapped[5].next_access, crate::NEVER);
+    // A partial record at the end: the same error both ways, after the same requests.
+    bytes.extend([1u8; 7]);
+    let p2 = d.file("t.oracleGeneral.bin", &bytes);
+    for mapped in [true, false] {
+        let input = if mapped {
+            BinaryInput::open(&p2, false, |_| unreachable!()).unwrap()
+        } else {
+            BinaryInput::Read {
+                input: Box::new(std::fs::File::open(&p2).unwrap()),
+                prefix: Vec::new(),
+            }
+        };
+        let mut src = BinaryTrace::new(
+            SourceInfo::default(),
+            p2.clone(),
+            input,
+            OracleGeneral::default(),
+        );
+        let mut out = Vec::new();
+        let err = loop {
+            match src.fill(&mut out, 65_536) {
+                Ok(0) => panic!("no error"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(out.len(), n as usize);
+        assert!(
+            matches!(err, WorkloadError::Truncated { offset, trailing: 7, .. } if offset == n * 24),
+            "{err:?}"
+        );
+    }
+}
