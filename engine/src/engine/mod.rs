@@ -297,8 +297,21 @@ impl Engine {
     }
 
     /// `used_memory` as the configured memory mode counts it (what `maxmemory` limits).
+    /// The counting modes are inline; the modelled ones and the allocator probe (an
+    /// indirect call) are out of line, so that callers on a hot path (the peak update of
+    /// every write and idle tick) stay small.
     #[inline]
     pub fn used_memory(&self) -> u64 {
+        match self.cfg.memory_mode {
+            MemoryMode::Logical => self.logical_bytes,
+            MemoryMode::Keys => self.ks.len() as u64,
+            _ => self.used_memory_modelled(),
+        }
+    }
+
+    /// [`Engine::used_memory`] of the modes that are not a plain count.
+    #[inline(never)]
+    fn used_memory_modelled(&self) -> u64 {
         match self.cfg.memory_mode {
             MemoryMode::Logical => self.logical_bytes,
             MemoryMode::Keys => self.ks.len() as u64,

@@ -35,15 +35,13 @@ impl Engine {
             self.now_ms = t_ms;
             return;
         }
-        let ticks = (t_ms - self.next_cron_ms) / self.cron_period_ms;
-        if (1..=MAX_CATCH_UP_TICKS).contains(&ticks)
-            && !self.cron_exhausted
-            && !self.cfg.cron_every_tick
-            && self.skip_idle_ticks(ticks + 1)
-        {
-            // The skip moved `next_cron_ms` past `t_ms` (or exhausted the clock).
-            self.now_ms = t_ms;
-            return;
+        if !self.cron_exhausted && !self.cfg.cron_every_tick {
+            let ticks = (t_ms - self.next_cron_ms) / self.cron_period_ms;
+            if (1..=MAX_CATCH_UP_TICKS).contains(&ticks) && self.skip_idle_ticks(ticks + 1) {
+                // The skip moved `next_cron_ms` past `t_ms` (or exhausted the clock).
+                self.now_ms = t_ms;
+                return;
+            }
         }
         self.run_due_ticks(t_ms);
     }
