@@ -124,6 +124,8 @@ pub struct Engine {
     pub(crate) lru_clock: u32,
     pub(crate) next_cron_ms: u64,
     pub(crate) cron_period_ms: u64,
+    /// ⌈2⁶⁴ / `cron_period_ms`⌉ for a period of at least 2 (else 0): [`Engine::div_period`].
+    pub(crate) cron_period_magic: u64,
     /// The next tick would be past `u64::MAX`: virtual time has no further cron tick.
     cron_exhausted: bool,
     /// Cron ticks run in closed form so far (`crate::idle`; for tests and benches).
@@ -228,6 +230,7 @@ impl Engine {
             lru_clock: lru_clock(now_ms),
             next_cron_ms: now_ms.saturating_add(cron_period_ms),
             cron_period_ms,
+            cron_period_magic: time::period_magic(cron_period_ms),
             cron_exhausted: false,
             idle_ticks_skipped: 0,
             stats: Stats::default(),
