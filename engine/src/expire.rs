@@ -181,8 +181,27 @@ impl Engine {
     /// * `redis5` with no volatile key: each cycle counts itself;
     /// * `echovault` with no volatile key: one counted cycle per 100 ms due by `last_ms`;
     /// * `off`: nothing.
-    #[inline]
+    ///
+    /// The common case of a timestamped replay (`redis` with no volatile key and
+    /// `expired_stale_perc` already 0) is decided inline, in a few instructions; the other
+    /// cases are out of line ([`Engine::active_expire_idle_rest`]).
+    #[inline(always)]
     pub(crate) fn active_expire_idle(&mut self, n: u64, last_ms: u64) -> bool {
+        if self.cfg.active_expire == ActiveExpire::Redis
+            && self.ks.volatile_len() == 0
+            && self.stats.expired_stale_perc == 0.0
+        {
+            // The `redis` arm below with nothing to sample and nothing left to decay.
+            self.expire.timelimit_exit = false;
+            self.stats.active_expire_cycles += n;
+            return true;
+        }
+        self.active_expire_idle_rest(n, last_ms)
+    }
+
+    /// [`Engine::active_expire_idle`] beyond its inline common case.
+    #[inline(never)]
+    fn active_expire_idle_rest(&mut self, n: u64, last_ms: u64) -> bool {
         let volatile = self.ks.volatile_len() as u64;
         match self.cfg.active_expire {
             ActiveExpire::Off => true,

@@ -124,6 +124,8 @@ pub struct Engine {
     pub(crate) lru_clock: u32,
     pub(crate) next_cron_ms: u64,
     pub(crate) cron_period_ms: u64,
+    /// ⌈2⁶⁴ / `cron_period_ms`⌉ for a period of at least 2 (else 0): [`Engine::div_period`].
+    pub(crate) cron_period_magic: u64,
     /// The next tick would be past `u64::MAX`: virtual time has no further cron tick.
     cron_exhausted: bool,
     /// Cron ticks run in closed form so far (`crate::idle`; for tests and benches).
@@ -231,6 +233,7 @@ impl Engine {
             lru_clock: lru_clock(now_ms),
             next_cron_ms: now_ms.saturating_add(cron_period_ms),
             cron_period_ms,
+            cron_period_magic: time::period_magic(cron_period_ms),
             cron_exhausted: false,
             idle_ticks_skipped: 0,
             stats: Stats::default(),
@@ -300,8 +303,21 @@ impl Engine {
     }
 
     /// `used_memory` as the configured memory mode counts it (what `maxmemory` limits).
+    /// The counting modes are inline; the modelled ones and the allocator probe (an
+    /// indirect call) are out of line, so that callers on a hot path (the peak update of
+    /// every write and idle tick) stay small.
     #[inline]
     pub fn used_memory(&self) -> u64 {
+        match self.cfg.memory_mode {
+            MemoryMode::Logical => self.logical_bytes,
+            MemoryMode::Keys => self.ks.len() as u64,
+            _ => self.used_memory_modelled(),
+        }
+    }
+
+    /// [`Engine::used_memory`] of the modes that are not a plain count.
+    #[inline(never)]
+    fn used_memory_modelled(&self) -> u64 {
         match self.cfg.memory_mode {
             MemoryMode::Logical => self.logical_bytes,
             MemoryMode::Keys => self.ks.len() as u64,

@@ -3,6 +3,16 @@
 
 use super::*;
 
+/// ⌈2⁶⁴ / `d`⌉ for 2 ≤ `d` < 2³², else 0 (no multiply form: [`Engine::div_period`] divides).
+pub(crate) fn period_magic(d: u64) -> u64 {
+    if (2..=u32::MAX as u64).contains(&d) {
+        // ⌈2⁶⁴ / d⌉ = ⌊(2⁶⁴ − 1) / d⌋ + 1 for every d ≥ 2.
+        u64::MAX / d + 1
+    } else {
+        0
+    }
+}
+
 /// Bound on the work of a huge jump (e.g. a gap of days in a trace): at most this many ticks
 /// run; passive expiry still removes whatever the skipped ticks would have.
 const MAX_CATCH_UP_TICKS: u64 = 100_000;
@@ -35,17 +45,28 @@ impl Engine {
             self.now_ms = t_ms;
             return;
         }
-        let ticks = (t_ms - self.next_cron_ms) / self.cron_period_ms;
-        if (1..=MAX_CATCH_UP_TICKS).contains(&ticks)
-            && !self.cron_exhausted
-            && !self.cfg.cron_every_tick
-            && self.skip_idle_ticks(ticks + 1)
-        {
-            // The skip moved `next_cron_ms` past `t_ms` (or exhausted the clock).
-            self.now_ms = t_ms;
-            return;
+        if !self.cron_exhausted && !self.cfg.cron_every_tick {
+            let ticks = self.div_period(t_ms - self.next_cron_ms);
+            if (1..=MAX_CATCH_UP_TICKS).contains(&ticks) && self.skip_idle_ticks(ticks + 1) {
+                // The skip moved `next_cron_ms` past `t_ms` (or exhausted the clock).
+                self.now_ms = t_ms;
+                return;
+            }
         }
         self.run_due_ticks(t_ms);
+    }
+
+    /// `n / cron_period_ms`, for the idle check of every timestamped request: a multiply
+    /// when `n` fits in 32 bits, else a division. With c = ⌈2⁶⁴ / d⌉, n / d = (c·n) >> 64 for
+    /// every 32-bit n and d (Lemire, Kaser & Kurz, "Faster remainder by direct computation",
+    /// 2019, theorem 1 with F = 64, N = 32).
+    #[inline(always)]
+    pub(crate) fn div_period(&self, n: u64) -> u64 {
+        if n <= u32::MAX as u64 && self.cron_period_magic != 0 {
+            ((self.cron_period_magic as u128 * n as u128) >> 64) as u64
+        } else {
+            n / self.cron_period_ms
+        }
     }
 
     /// Runs every cron tick due by `t_ms` (idle stretches in closed form, unless
@@ -172,5 +193,43 @@ impl Engine {
             return Err(ErrorReply::Oom);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::period_magic;
+
+    /// The multiply form equals the division for every period the engine can have
+    /// (`1000 / hz`) and more, at 32-bit numerators that stress the rounding.
+    #[test]
+    fn the_period_multiply_equals_the_division() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for d in (1..=2_000u64).chain([65_535, 65_536, 1 << 31, u32::MAX as u64]) {
+            let c = period_magic(d);
+            assert_eq!(c == 0, d < 2);
+            if c == 0 {
+                continue;
+            }
+            let mut ns: Vec<u64> =
+                vec![0, 1, d - 1, d, d + 1, u32::MAX as u64, u32::MAX as u64 - 1];
+            ns.extend((1..=64u64).map(|k| {
+                (u32::MAX as u64 / d)
+                    .saturating_mul(d)
+                    .saturating_sub(k % 3)
+                    / k
+                    * k
+            }));
+            for _ in 0..200 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                ns.push(x & u32::MAX as u64);
+                ns.push((x & 0xFFFF) * d + d - 1);
+            }
+            for n in ns.into_iter().filter(|&n| n <= u32::MAX as u64) {
+                assert_eq!(((c as u128 * n as u128) >> 64) as u64, n / d, "{n} / {d}");
+            }
+        }
     }
 }
