@@ -229,6 +229,35 @@ impl DictModel {
         }
     }
 
+    /// Prefetch hint, third stage, for a coming [`DictModel::get_some`] of `count` entries
+    /// starting at `draw` (whose bucket lines and chain heads' nodes the first two stages
+    /// asked for): walk as `get_some` will, through the chains, and call `entry` with every
+    /// element after a chain's head (the heads' entries were asked for by the second
+    /// stage). Stops where `get_some` would draw again (a run of empty buckets).
+    #[inline]
+    pub fn prefetch_chains(&self, draw: u64, count: usize, mut entry: impl FnMut(u32)) {
+        let count = count.min(self.used);
+        let mask = self.mask();
+        let mut i = draw as usize & mask;
+        let mut seen = 0;
+        for _ in 0..PREFETCH_SPAN {
+            let head = self.buckets[i];
+            if head != NIL {
+                seen += 1;
+                let mut cur = self.nodes.get(head as usize).map_or(NIL, |n| n.next);
+                while cur != NIL && seen < count {
+                    entry(cur);
+                    seen += 1;
+                    cur = self.nodes.get(cur as usize).map_or(NIL, |n| n.next);
+                }
+            }
+            if seen >= count {
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// `dictGetRandomKey`: a random non-empty bucket, then a random element of its chain
     /// (slightly favouring elements of short chains, as Redis does).
     pub fn random<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<u32> {

@@ -239,6 +239,13 @@ impl Keyspace {
         }
     }
 
+    /// Asks the CPU to start loading the key-index bucket of `key` (whose
+    /// [`Key::hash64`] is `hash`). A hint: no effect on any result.
+    #[inline]
+    pub fn prefetch_index_of_key(&self, key: &Key, hash: u64) {
+        self.table.prefetch(index_hash(key, hash));
+    }
+
     /// Look-ahead, stage 1: asks the CPU to start loading the key-index bucket of the
     /// integer key `id` (one multiply; nothing read). A hint: no effect on any result.
     #[inline]
@@ -453,15 +460,22 @@ impl Keyspace {
 
     /// Prefetch hints for coming [`Keyspace::sample`] calls of `scope` (the sampled
     /// policies give the random draws they will start from, peeked from a clone of the
-    /// RNG): for the walk starting at `next`, start loading the nodes and entries of its
-    /// first `count` buckets (their bucket lines were asked for one call earlier); for the
-    /// one after, starting at `after`, start loading its bucket lines. Without a dict model
-    /// (`lab-sampling uniform`) nothing is prefetched. Hints only: no effect on any result.
+    /// RNG), three stages deep: for the walk starting at `draws[0]`, start loading the
+    /// entries of its chains' later elements (their nodes were asked for one call earlier);
+    /// for the walk at `draws[1]`, the nodes and entries of its first `count` buckets'
+    /// heads (bucket lines asked for one call earlier); for the walk at `draws[2]`, its
+    /// bucket lines. Without a dict model (`lab-sampling uniform`) nothing is prefetched.
+    /// Hints only: no effect on any result.
     #[inline]
-    pub fn prefetch_samples(&self, scope: Scope, next: u64, after: u64, count: usize) {
-        if let Some(d) = self.dict(scope) {
-            d.prefetch_some(next, count, |s| self.prefetch_entry(s));
-            d.prefetch_start(after);
+    pub fn prefetch_samples(&self, scope: Scope, draws: [u64; 3], count: usize) {
+        if let Some(d) = self.dict(scope)
+            && !d.is_empty()
+        {
+            // The side-table record too: the victim is one of the samples, and the insert
+            // that follows reuses its slot (measured: leaving it out is slower).
+            d.prefetch_chains(draws[0], count, |s| self.prefetch_entry(s));
+            d.prefetch_some(draws[1], count, |s| self.prefetch_entry(s));
+            d.prefetch_start(draws[2]);
         }
     }
 

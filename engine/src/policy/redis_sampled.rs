@@ -214,18 +214,20 @@ impl Policy for RedisSampled {
             return ks.random_key(ctx.rng, self.scope);
         }
         let victim = self.pick(ks, ctx);
-        // The next two evictions' sampling walks start at the RNG's next two draws unless
-        // something else draws first (LFU's counter does; LRU and TTL do not): peek them on
-        // a clone (the engine's RNG does not move) and start loading what those walks
-        // read, so the samples' cache misses overlap the requests in between.
+        // The next evictions' sampling walks start at the RNG's next draws unless something
+        // else draws first (LFU's counter does; LRU and TTL do not): peek three on a clone
+        // (the engine's RNG does not move) and start loading what those walks read, one
+        // stage per eviction, so that each load has an eviction's worth of requests to land
+        // in before the next stage reads it: the next walk's chain elements, the second's
+        // chain heads (nodes and entries), the third's bucket lines.
         let mut peek = ctx.rng.clone();
-        let (next, after) = (peek.next_u64(), peek.next_u64());
-        ks.prefetch_samples(
-            self.scope,
-            next,
-            after,
-            ctx.config.maxmemory_samples as usize,
-        );
+        let draws = [peek.next_u64(), peek.next_u64(), peek.next_u64()];
+        ks.prefetch_samples(self.scope, draws, ctx.config.maxmemory_samples as usize);
+        // The pool's best remaining candidate is the next victim unless a new sample beats
+        // it; `pick` will look its key up: start loading the key's index bucket.
+        if let Some((key, hash)) = self.pool.iter().rev().find_map(|p| p.key.as_ref()) {
+            ks.prefetch_index_of_key(key, *hash);
+        }
         victim
     }
 }
