@@ -271,11 +271,18 @@ impl Keyspace {
         }
     }
 
-    /// Bytes a hit may read from: the entry slab and the key index (what the look-ahead
-    /// compares with the L2 cache's size).
+    /// Bytes a hit may read from: the entry slab and the key index.
     #[inline]
     pub fn hit_path_bytes(&self) -> usize {
         self.entries.len() * std::mem::size_of::<Entry>() + self.table.table_bytes()
+    }
+
+    /// True when the tables have outgrown [`crate::engine::MIN_TABLE_BYTES`]: prefetch
+    /// hints (the runner's look-ahead, the sampled policies' sampling walks) hide more
+    /// latency than they cost only then.
+    #[inline]
+    pub fn prefetch_pays(&self) -> bool {
+        self.hit_path_bytes() >= crate::engine::MIN_TABLE_BYTES
     }
 
     /// The entry in `slot`, mutably. Use [`Keyspace::set_expire`] to change the TTL.

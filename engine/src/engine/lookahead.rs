@@ -76,7 +76,7 @@ impl Engine {
     /// [`MIN_TABLE_BYTES`], so that look-ahead hints hide more latency than they cost.
     #[inline]
     pub fn lookahead_pays(&self) -> bool {
-        self.ks.hit_path_bytes() >= MIN_TABLE_BYTES
+        self.ks.prefetch_pays()
     }
 }
 
