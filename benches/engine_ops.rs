@@ -18,6 +18,11 @@
 //! cache's share, to tell memory latency from instruction cost. Report it next to the 1 M
 //! figure, never instead of it.
 //!
+//! Every pass gives the engine look-ahead hints ([`Lookahead`]) as `experiment hitrate`
+//! does (about request i + 16 and i + 8 before request i runs). For `lru` and
+//! `allkeys-lru` each group also has `no_prefetch/<policy>`: the same loop with
+//! [`Lookahead::off`], so that what the hints are worth is a ratio within one run.
+//!
 //! Generated from the policy registry: a new policy is benchmarked the moment it is
 //! registered. Run: `cargo bench --bench engine_ops` (add `-- --quick` for a short run;
 //! `-- --save-baseline NAME` / `-- --baseline NAME` to compare).
@@ -25,8 +30,9 @@
 use std::collections::HashMap;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use evictlab_engine::engine::FAR;
 use evictlab_engine::policy::registry::{POLICIES, PolicyInfo};
-use evictlab_engine::{Blob, Config, Engine, FillOutcome, GetOutcome, Key, SetOptions};
+use evictlab_engine::{Blob, Config, Engine, FillOutcome, GetOutcome, Key, Lookahead, SetOptions};
 use evictlab_experiments::hitrate::DEFAULT_RATE;
 use rand::{RngExt, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -90,37 +96,50 @@ struct Pass<'a> {
     oracle: bool,
     ttl: u64,
     api: Api,
+    /// Look-ahead hints as the replay gives them (false: [`Lookahead::off`]).
+    prefetch: bool,
 }
 
 impl Pass<'_> {
     /// Replays the stream once as pass `pass`; returns the hits.
     fn run(&self, e: &mut Engine, pass: u64) -> u64 {
-        let base = pass * self.s.keys.len() as u64;
+        let mut ahead = if self.prefetch {
+            Lookahead::new()
+        } else {
+            Lookahead::off()
+        };
+        let keys = &self.s.keys;
         let mut hits = 0;
-        for (i, (&k, &n)) in self.s.keys.iter().zip(&self.s.next).enumerate() {
-            let g = base + i as u64;
-            e.set_time_ms(time_of(g));
-            if self.oracle {
-                e.set_oracle(g, base + n);
-            }
-            let hit = match self.api {
-                Api::GetOrFillId => {
-                    matches!(e.get_or_fill_id(k, VALUE, self.ttl), FillOutcome::Hit(_))
-                }
-                Api::GetSet => {
-                    let key = Key::from_id(k);
-                    match e.get(&key) {
-                        GetOutcome::Hit(_) => true,
-                        _ => {
-                            e.set(key, Blob::Sized(VALUE), SetOptions::ttl_ms(self.ttl));
-                            false
-                        }
-                    }
-                }
-            };
-            hits += hit as u64;
+        for i in 0..keys.len() {
+            ahead.hint(e, || keys.get(i + FAR).copied());
+            hits += self.step(e, pass, i) as u64;
         }
         hits
+    }
+
+    /// Request `i` of pass `pass`; true on a hit.
+    #[inline(always)]
+    fn step(&self, e: &mut Engine, pass: u64, i: usize) -> bool {
+        let base = pass * self.s.keys.len() as u64;
+        let (k, n) = (self.s.keys[i], self.s.next[i]);
+        let g = base + i as u64;
+        e.set_time_ms(time_of(g));
+        if self.oracle {
+            e.set_oracle(g, base + n);
+        }
+        match self.api {
+            Api::GetOrFillId => matches!(e.get_or_fill_id(k, VALUE, self.ttl), FillOutcome::Hit(_)),
+            Api::GetSet => {
+                let key = Key::from_id(k);
+                match e.get(&key) {
+                    GetOutcome::Hit(_) => true,
+                    _ => {
+                        e.set(key, Blob::Sized(VALUE), SetOptions::ttl_ms(self.ttl));
+                        false
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -136,22 +155,36 @@ fn bench_policies(
     g.throughput(Throughput::Elements(REQUESTS as u64));
     g.sample_size(10);
     for p in policies {
-        let pass = Pass {
-            s,
-            oracle: p.needs_next_access,
-            // volatile-* only evict keys with a TTL: give every key one (never reached).
-            ttl: if p.volatile_only { 1 << 40 } else { 0 },
-            api,
+        // The target policies also run without hints, in the same group (a same-run ratio).
+        let variants: &[bool] = if matches!(p.name, "lru" | "allkeys-lru") {
+            &[true, false]
+        } else {
+            &[true]
         };
-        g.bench_with_input(BenchmarkId::from_parameter(p.name), &p.name, |b, name| {
-            let mut e = engine(name, cache);
-            let mut n = 0;
-            pass.run(&mut e, n); // warm up: fill the cache
-            b.iter(|| {
-                n += 1;
-                pass.run(&mut e, n)
+        for &prefetch in variants {
+            let pass = Pass {
+                s,
+                oracle: p.needs_next_access,
+                // volatile-* only evict keys with a TTL: give every key one (never reached).
+                ttl: if p.volatile_only { 1 << 40 } else { 0 },
+                api,
+                prefetch,
+            };
+            let id = if prefetch {
+                BenchmarkId::from_parameter(p.name)
+            } else {
+                BenchmarkId::new("no_prefetch", p.name)
+            };
+            g.bench_with_input(id, &p.name, |b, name| {
+                let mut e = engine(name, cache);
+                let mut n = 0;
+                pass.run(&mut e, n); // warm up: fill the cache
+                b.iter(|| {
+                    n += 1;
+                    pass.run(&mut e, n)
+                });
             });
-        });
+        }
     }
     g.finish();
 }

@@ -22,6 +22,10 @@ const EMPTY: u32 = u32::MAX;
 /// The smallest table.
 const MIN_BUCKETS: usize = 16;
 
+/// Buckets [`KeyIndex::peek`] reads at most (a hit's expected probe length is ≈ 1.5 at
+/// the table's ≤ 50 % load; a longer one just goes without a hint).
+const PEEK_PROBES: usize = 2;
+
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
     /// The low 32 bits of the key's hash (the home bucket is `tag & mask`).
@@ -81,6 +85,34 @@ impl KeyIndex {
     #[inline]
     pub(crate) fn prefetch(&self, hash: u64) {
         prefetch(&self.buckets[hash as u32 as usize & self.mask]);
+    }
+
+    /// For look-ahead hints: the slot of the first bucket of `hash`'s probe sequence whose
+    /// 32 hash bits match, looking at most [`PEEK_PROBES`] buckets (a hit's expected probe
+    /// is ≈ 1.5). The key itself is not compared (that would read the entry, the load the
+    /// hint is for), so the slot may hold another key with the same 32 bits: good enough
+    /// for a prefetch, never for a result.
+    #[inline]
+    pub(crate) fn peek(&self, hash: u64) -> Option<Slot> {
+        let tag = hash as u32;
+        let mut i = tag as usize & self.mask;
+        for _ in 0..PEEK_PROBES {
+            let b = self.buckets[i];
+            if b.slot == EMPTY {
+                return None;
+            }
+            if b.tag == tag {
+                return Some(b.slot);
+            }
+            i = (i + 1) & self.mask;
+        }
+        None
+    }
+
+    /// Bytes of the bucket array (for the look-ahead's size gate).
+    #[inline]
+    pub(crate) fn table_bytes(&self) -> usize {
+        self.buckets.len() * std::mem::size_of::<Bucket>()
     }
 
     /// Adds `slot` for a key with this `hash` that is not in the index.

@@ -239,6 +239,38 @@ impl Keyspace {
         }
     }
 
+    /// Look-ahead, stage 1: asks the CPU to start loading the key-index bucket of the
+    /// integer key `id` (one multiply; nothing read). A hint: no effect on any result.
+    #[inline]
+    pub fn prefetch_index_of_id(&self, id: u64) {
+        self.table.prefetch(id_index_hash(id));
+    }
+
+    /// Look-ahead, stage 2: the slot the integer key `id` most likely occupies, from its
+    /// key-index bucket alone (32 hash bits compared, not the key: see `KeyIndex::peek`),
+    /// or `None` when the bucket says it is absent. For hints only — the slot may be
+    /// another key's, and the answer may change before the request runs.
+    #[inline]
+    pub fn probable_slot_of_id(&self, id: u64) -> Option<Slot> {
+        self.table.peek(id_index_hash(id))
+    }
+
+    /// Asks the CPU to start loading the entry in `slot` — the one line a hit reads
+    /// (key, expiry, LRU field, value size) and writes. A hint: no effect on any result.
+    #[inline]
+    pub fn prefetch_entry_line(&self, slot: Slot) {
+        if let Some(e) = self.entries.get(slot as usize) {
+            crate::index::prefetch(e);
+        }
+    }
+
+    /// Bytes a hit may read from: the entry slab and the key index (what the look-ahead
+    /// compares with the L2 cache's size).
+    #[inline]
+    pub fn hit_path_bytes(&self) -> usize {
+        self.entries.len() * std::mem::size_of::<Entry>() + self.table.table_bytes()
+    }
+
     /// The entry in `slot`, mutably. Use [`Keyspace::set_expire`] to change the TTL.
     #[inline]
     pub fn entry_mut(&mut self, slot: Slot) -> &mut Entry {
@@ -447,6 +479,15 @@ impl Keyspace {
     pub fn prefetch_insert(&self, hash: u64) {
         if let Some(d) = &self.main_dict {
             d.prefetch_start(hash);
+        }
+    }
+
+    /// [`Keyspace::prefetch_insert`] with the hash computed only when there is a main dict
+    /// model to prefetch in.
+    #[inline]
+    pub fn prefetch_insert_with(&self, hash: impl FnOnce() -> u64) {
+        if let Some(d) = &self.main_dict {
+            d.prefetch_start(hash());
         }
     }
 

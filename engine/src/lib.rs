@@ -13,7 +13,8 @@
 //!   account → stats). `engine/mod.rs`: the struct, construction, accessors and hooks for
 //!   runners and persistence; `time.rs`: clocks, cron, the per-command prologue; `limit.rs`:
 //!   charges, the limit, `performEvictions`; `keyspace_ops.rs`: delete/expire/lookup/insert;
-//!   `fast.rs`: the GET / get-or-fill / SET / DEL fast paths the runners drive.
+//!   `fast.rs`: the GET / get-or-fill / SET / DEL fast paths the runners drive;
+//!   `lookahead.rs`: [`Lookahead`], the replay loop's look-ahead prefetch hints.
 //! - `commands` — the implementation of every [`Command`] behind [`Engine::execute`].
 //! - [`command`] — [`Command`], [`Reply`], [`ErrorReply`] (Redis's exact error texts);
 //!   `command/parse.rs`: parsing from and to argument vectors.
@@ -80,7 +81,9 @@ mod testutil;
 
 pub use command::{Command, ErrorReply, Reply, SetCondition, SetExpiry, SetOptions};
 pub use config::{Config, ConfigError, MemoryMode, parse_size};
-pub use engine::{DefragStep, Engine, FillOutcome, GetOutcome, MutationObserver, WriteOutcome};
+pub use engine::{
+    DefragStep, Engine, FillOutcome, GetOutcome, Lookahead, MutationObserver, WriteOutcome,
+};
 pub use expire::ExpireParams;
 pub use key::Key;
 pub use keyspace::{Entry, Keyspace, NO_EXPIRE, Scope, Slot};

@@ -279,6 +279,15 @@ impl PackedTrace {
         }
     }
 
+    /// The source key of request `i`, if there is one: reads only the id column and the
+    /// object table (a replay's look-ahead asks for the key 16 requests ahead of the one it
+    /// decodes).
+    #[inline]
+    pub fn key_at(&self, i: usize) -> Option<u64> {
+        let &id = self.ids.get(i)?;
+        Some(self.objects[id as usize].key)
+    }
+
     /// Sets every request's next access to the index of the next request to the same
     /// object (any op), or [`NEVER`]: the pre-pass of [`crate::annotate_next_access`],
     /// here over dense ids with an array instead of a hash map.

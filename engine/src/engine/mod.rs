@@ -173,7 +173,10 @@ macro_rules! ctx {
 mod fast;
 mod keyspace_ops;
 mod limit;
+mod lookahead;
 mod time;
+
+pub use lookahead::{FAR, Lookahead, MIN_TABLE_BYTES, NEAR};
 
 impl Engine {
     /// An engine for `config`, its RNG seeded with `seed`. Fails if the policy or one of its

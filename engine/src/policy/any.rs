@@ -117,6 +117,10 @@ macro_rules! policies {
             fn on_access(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) {
                 dispatch!(self, [$($(#[$attr])* $ty),*], p => p.on_access(slot, ks, ctx))
             }
+            #[inline(always)]
+            fn prefetch_access(&self, slot: Slot, ks: &Keyspace) {
+                dispatch!(self, [$($(#[$attr])* $ty),*], p => p.prefetch_access(slot, ks))
+            }
             #[inline]
             fn on_miss(&mut self, hash: u64, ctx: &mut PolicyCtx<'_>) {
                 dispatch!(self, [$($(#[$attr])* $ty),*], p => p.on_miss(hash, ctx))
@@ -184,6 +188,14 @@ macro_rules! policy_variants {
                 ctx: &mut $crate::policy::PolicyCtx<'_>,
             ) {
                 match self { $($enum::$var(p) => p.on_access(slot, ks, ctx),)+ }
+            }
+            #[inline]
+            fn prefetch_access(
+                &self,
+                slot: $crate::keyspace::Slot,
+                ks: &$crate::keyspace::Keyspace,
+            ) {
+                match self { $($enum::$var(p) => p.prefetch_access(slot, ks),)+ }
             }
             #[inline]
             fn on_miss(&mut self, hash: u64, ctx: &mut $crate::policy::PolicyCtx<'_>) {

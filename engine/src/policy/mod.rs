@@ -131,6 +131,13 @@ pub trait Policy: Send {
     /// A lookup found the key in `slot`.
     fn on_access(&mut self, slot: Slot, ks: &Keyspace, ctx: &mut PolicyCtx<'_>);
 
+    /// A hint: a lookup will probably find the key in `slot` soon (the runner's look-ahead,
+    /// [`crate::engine::Lookahead`]). Start loading what [`Policy::on_access`] will read for
+    /// it (exact LRU: the slot's links) with `crate::index::prefetch`. Takes `&self`: it
+    /// must change nothing, and results never depend on it. Default: nothing.
+    #[inline]
+    fn prefetch_access(&self, _slot: Slot, _ks: &Keyspace) {}
+
     /// A read lookup of the key with this hash found nothing.
     fn on_miss(&mut self, _hash: u64, _ctx: &mut PolicyCtx<'_>) {}
 

@@ -30,8 +30,9 @@ pub(crate) use row::{hit_row, with_hit_columns};
 use std::time::Instant;
 
 use evictlab_engine::config::Enforcement;
+use evictlab_engine::engine::FAR;
 use evictlab_engine::policy::registry::PolicyInfo;
-use evictlab_engine::{Blob, Config, Engine, FillOutcome, GetOutcome, Key, SetOptions};
+use evictlab_engine::{Blob, Config, Engine, FillOutcome, GetOutcome, Key, Lookahead, SetOptions};
 use evictlab_workloads::{Op, Request};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -375,15 +376,16 @@ fn run_indexed(
         hits: 0,
         get_bytes: 0,
         hit_bytes: 0,
+        ahead: Lookahead::new(),
     };
     let started = Instant::now();
     let n = match &w.stream {
         None => {
             // Internal iteration: the packed columns stay in registers.
-            w.requests
-                .iter()
-                .enumerate()
-                .for_each(|(i, r)| replay.step(i, &r));
+            w.requests.iter().enumerate().for_each(|(i, r)| {
+                replay.hint(|| w.requests.key_at(i + FAR));
+                replay.step(i, &r)
+            });
             w.requests.len() as u64
         }
         Some(input) => {
@@ -393,7 +395,8 @@ fn run_indexed(
                 &mut *crate::source::open(input)?,
                 &w.info.name,
                 |batch| {
-                    for r in batch {
+                    for (j, r) in batch.iter().enumerate() {
+                        replay.hint(|| batch.get(j + FAR).map(|q| q.key));
                         replay.step(i, r);
                         i += 1;
                     }
@@ -444,7 +447,8 @@ fn run_indexed(
 pub(crate) const STREAM_BATCH: usize = 1 << 12;
 
 /// One cell's replay state: the engine and the GET counters. [`Replay::step`] is the one
-/// per-request body of both the in-memory and the streamed replay.
+/// per-request body of both the in-memory and the streamed replay; before it, each gives
+/// [`Replay::hint`] the key [`FAR`] requests ahead (prefetch hints; no result changes).
 struct Replay<'a> {
     engine: &'a mut Engine,
     fill_on_miss: bool,
@@ -455,9 +459,17 @@ struct Replay<'a> {
     hits: u64,
     get_bytes: u64,
     hit_bytes: u64,
+    ahead: Lookahead,
 }
 
 impl Replay<'_> {
+    /// The engine's look-ahead ([`Lookahead`]); `later` gives the key of the request
+    /// [`FAR`] ahead of the next one, if the stream (or a streamed batch) has one.
+    #[inline(always)]
+    fn hint(&mut self, later: impl FnOnce() -> Option<u64>) {
+        self.ahead.hint(self.engine, later);
+    }
+
     /// Request `i` of the workload.
     #[inline(always)]
     fn step(&mut self, i: usize, r: &Request) {
