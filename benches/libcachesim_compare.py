@@ -18,6 +18,7 @@ that both report the same miss ratio.
 
 Usage: benches/libcachesim_compare.py [--lcs-python /work/lcs-venv/bin/python]
        [--experiment target/release/experiment] [--traces ../shared/traces] [--repeat 5]
+       [--w106 w106.oracleGeneral.bin (reuse a converted file)]
 """
 
 import argparse
@@ -110,12 +111,19 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--policies", default="lru,fifo")
     ap.add_argument("--sizes", default="0.01,0.1")
+    ap.add_argument("--w106", metavar="FILE",
+                    help="an existing w106 oracleGeneral file (as this script writes it) to use "
+                         "instead of converting the .xz again")
     args = ap.parse_args()
     try:
-        import numpy  # noqa: F401  (the w106 conversion needs it)
+        if not args.w106:
+            import numpy  # noqa: F401  (the w106 conversion needs it)
     except ImportError:
-        # The libCacheSim venv has numpy: run this script with it instead.
-        if os.path.realpath(args.lcs_python) != os.path.realpath(sys.executable):
+        # The libCacheSim venv has numpy: run this script with it instead. (A venv's
+        # interpreter resolves to the base one, so the guard is an environment variable,
+        # not a path comparison.)
+        if os.environ.get("LCS_COMPARE_REEXEC") != "1":
+            os.environ["LCS_COMPARE_REEXEC"] = "1"
             os.execv(args.lcs_python, [args.lcs_python, os.path.abspath(__file__)] + sys.argv[1:])
         sys.exit("numpy is needed to convert w106 to oracleGeneral")
 
@@ -123,7 +131,11 @@ def main():
     traces = []
     cp = os.path.join(args.traces, "libcachesim", "cloudPhysicsIO.oracleGeneral.bin")
     w106 = os.path.join(args.traces, "caffeine", "cloudphysics-w106.trace.xz")
-    if os.path.exists(w106):
+    if args.w106:
+        if not os.path.isfile(args.w106) or os.path.getsize(args.w106) % 24:
+            sys.exit(f"--w106 {args.w106!r}: expected an oracleGeneral file (24-byte records)")
+        traces.append(("w106", args.w106))
+    elif os.path.exists(w106):
         dst = os.path.join(tmp, "w106.oracleGeneral.bin")
         w106_oracle(w106, dst)
         traces.append(("w106", dst))

@@ -302,7 +302,7 @@ fn modify(
         return Reply::Error(ErrorReply::WrongType);
     }
     if create && e.limits_active() && e.strict() {
-        let new_charge = e.charge_of(key.len(), estimate, false);
+        let new_charge = e.charge_of(&key, estimate, false);
         let (extra, keys) = match slot {
             Some(_) => (estimate, 0),
             None => (new_charge, 1),

@@ -313,7 +313,15 @@ impl Keyspace {
         };
         let slot = match self.free.pop() {
             Some(s) => {
-                self.entries[s as usize] = entry;
+                // A free slot holds the placeholders `remove` left (an integer key and a
+                // sized value: nothing on the heap), so the old entry is not dropped: its
+                // drop glue is an out-of-line call per insert.
+                let old = std::mem::replace(&mut self.entries[s as usize], entry);
+                debug_assert!(
+                    old.key == Key::from_id(0)
+                        && matches!(old.value, Value::Str(crate::value::Blob::Sized(0)))
+                );
+                std::mem::forget(old);
                 self.meta[s as usize] = meta;
                 s
             }

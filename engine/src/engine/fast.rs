@@ -156,7 +156,7 @@ impl Engine {
         let new_charge = match (&self.mem, &self.ev_mem) {
             (Some(m), _) => m.string_charge(key.len(), &value, will_expire),
             (None, Some(_)) => crate::memory::echovault::string_key_estimate(key.len(), &value),
-            (None, None) => self.charge_of(key.len(), new_bytes, will_expire),
+            (None, None) => self.charge_of(&key, new_bytes, will_expire),
         };
         let mut existing = existing;
         if self.limits_active {
@@ -310,7 +310,7 @@ impl Engine {
             }
         }
         for (s, e) in self.ks.iter() {
-            let want = self.charge_of(e.key.len(), e.value.bytes(), e.has_expire());
+            let want = self.charge_of(&e.key, e.value.bytes(), e.has_expire());
             if want != self.ks.charge(s) {
                 return Err(format!(
                     "key {} charged {} not {want}",

@@ -18,7 +18,7 @@ impl Engine {
         // it from the entry, which the removal reads anyway, spares a cold read of the
         // keyspace's side table on every eviction.
         let e = self.ks.entry(slot);
-        let charge = self.charge_of(e.key.len(), e.value.bytes(), e.has_expire());
+        let charge = self.charge_of(&e.key, e.value.bytes(), e.has_expire());
         debug_assert_eq!(
             charge,
             self.ks.charge(slot),
@@ -31,7 +31,8 @@ impl Engine {
         if let Some(m) = &mut self.ev_mem {
             m.on_remove(slot);
         }
-        let (key, _value) = self.ks.remove(slot);
+        let (key, value) = self.ks.remove(slot);
+        value.discard();
         if cause != RemovalCause::Deleted
             && let Some(p) = &mut self.propagate
         {
@@ -143,7 +144,7 @@ impl Engine {
         value: Value,
         expire_at_ms: u64,
     ) -> Slot {
-        let charge = self.charge_of(key.len(), value.bytes(), expire_at_ms != NO_EXPIRE);
+        let charge = self.charge_of(&key, value.bytes(), expire_at_ms != NO_EXPIRE);
         let lru = if self.info.lfu_field {
             init_lfu(lfu_minutes(self.now_ms))
         } else {

@@ -64,10 +64,14 @@ impl Engine {
 
     /// Logical bytes charged for an entry.
     #[inline]
-    pub(crate) fn charge_of(&self, key_len: usize, value_bytes: u64, has_expire: bool) -> u64 {
+    pub(crate) fn charge_of(&self, key: &Key, value_bytes: u64, has_expire: bool) -> u64 {
         let c = &self.cfg;
-        (if c.count_key_bytes { key_len as u64 } else { 0 })
-            + value_bytes
+        // The key's length (decimal digits of an integer key) only when it counts.
+        (if c.count_key_bytes {
+            key.len() as u64
+        } else {
+            0
+        }) + value_bytes
             + c.entry_overhead
             + if has_expire { c.expire_overhead } else { 0 }
     }
@@ -76,7 +80,7 @@ impl Engine {
     #[inline]
     pub(crate) fn recharge(&mut self, slot: Slot) {
         let e = self.ks.entry(slot);
-        let new = self.charge_of(e.key.len(), e.value.bytes(), e.has_expire());
+        let new = self.charge_of(&e.key, e.value.bytes(), e.has_expire());
         let old = self.ks.charge(slot);
         self.logical_bytes = self.logical_bytes + new - old;
         self.ks.set_charge(slot, new);

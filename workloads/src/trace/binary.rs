@@ -1,23 +1,12 @@
 //! Fixed-size binary records: libCacheSim oracleGeneral, VMware vscsi v1/v2, cache2k (i32
 //! BE), scarab and corda (i64 BE), CloudPhysics w106 (u32 BE).
 //!
-//! One generic reader ([`BinaryTrace`]) decodes whole records; the record layout is a
-//! [`Decoder`] (monomorphised, so the per-record loop is a few loads). The bytes come from
-//! one of two places ([`BinaryInput`]):
-//!
-//! * an uncompressed regular file is **mapped** read-only and decoded in place: no `read`
-//!   copies it out of the page cache (that copy was half the cost of reading a trace, and a
-//!   streamed replay reads it twice). Pages already decoded are released every
-//!   [`RELEASE_BYTES`] (`MADV_DONTNEED`: the mapping's resident set, counted in the
-//!   process's RSS, stays bounded whatever the trace length; the page cache keeps them);
-//! * anything else (compressed data, a pipe, `/dev/stdin`) is read through a 128 KiB
-//!   buffer.
-//!
-//! Memory is bounded either way.
+//! One generic reader ([`BinaryTrace`]) owns a 128 KiB buffer and decodes whole records out of
+//! it; the record layout is a [`Decoder`] (monomorphised, so the per-record loop is a few
+//! loads). Memory is bounded by the buffer whatever the trace length.
 
-use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::spec::DEFAULT_VALUE_SIZE;
 use crate::{MAX_TIME_MS, NEVER, Op, Request, RequestSource, SourceInfo, WorkloadError};
@@ -25,9 +14,6 @@ use crate::{MAX_TIME_MS, NEVER, Op, Request, RequestSource, SourceInfo, Workload
 /// Read buffer: 128 KiB, so that what a `read` copied in is still in the L2 cache when
 /// the records are decoded (1 MiB filled the L2 of the machine measured).
 const BUF_BYTES: usize = 1 << 17;
-
-/// A mapped trace gives back the pages it has decoded in steps of this many bytes.
-const RELEASE_BYTES: usize = 8 << 20;
 
 /// A record layout.
 pub(crate) trait Decoder: Send + 'static {
@@ -52,8 +38,8 @@ pub(crate) trait Decoder: Send + 'static {
     }
 }
 
-/// A record layout whose records are all valid: decoded as one exact-length `extend` (no
-/// error branch or capacity check per record).
+/// A record layout whose records are all valid: a batch decodes as one exact-length
+/// `extend` (no error branch or capacity check per record).
 pub(crate) trait Record: Send + 'static {
     /// Bytes per record.
     const SIZE: usize;
@@ -79,150 +65,65 @@ impl<R: Record> Decoder for R {
     }
 }
 
-/// Where a binary trace's bytes come from.
-pub(crate) enum BinaryInput {
-    /// A read-only mapping of a whole regular file.
-    Mapped(memmap2::Mmap),
-    /// A byte stream, and the bytes already read from it (format sniffing).
-    Read {
-        input: Box<dyn Read + Send>,
-        prefix: Vec<u8>,
-    },
-}
-
-impl BinaryInput {
-    /// Maps `path` when it is a non-empty uncompressed regular file; otherwise `open`s it
-    /// as a stream (decompressing).
-    pub(crate) fn open(
-        path: &Path,
-        compressed: bool,
-        open: impl FnOnce(&Path) -> Result<Box<dyn Read + Send>, WorkloadError>,
-    ) -> Result<BinaryInput, WorkloadError> {
-        if !compressed {
-            let file = File::open(path).map_err(|e| WorkloadError::io(path, e))?;
-            let meta = file.metadata().map_err(|e| WorkloadError::io(path, e))?;
-            if meta.is_file() && meta.len() > 0 {
-                // SAFETY: the mapping is read-only and private to this reader, and the lab
-                // never writes a trace it is reading. Another process may: if it truncates
-                // the file while it is mapped, touching a page past the new end raises
-                // SIGBUS and the process dies (no wrong result is written); if it
-                // overwrites bytes, the records decoded from then on are the new bytes —
-                // what a `read` after the write would also return — and a streamed
-                // replay's two passes may then disagree (as they would with `read`). No
-                // reference into the mapping outlives this reader.
-                let map =
-                    unsafe { memmap2::Mmap::map(&file) }.map_err(|e| WorkloadError::io(path, e))?;
-                // (No `MADV_SEQUENTIAL`: measured, it made a pass over a cached file ~15 %
-                // slower.)
-                return Ok(BinaryInput::Mapped(map));
-            }
-        }
-        Ok(BinaryInput::Read {
-            input: open(path)?,
-            prefix: Vec::new(),
-        })
-    }
-
-    /// The first `n` bytes (fewer at end of input), without consuming them.
-    pub(crate) fn peek(&mut self, path: &Path, n: usize) -> Result<&[u8], WorkloadError> {
-        match self {
-            BinaryInput::Mapped(m) => Ok(&m[..n.min(m.len())]),
-            BinaryInput::Read { input, prefix } => {
-                if prefix.len() < n {
-                    let more = super::read_prefix(&mut **input, path, n - prefix.len())?;
-                    prefix.extend_from_slice(&more);
-                }
-                Ok(&prefix[..n.min(prefix.len())])
-            }
-        }
-    }
-}
-
-/// The bytes of a [`BinaryTrace`]: `data[start..end]` are read and not yet decoded.
-enum Bytes {
-    Mapped {
-        map: memmap2::Mmap,
-        /// Bytes below this were given back to the kernel.
-        released: usize,
-    },
-    Read {
-        input: Box<dyn Read + Send>,
-        buf: Box<[u8]>,
-        eof: bool,
-    },
-}
-
 /// A streaming reader of fixed-size records.
 pub(crate) struct BinaryTrace<D: Decoder> {
     info: SourceInfo,
     path: PathBuf,
-    bytes: Bytes,
+    input: Box<dyn Read + Send>,
+    buf: Box<[u8]>,
     start: usize,
     end: usize,
-    /// Stream offset of the byte at `start`.
+    /// Stream offset of `buf[start]`.
     offset: u64,
+    eof: bool,
     decoder: D,
 }
 
 impl<D: Decoder> BinaryTrace<D> {
-    /// A reader over `input`.
-    pub(crate) fn new(info: SourceInfo, path: PathBuf, input: BinaryInput, decoder: D) -> Self {
-        let (bytes, end) = match input {
-            BinaryInput::Mapped(map) => {
-                let end = map.len();
-                (Bytes::Mapped { map, released: 0 }, end)
-            }
-            BinaryInput::Read { input, prefix } => {
-                let mut buf = vec![0u8; BUF_BYTES.max(prefix.len())].into_boxed_slice();
-                buf[..prefix.len()].copy_from_slice(&prefix);
-                let bytes = Bytes::Read {
-                    input,
-                    buf,
-                    eof: false,
-                };
-                (bytes, prefix.len())
-            }
-        };
+    /// A reader over `input`, whose first bytes `prefix` were already read (format sniffing).
+    pub(crate) fn new(
+        info: SourceInfo,
+        path: PathBuf,
+        input: Box<dyn Read + Send>,
+        prefix: &[u8],
+        decoder: D,
+    ) -> Self {
+        let mut buf = vec![0u8; BUF_BYTES.max(prefix.len())].into_boxed_slice();
+        buf[..prefix.len()].copy_from_slice(prefix);
         BinaryTrace {
             info,
             path,
-            bytes,
+            input,
+            buf,
             start: 0,
-            end,
+            end: prefix.len(),
             offset: 0,
+            eof: false,
             decoder,
         }
     }
 
-    /// Makes at least one whole record available at `start`. False at end of input; an
-    /// incomplete record at the end is an error.
+    /// Moves the partial record to the front and reads more. False at end of input.
     fn refill(&mut self) -> Result<bool, WorkloadError> {
-        match &mut self.bytes {
-            // The mapping holds every byte: nothing to read.
-            Bytes::Mapped { .. } => {}
-            Bytes::Read { input, buf, eof } => {
-                buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-                while !*eof && self.end < D::SIZE {
-                    match input.read(&mut buf[self.end..]) {
-                        Ok(0) => *eof = true,
-                        Ok(n) => self.end += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(WorkloadError::io(&self.path, e)),
-                    }
-                }
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        while !self.eof && self.end < D::SIZE {
+            match self.input.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(WorkloadError::io(&self.path, e)),
             }
         }
-        let left = self.end - self.start;
-        if left >= D::SIZE {
+        if self.end >= D::SIZE {
             return Ok(true);
         }
-        if left > 0 {
+        if self.end > 0 {
             return Err(WorkloadError::Truncated {
                 path: self.path.clone(),
                 offset: self.offset,
-                trailing: left,
+                trailing: self.end,
                 record_bytes: D::SIZE,
             });
         }
@@ -243,33 +144,11 @@ impl<D: Decoder> RequestSource for BinaryTrace<D> {
             }
             let avail = (self.end - self.start) / D::SIZE;
             let take = avail.min(max - produced);
-            let data: &[u8] = match &self.bytes {
-                Bytes::Mapped { map, .. } => map,
-                Bytes::Read { buf, .. } => buf,
-            };
-            let recs = &data[self.start..self.start + take * D::SIZE];
+            let recs = &self.buf[self.start..self.start + take * D::SIZE];
             self.decoder.decode_all(recs, self.offset, out)?;
             self.offset += recs.len() as u64;
             self.start += take * D::SIZE;
             produced += take;
-        }
-        if let Bytes::Mapped { map, released } = &mut self.bytes
-            && self.start - *released >= RELEASE_BYTES
-        {
-            // Give back the pages decoded so far.
-            let done = self.start / RELEASE_BYTES * RELEASE_BYTES;
-            // SAFETY: `MADV_DONTNEED` on a private read-only file mapping drops the
-            // page-table entries only: the bytes stay readable (touching them again faults
-            // them back in from the file), and no slice into `released..done` is alive
-            // (decoding resumes at `start ≥ done`).
-            let _ = unsafe {
-                map.unchecked_advise_range(
-                    memmap2::UncheckedAdvice::DontNeed,
-                    *released,
-                    done - *released,
-                )
-            };
-            *released = done;
         }
         Ok(produced)
     }

@@ -44,7 +44,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use self::binary::{
-    BinaryInput, BinaryTrace, I32Be, I64Be, OracleGeneral, U32Be, Vscsi1, Vscsi2, vscsi_version,
+    BinaryTrace, I32Be, I64Be, OracleGeneral, U32Be, Vscsi1, Vscsi2, vscsi_version,
 };
 pub use self::csv::{CSV_COLUMN_KEYS, CsvColumns, LAB_HEADER, LAB_HEADER_TIMED};
 use self::text::{Syntax, TextTrace};
@@ -450,14 +450,12 @@ pub fn open_trace_with(
         len_hint: None,
     };
     let p: PathBuf = path.to_path_buf();
-    let compressed = split_compression(path).1 != Compression::None;
+    let mut input = open_input(path)?;
     // Exact request counts of uncompressed fixed-size formats.
-    let file_len = || match compressed {
-        false => std::fs::metadata(path).ok().map(|m| m.len()),
-        true => None,
+    let file_len = || match split_compression(path).1 {
+        Compression::None => std::fs::metadata(path).ok().map(|m| m.len()),
+        _ => None,
     };
-    // Fixed-size records: mapped when the file allows it (`binary`).
-    let binary = || BinaryInput::open(path, compressed, open_input);
     let src: Box<dyn RequestSource> = match format {
         TraceFormat::OracleGeneral => {
             let info = SourceInfo {
@@ -470,13 +468,13 @@ pub fn open_trace_with(
             Box::new(BinaryTrace::new(
                 info,
                 p,
-                binary()?,
+                input,
+                &[],
                 OracleGeneral::default(),
             ))
         }
         TraceFormat::Vscsi => {
-            let mut input = binary()?;
-            let prefix = input.peek(path, 40)?.to_vec();
+            let prefix = read_prefix(&mut *input, path, 40)?;
             let info = SourceInfo {
                 has_time: true,
                 has_sizes: true,
@@ -492,7 +490,7 @@ pub fn open_trace_with(
                         path: p.clone(),
                         ..Default::default()
                     };
-                    Box::new(BinaryTrace::new(info, p, input, d))
+                    Box::new(BinaryTrace::new(info, p, input, &prefix, d))
                 }
                 2 => {
                     let info = SourceInfo {
@@ -503,10 +501,10 @@ pub fn open_trace_with(
                         path: p.clone(),
                         ..Default::default()
                     };
-                    Box::new(BinaryTrace::new(info, p, input, d))
+                    Box::new(BinaryTrace::new(info, p, input, &prefix, d))
                 }
                 _ if prefix.is_empty() => {
-                    Box::new(BinaryTrace::new(info, p, input, Vscsi1::default()))
+                    Box::new(BinaryTrace::new(info, p, input, &[], Vscsi1::default()))
                 }
                 _ => {
                     let ver = if prefix.len() >= 16 {
@@ -529,21 +527,21 @@ pub fn open_trace_with(
                 len_hint: file_len().map(|l| l / 4),
                 ..info
             };
-            Box::new(BinaryTrace::new(info, p, binary()?, I32Be))
+            Box::new(BinaryTrace::new(info, p, input, &[], I32Be))
         }
         TraceFormat::Scarab | TraceFormat::Corda => {
             let info = SourceInfo {
                 len_hint: file_len().map(|l| l / 8),
                 ..info
             };
-            Box::new(BinaryTrace::new(info, p, binary()?, I64Be))
+            Box::new(BinaryTrace::new(info, p, input, &[], I64Be))
         }
         TraceFormat::CloudPhysics => {
             let info = SourceInfo {
                 len_hint: file_len().map(|l| l / 4),
                 ..info
             };
-            Box::new(BinaryTrace::new(info, p, binary()?, U32Be))
+            Box::new(BinaryTrace::new(info, p, input, &[], U32Be))
         }
         TraceFormat::Txt | TraceFormat::Lirs | TraceFormat::AdaptSize => {
             let syntax = match format {
@@ -558,15 +556,15 @@ pub fn open_trace_with(
             Box::new(TextTrace::new(
                 info,
                 p,
-                Box::new(BufReader::with_capacity(1 << 16, open_input(path)?)),
+                Box::new(BufReader::with_capacity(1 << 16, input)),
                 syntax,
             ))
         }
-        TraceFormat::Csv => Box::new(self::csv::CsvTrace::lab(info, path, open_input(path)?)?),
+        TraceFormat::Csv => Box::new(self::csv::CsvTrace::lab(info, path, input)?),
         TraceFormat::LibCacheSimCsv => Box::new(self::csv::CsvTrace::libcachesim(
             info,
             path,
-            open_input(path)?,
+            input,
             opts.columns.clone(),
         )?),
     };
