@@ -313,7 +313,7 @@ impl Keyspace {
         };
         let slot = match self.free.pop() {
             Some(s) => {
-                // A free slot holds the placeholders `remove` left (an integer key and a
+                // A free slot holds the sentinel key and value `remove` left (an integer key and a
                 // sized value: nothing on the heap), so the old entry is not dropped: its
                 // drop glue is an out-of-line call per insert.
                 let old = std::mem::replace(&mut self.entries[s as usize], entry);
