@@ -218,11 +218,8 @@ impl Keyspace {
     /// eviction does not wait for them. A hint: no effect on any result.
     #[inline]
     pub fn prefetch_entry(&self, slot: Slot) {
-        if let (Some(e), Some(m)) = (
-            self.entries.get(slot as usize),
-            self.meta.get(slot as usize),
-        ) {
-            crate::index::prefetch(e);
+        self.prefetch_entry_line(slot);
+        if let Some(m) = self.meta.get(slot as usize) {
             crate::index::prefetch(m);
         }
     }
@@ -498,9 +495,7 @@ impl Keyspace {
     /// insert will write (a hint; nothing without a main dict model).
     #[inline]
     pub fn prefetch_insert(&self, hash: u64) {
-        if let Some(d) = &self.main_dict {
-            d.prefetch_start(hash);
-        }
+        self.prefetch_insert_with(|| hash);
     }
 
     /// [`Keyspace::prefetch_insert`] with the hash computed only when there is a main dict

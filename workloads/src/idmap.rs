@@ -65,28 +65,6 @@ impl<V: Copy + Default> IdMap<V> {
         (((p as u64) ^ ((p >> 64) as u64)).wrapping_mul(MUL) >> self.shift) as usize
     }
 
-    /// Starts loading the bucket where a lookup of `id` begins (a hint: a pass that knows
-    /// its next ids issues it some requests ahead, so that the lookups' cache misses
-    /// overlap).
-    #[inline(always)]
-    pub fn prefetch(&self, id: u64) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let i = self.home(id);
-            // SAFETY: `home` is below `buckets.len()` (its top `64 - shift` bits index a
-            // power-of-two array), so the pointer is in bounds; a prefetch has no effect
-            // on memory contents.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(
-                    self.buckets.as_ptr().add(i) as *const i8,
-                    std::arch::x86_64::_MM_HINT_T0,
-                );
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = id;
-    }
-
     /// The value of `id`, if present.
     #[inline]
     pub fn get(&self, id: u64) -> Option<V> {

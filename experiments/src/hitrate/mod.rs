@@ -441,11 +441,6 @@ fn run_indexed(
     Ok((row, end))
 }
 
-/// Requests per batch of a streamed replay (and of its working-set pass): 4096 requests
-/// (160 KB) stay in the L2 cache between the reader writing them and the replay reading
-/// them; 65 536 (2.6 MB) did not, and cost ~2 % of a w106 process.
-pub(crate) const STREAM_BATCH: usize = 1 << 12;
-
 /// One cell's replay state: the engine and the GET counters. [`Replay::step`] is the one
 /// per-request body of both the in-memory and the streamed replay; before it, each gives
 /// [`Replay::hint`] the key [`FAR`] requests ahead (prefetch hints; no result changes).
