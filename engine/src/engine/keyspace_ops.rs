@@ -9,6 +9,7 @@ impl Engine {
     // ----------------------------------------------------------------------------------
 
     /// Removes `slot` for `cause`: observer, policy, accounting, propagation.
+    #[inline]
     pub(crate) fn delete_slot(&mut self, slot: Slot, cause: RemovalCause) {
         if let Some(o) = &mut self.observer {
             o.before_mutation(slot, self.ks.entry(slot));
@@ -137,6 +138,7 @@ impl Engine {
     }
 
     /// Stores a new key (absent): charge, policy, observer.
+    #[inline]
     pub(crate) fn insert_new(
         &mut self,
         key: Key,
