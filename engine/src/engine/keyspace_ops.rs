@@ -134,7 +134,9 @@ impl Engine {
             };
             self.ks.entry_mut(slot).lru = lru;
         }
-        self.policy.on_access_lazy(slot, &self.ks, || ctx!(self));
+        if self.policy_observes_hits {
+            self.policy.on_access_lazy(slot, &self.ks, || ctx!(self));
+        }
     }
 
     /// Stores a new key (absent): charge, policy, observer.
