@@ -51,6 +51,8 @@
 //! - [`mem`] — one memory sample: counted used bytes, RSS (`/proc/self/statm`), allocator stats.
 //! - [`regress`] — the regression gate: exact deterministic columns, throughput relative to a
 //!   reference loop (`timings.csv`).
+//! - [`timing`] — the fastest of repeated runs of a short deterministic computation (`mrc`
+//!   passes), so one scheduler tick does not make its throughput.
 
 // Errors are cold-path values that carry the file, field, value and what is accepted (the
 // lab's error convention), so `RunError` is larger than clippy's 128-byte default; boxing it
@@ -76,6 +78,7 @@ pub mod regress;
 pub mod server;
 pub mod source;
 pub mod sweep;
+pub mod timing;
 pub mod tune;
 pub mod ui;
 pub mod workload;

@@ -56,7 +56,7 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     }
     let SuiteRun { dir, notes, .. } = suite;
     // The reference loop's speed, so `experiment regress` can judge requests_per_sec.
-    crate::regress::write_timings(&dir)?;
+    crate::regress::write_timings(&dir, crate::regress::SUITE_REFERENCE)?;
     output::write_metadata(&dir, "suite", args.seed, args, &super::allocator_name())?;
     super::report::render(&dir, "evictlab: default suite")?;
     Ok(SuiteOutcome {

@@ -121,7 +121,7 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
     })??;
     bar.finish_and_clear();
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
-    crate::regress::write_timings(&dir)?;
+    crate::regress::write_timings(&dir, crate::regress::HITRATE_REFERENCE)?;
     output::write_metadata(
         &dir,
         "hitrate",

@@ -13,6 +13,7 @@ use crate::mrc::{
     self, DEFAULT_RATE, DEFAULT_SHARDS_SIZE, GridKind, METHOD_NAMES, Method, Mrc, MrcRow,
 };
 use crate::source::{WorkloadArgs, load};
+use crate::timing::Repeat;
 use crate::ui::Ui;
 use crate::workload::Workload;
 use crate::{RunError, output};
@@ -92,7 +93,9 @@ pub fn parse_methods(
 }
 
 /// Computes every method's curves of `w` on the grid of `points` (methods run one after the
-/// other, so their timings do not compete for a core).
+/// other, so their timings do not compete for a core). Each pass is repeated as
+/// [`Repeat::MRC`] asks and timed by its fastest run (short passes: one timing of a
+/// millisecond is mostly the machine's noise).
 pub fn curves(
     w: &Workload,
     methods: &[Method],
@@ -104,7 +107,7 @@ pub fn curves(
     let grids = mrc::grids_for(w, points, grid);
     let mut out = Vec::new();
     for &m in methods {
-        out.extend(mrc::compute(w, m, &grids, seed)?);
+        out.extend(mrc::compute_timed(w, m, &grids, seed, Repeat::MRC)?);
         on_done();
     }
     Ok(out)

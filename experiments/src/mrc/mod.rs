@@ -62,7 +62,6 @@ mod stack;
 use stack::Stack;
 
 use std::collections::BinaryHeap;
-use std::time::Instant;
 
 use evictlab_workloads::Op;
 use evictlab_workloads::hash::key_hash;
@@ -70,6 +69,7 @@ use serde::Serialize;
 
 use crate::RunError;
 use crate::hitrate::CapacityUnit;
+use crate::timing::{Repeat, best_of};
 use crate::workload::Workload;
 
 /// Default SHARDS sampling rate (`--rate`).
@@ -133,7 +133,8 @@ pub struct Mrc {
     pub gets: u64,
     /// GET requests the method processed (all of them for exact).
     pub sampled_requests: u64,
-    /// Wall-clock seconds of the pass (shared by the units of one pass).
+    /// Wall-clock seconds of the pass (shared by the units of one pass); the fastest of the
+    /// repeated passes with [`compute_timed`].
     pub seconds: f64,
 }
 
@@ -170,9 +171,11 @@ pub struct MrcRow {
     pub gets: u64,
     /// GETs the method processed.
     pub sampled_requests: u64,
-    /// Wall-clock seconds of the whole pass (timing column).
+    /// Wall-clock seconds of the whole pass (timing column). `experiment mrc` and the suite
+    /// repeat a pass until the passes last 200 ms together (at most 1 000 passes, see
+    /// [`Repeat::MRC`]) and write the fastest; a pass of 200 ms or more runs once.
     pub seconds: f64,
-    /// requests / seconds (timing column).
+    /// requests / seconds (timing column): the fastest pass's speed.
     pub requests_per_sec: f64,
 }
 
@@ -285,20 +288,35 @@ pub fn write_csv(path: &std::path::Path, rows: &[MrcRow]) -> Result<(), RunError
 
 /// Computes the curve of `method` on `w` at the capacities of `grids` (one [`Mrc`] per unit:
 /// keys, then bytes if `grids.bytes` is set) in one pass. `seed` selects the SHARDS sample.
+/// The pass is timed once ([`compute_timed`] with [`Repeat::ONCE`]).
 pub fn compute(
     w: &Workload,
     method: Method,
     grids: &Grids,
     seed: u64,
 ) -> Result<Vec<Mrc>, RunError> {
+    compute_timed(w, method, grids, seed, Repeat::ONCE)
+}
+
+/// [`compute`], with the pass repeated as `repeat` asks: the curves are the first pass's (a
+/// pass is a pure function of the workload, grids, method and seed), `seconds` the fastest
+/// pass's ([`crate::timing::best_of`]). Each pass sets up its own stack and histograms, as
+/// a single pass would.
+pub fn compute_timed(
+    w: &Workload,
+    method: Method,
+    grids: &Grids,
+    seed: u64,
+    repeat: Repeat,
+) -> Result<Vec<Mrc>, RunError> {
     validate(method, grids)?;
-    let started = Instant::now();
-    let (keys, bytes, rate, gets, sampled) = match method {
+    let timed = best_of(repeat, || match method {
         Method::Exact => exact(w, grids),
         Method::ShardsRate { rate, adjust } => shards_rate(w, grids, rate, adjust, seed),
         Method::ShardsSize { s_max, adjust } => shards_size(w, grids, s_max, adjust, seed),
-    };
-    let seconds = started.elapsed().as_secs_f64();
+    });
+    let (keys, bytes, rate, gets, sampled) = timed.output;
+    let seconds = timed.best_seconds;
     let mk = |unit, points| Mrc {
         method: method.name(),
         unit,
