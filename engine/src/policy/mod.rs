@@ -8,7 +8,9 @@
 //! Contract, in the order the engine calls the hooks for one key:
 //!
 //! 1. [`Policy::on_insert`] right after the key is stored in `slot`.
-//! 2. [`Policy::on_access`] on every later lookup that finds it (reads and writes).
+//! 2. [`Policy::on_access`] on every later lookup that finds it (reads and writes) —
+//!    unless the policy answers [`Policy::observes_hits`] false (its `on_access` does
+//!    nothing; the engine then skips the call).
 //! 3. [`Policy::on_remove`] right *before* the key leaves the keyspace, for any cause
 //!    (eviction, expiry, DEL, an aggregate emptied). The entry is still readable. After it
 //!    the policy MUST hold no reference to `slot`: the slot number may be reused for another
