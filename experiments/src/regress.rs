@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use crate::RunError;
 use crate::experiment::{CsvFile, Values, csv_file};
-use crate::timing::{Repeat, best_of};
+use crate::timing::{CpuShare, Repeat, best_of};
 
 /// `timings.csv`: the reference loop's speed (wall clock, not compared itself).
 pub const TIMINGS: CsvFile = CsvFile::measured("timings.csv");
@@ -52,7 +52,16 @@ pub struct TimingRow {
     /// before this column existed, or where `/proc` is not readable.
     #[serde(default)]
     pub peak_rss_bytes: Option<u64>,
+    /// The writing process's CPU seconds / wall seconds over its run
+    /// ([`crate::timing::CpuShare`]): about 1 for a `--threads 1` run on an idle machine.
+    /// Empty in files written before this column existed.
+    #[serde(default)]
+    pub cpu_share: Option<f64>,
 }
+
+/// Below this [`TimingRow::cpu_share`], `regress` notes that the run's process waited for a
+/// core (other processes were running), so its wall-clock throughput is not comparable.
+pub const BUSY_CPU_SHARE: f64 = 0.9;
 
 /// How often [`reference_loop`] runs in a `hitrate` process: exactly three runs. 2^18
 /// operations per run (~4 ms): every `hitrate` process pays for it, and 2^20 made it a fifth
@@ -79,7 +88,7 @@ pub const SUITE_REFERENCE: Repeat = Repeat::MRC;
 /// cache's inner loop) and returns its best run, repeated as `repeat` asks
 /// ([`HITRATE_REFERENCE`], [`SUITE_REFERENCE`]). 2^18 operations per run (~4 ms); the map's
 /// key space (2^16) and so the speed per operation are the same as with longer runs.
-pub fn reference_loop(repeat: Repeat) -> TimingRow {
+pub fn reference_loop(repeat: Repeat, cpu_share: Option<f64>) -> TimingRow {
     const OPS: u64 = 1 << 18;
     let timed = best_of(repeat, || {
         let mut sink = 0u64;
@@ -113,12 +122,14 @@ pub fn reference_loop(repeat: Repeat) -> TimingRow {
         seconds: best,
         ops_per_sec: OPS as f64 / best,
         peak_rss_bytes: crate::mem::peak_rss_bytes().ok(),
+        cpu_share,
     }
 }
 
-/// Measures the reference loop (repeated as `repeat` asks) and writes `dir/timings.csv`.
-pub fn write_timings(dir: &Path, repeat: Repeat) -> Result<TimingRow, RunError> {
-    let t = reference_loop(repeat);
+/// Measures the reference loop (repeated as `repeat` asks) and writes `dir/timings.csv`
+/// with the run's CPU share (`run` started when the run did).
+pub fn write_timings(dir: &Path, repeat: Repeat, run: CpuShare) -> Result<TimingRow, RunError> {
+    let t = reference_loop(repeat, run.share());
     crate::output::write_csv(&dir.join("timings.csv"), std::slice::from_ref(&t))?;
     Ok(t)
 }
@@ -255,13 +266,28 @@ fn same_value(a: &str, b: &str) -> bool {
         || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y || (x.is_nan() && y.is_nan()))
 }
 
-fn reference_speed(dir: &Path) -> Option<f64> {
+fn reference_row(dir: &Path) -> Option<TimingRow> {
     let p = dir.join("timings.csv");
     let rows: Vec<TimingRow> = crate::output::read_csv(&p).ok()?;
-    rows.iter()
-        .find(|r| r.name == REFERENCE_NAME)
-        .map(|r| r.ops_per_sec)
-        .filter(|v| *v > 0.0)
+    rows.into_iter().find(|r| r.name == REFERENCE_NAME)
+}
+
+fn reference_speed(row: Option<&TimingRow>) -> Option<f64> {
+    row.map(|r| r.ops_per_sec).filter(|v| *v > 0.0)
+}
+
+/// A note when a run's process had less than [`BUSY_CPU_SHARE`] of a core.
+fn busy_note(side: &str, dir: &Path, row: Option<&TimingRow>) -> Option<String> {
+    let share = row?.cpu_share?;
+    (share < BUSY_CPU_SHARE).then(|| {
+        format!(
+            "the {side} run ({}) was on a CPU {:.0} % of its wall-clock time (timings.csv cpu_share; \
+             about 100 % with --threads 1 on an idle machine): other processes competed for the \
+             cores, so its throughput ratios include waiting; rerun on an idle machine",
+            dir.display(),
+            share * 100.0
+        )
+    })
 }
 
 /// Compares every CSV of `current` with the baseline's. `tolerance` is the accepted relative
@@ -305,7 +331,15 @@ pub fn compare_dirs(
             current.display()
         ));
     }
-    let speeds = (reference_speed(baseline), reference_speed(current));
+    let refs = (reference_row(baseline), reference_row(current));
+    let speeds = (
+        reference_speed(refs.0.as_ref()),
+        reference_speed(refs.1.as_ref()),
+    );
+    out.notes
+        .extend(busy_note("baseline", baseline, refs.0.as_ref()));
+    out.notes
+        .extend(busy_note("current", current, refs.1.as_ref()));
     for name in base_names.iter().filter(|n| cur_names.contains(n)) {
         let declared = csv_file(name);
         if declared.is_none() {
@@ -625,8 +659,41 @@ mod tests {
     }
 
     #[test]
+    fn a_busy_run_is_noted() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for d in [a.path(), b.path()] {
+            write(d, "hitrate.csv", HIT);
+        }
+        let share = |s: &str| {
+            format!(
+                "name,ops,seconds,ops_per_sec,peak_rss_bytes,cpu_share\nreference-loop,100,1,100,,{s}\n"
+            )
+        };
+        // The baseline without the column, the current run idle: no note.
+        write(a.path(), "timings.csv", &timings(100.0));
+        write(b.path(), "timings.csv", &share("0.97"));
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert!(
+            !o.notes.iter().any(|n| n.contains("cpu_share")),
+            "{}",
+            o.table()
+        );
+        // The current run got 55 % of a core: noted, the verdict unchanged.
+        write(b.path(), "timings.csv", &share("0.55"));
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert_eq!(o.regressions(), 0, "{}", o.table());
+        assert!(
+            o.notes
+                .iter()
+                .any(|n| n.contains("current run") && n.contains("55 %")),
+            "{}",
+            o.table()
+        );
+    }
+
+    #[test]
     fn the_reference_loop_measures_something() {
-        let t = reference_loop(HITRATE_REFERENCE);
+        let t = reference_loop(HITRATE_REFERENCE, Some(1.0));
         assert_eq!(t.name, REFERENCE_NAME);
         assert!(t.seconds > 0.0 && t.ops_per_sec.is_finite());
     }

@@ -13,6 +13,45 @@
 
 use std::time::{Duration, Instant};
 
+/// This process's CPU time so far (all threads, user + system), in seconds.
+pub fn process_cpu_seconds() -> Option<f64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable `timespec` for the duration of the call, and
+    // CLOCK_PROCESS_CPUTIME_ID is a clock every Linux kernel provides.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+}
+
+/// The share of wall-clock time a process spent on a CPU since [`CpuShare::start`]: with
+/// one worker thread (`--threads 1`) about 1 on an idle machine and lower when other
+/// processes compete for the cores — then every wall-clock timing includes waiting for a
+/// core.
+#[derive(Clone, Copy, Debug)]
+pub struct CpuShare {
+    wall: Instant,
+    cpu: Option<f64>,
+}
+
+impl CpuShare {
+    /// Starts measuring.
+    pub fn start() -> CpuShare {
+        CpuShare {
+            wall: Instant::now(),
+            cpu: process_cpu_seconds(),
+        }
+    }
+
+    /// CPU seconds / wall seconds since the start (`None` if the CPU clock is unreadable).
+    pub fn share(&self) -> Option<f64> {
+        let wall = self.wall.elapsed().as_secs_f64();
+        let cpu = process_cpu_seconds()? - self.cpu?;
+        (wall > 0.0).then(|| cpu / wall)
+    }
+}
+
 /// How often [`best_of`] repeats a computation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Repeat {
@@ -94,6 +133,19 @@ mod tests {
         assert!(!Repeat::ONCE.another_run(1, Duration::ZERO));
         assert!(Repeat::MRC.another_run(1, Duration::from_millis(1)));
         assert!(!Repeat::MRC.another_run(1, Duration::from_millis(200)));
+    }
+
+    #[test]
+    fn a_busy_loop_gets_cpu_time() {
+        let c = CpuShare::start();
+        // Some work: the share is then positive (its value depends on the machine's load,
+        // so only its range is checked).
+        let mut x = 0u64;
+        for i in 0..5_000_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        let s = c.share().unwrap();
+        assert!(s > 0.0 && s.is_finite(), "{s}");
     }
 
     #[test]
