@@ -94,6 +94,61 @@ fn hitrate_writes_the_documented_columns_and_a_report() {
     }
 }
 
+/// `metadata.json`'s `git_commit` is the commit the binary was built from (recorded by
+/// `experiments/build.rs`), whatever the working directory: here a temporary directory
+/// outside any checkout. Skips (with a message) where `git` or the checkout is missing.
+#[test]
+fn metadata_records_the_commit_the_binary_was_built_from() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let Some(head) = git(&["rev-parse", "HEAD"]) else {
+        eprintln!(
+            "SKIP metadata_records_the_commit: no git checkout at {}",
+            root.display()
+        );
+        return;
+    };
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let want = if dirty { format!("{head}-dirty") } else { head };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let run = crate::util::experiment()
+        .current_dir(dir.path())
+        .args([
+            "hitrate",
+            "--keys",
+            "100",
+            "--requests",
+            "1000",
+            "--policies",
+            "lru",
+            "--sizes",
+            "0.5",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .expect("run experiment");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let meta = std::fs::read_to_string(out.join("metadata.json")).unwrap();
+    let line = format!("\"git_commit\": \"{want}\"");
+    assert!(meta.contains(&line), "metadata lacks {line}:\n{meta}");
+}
+
 #[test]
 fn hitrate_is_byte_identical_with_one_and_two_threads() {
     let dir = tempfile::tempdir().unwrap();

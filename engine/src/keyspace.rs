@@ -289,6 +289,7 @@ impl Keyspace {
     }
 
     /// Inserts a key that is not present; returns its slot.
+    #[inline]
     pub fn insert(&mut self, key: Key, hash: u64, value: Value, lru: u32, charge: u64) -> Slot {
         debug_assert!(self.find(&key, hash).is_none());
         let ih = index_hash(&key, hash);
@@ -342,6 +343,7 @@ impl Keyspace {
     }
 
     /// Removes the entry in `slot` and returns its key and value.
+    #[inline]
     pub fn remove(&mut self, slot: Slot) -> (Key, Value) {
         // `has_expire` ⟺ in the volatile index (`set_expire` keeps them in step): asking
         // the entry, which the removal reads anyway, spares a cold read of `meta`.

@@ -5,7 +5,6 @@
 //! of the same command can be compared byte for byte.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::Serialize;
 
@@ -119,8 +118,9 @@ pub struct Metadata<S: Serialize> {
     pub tool: &'static str,
     /// Crate version.
     pub version: &'static str,
-    /// `git rev-parse HEAD` of the working directory, if any (with `-dirty` when the tree
-    /// has uncommitted changes).
+    /// The commit of the checkout the lab was built from (`git rev-parse HEAD` at build time,
+    /// with `-dirty` when tracked files differed from it); `null` when built outside a git
+    /// checkout. See `experiments/build.rs`.
     pub git_commit: Option<String>,
     /// The experiment (subcommand) that produced the directory.
     pub experiment: String,
@@ -134,25 +134,12 @@ pub struct Metadata<S: Serialize> {
     pub allocator: String,
 }
 
-/// The commit of the working directory's git checkout, if any.
+/// The commit of the checkout this binary was built from, if any (recorded by
+/// `experiments/build.rs`; `-dirty` when tracked files differed from it).
 pub fn git_commit() -> Option<String> {
-    let out = Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let mut c = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let dirty = Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
-        .output()
-        .ok()
-        .is_some_and(|o| !o.stdout.is_empty());
-    if dirty {
-        c.push_str("-dirty");
-    }
-    Some(c)
+    Some(env!("EVICTLAB_GIT_COMMIT"))
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
 }
 
 /// Writes `metadata.json` into `dir`.

@@ -39,7 +39,7 @@ impl Engine {
     /// payload of `size` bytes ([`Blob::Sized`]), as a trace replay issues it: the same two
     /// commands with the same effects, but the hit path builds neither a key nor a value and
     /// compares keys by id.
-    #[inline]
+    #[inline(always)]
     pub fn get_or_fill_id(&mut self, id: u64, size: u64, ttl_ms: u64) -> FillOutcome {
         self.begin_command();
         let found = self.ks.find_id(id);
@@ -139,6 +139,7 @@ impl Engine {
 
     /// Stores a string payload under `key` (existing slot or new), with strict make-room
     /// and admission. Returns the slot, or why nothing was stored.
+    #[inline]
     pub(crate) fn store_string(
         &mut self,
         key: Key,

@@ -9,6 +9,7 @@ impl Engine {
     // ----------------------------------------------------------------------------------
 
     /// Removes `slot` for `cause`: observer, policy, accounting, propagation.
+    #[inline]
     pub(crate) fn delete_slot(&mut self, slot: Slot, cause: RemovalCause) {
         if let Some(o) = &mut self.observer {
             o.before_mutation(slot, self.ks.entry(slot));
@@ -133,10 +134,13 @@ impl Engine {
             };
             self.ks.entry_mut(slot).lru = lru;
         }
-        self.policy.on_access_lazy(slot, &self.ks, || ctx!(self));
+        if self.policy_observes_hits {
+            self.policy.on_access_lazy(slot, &self.ks, || ctx!(self));
+        }
     }
 
     /// Stores a new key (absent): charge, policy, observer.
+    #[inline]
     pub(crate) fn insert_new(
         &mut self,
         key: Key,

@@ -105,6 +105,7 @@ impl Engine {
     /// Strict enforcement: evict until a write adding `extra_bytes`/`extra_keys` fits.
     /// `target` is the written key's slot, if it exists; returns it (or `None` if the
     /// policy evicted it) and whether the write now fits.
+    #[inline]
     pub(crate) fn make_room(
         &mut self,
         mut extra_bytes: u64,

@@ -142,6 +142,8 @@ pub struct Engine {
     evict_pending: bool,
     /// The policy may evict keys on a hit ([`Policy::take_evicted`]).
     policy_evicts_on_access: bool,
+    /// [`Policy::observes_hits`]: false skips [`Policy::on_access`] on a hit.
+    pub(crate) policy_observes_hits: bool,
     write_block: Option<ErrorReply>,
     propagate: Option<Vec<Command>>,
     observer: Option<Box<dyn MutationObserver>>,
@@ -187,6 +189,7 @@ impl Engine {
         let policy = info.instantiate(Capacity::from_config(&config), &config.policy_params)?;
         let admission = policy.uses_admission();
         let policy_evicts_on_access = policy.evicts_on_access();
+        let policy_observes_hits = policy.observes_hits();
         // Mirror Redis's dicts only where something samples them: the main dict for the
         // allkeys-* sampled/random policies, the expires dict for volatile-* and for the
         // redis/redis5 active-expire cycles.
@@ -253,6 +256,7 @@ impl Engine {
             limits_active,
             admission,
             policy_evicts_on_access,
+            policy_observes_hits,
             cfg: config,
         })
     }

@@ -147,6 +147,9 @@ macro_rules! policies {
             fn evicts_on_access(&self) -> bool {
                 dispatch!(self, [$($(#[$attr])* $ty),*], p => p.evicts_on_access())
             }
+            fn observes_hits(&self) -> bool {
+                dispatch!(self, [$($(#[$attr])* $ty),*], p => p.observes_hits())
+            }
             fn check_invariants(&self, ks: &Keyspace) -> Result<(), String> {
                 dispatch!(self, [$($(#[$attr])* $ty),*], p => p.check_invariants(ks))
             }
@@ -236,6 +239,9 @@ macro_rules! policy_variants {
             }
             fn evicts_on_access(&self) -> bool {
                 match self { $($enum::$var(p) => p.evicts_on_access(),)+ }
+            }
+            fn observes_hits(&self) -> bool {
+                match self { $($enum::$var(p) => p.observes_hits(),)+ }
             }
             fn check_invariants(&self, ks: &$crate::keyspace::Keyspace) -> Result<(), String> {
                 match self { $($enum::$var(p) => p.check_invariants(ks),)+ }

@@ -31,6 +31,9 @@ pub struct EchovaultNoEviction;
 impl Policy for EchovaultNoEviction {
     fn on_insert(&mut self, _: Slot, _: &Keyspace, _: &mut PolicyCtx<'_>, _: InsertKind) {}
     fn on_access(&mut self, _: Slot, _: &Keyspace, _: &mut PolicyCtx<'_>) {}
+    fn observes_hits(&self) -> bool {
+        false
+    }
     fn on_remove(&mut self, _: Slot, _: &Keyspace, _: RemovalCause) {}
     fn select_victim(&mut self, _: &Keyspace, _: &mut PolicyCtx<'_>) -> Option<Slot> {
         None

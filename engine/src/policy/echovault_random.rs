@@ -38,6 +38,9 @@ pub struct EchovaultRandom(pub Scope);
 impl Policy for EchovaultRandom {
     fn on_insert(&mut self, _: Slot, _: &Keyspace, _: &mut PolicyCtx<'_>, _: InsertKind) {}
     fn on_access(&mut self, _: Slot, _: &Keyspace, _: &mut PolicyCtx<'_>) {}
+    fn observes_hits(&self) -> bool {
+        false
+    }
     fn on_remove(&mut self, _: Slot, _: &Keyspace, _: RemovalCause) {}
     fn select_victim(&mut self, ks: &Keyspace, ctx: &mut PolicyCtx<'_>) -> Option<Slot> {
         ks.random_uniform(ctx.rng, self.0)

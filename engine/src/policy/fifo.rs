@@ -40,6 +40,9 @@ impl Policy for Fifo {
     }
     #[inline]
     fn on_access(&mut self, _: Slot, _: &Keyspace, _: &mut PolicyCtx<'_>) {}
+    fn observes_hits(&self) -> bool {
+        false
+    }
     #[inline]
     fn on_remove(&mut self, slot: Slot, _: &Keyspace, _: RemovalCause) {
         self.links.unlink(&mut self.queue, slot);

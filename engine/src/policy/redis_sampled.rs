@@ -206,6 +206,9 @@ impl Policy for RedisSampled {
     fn on_insert(&mut self, _: Slot, _: &Keyspace, _: &mut PolicyCtx<'_>, _: InsertKind) {}
     #[inline]
     fn on_access(&mut self, _: Slot, _: &Keyspace, _: &mut PolicyCtx<'_>) {}
+    fn observes_hits(&self) -> bool {
+        false
+    }
     #[inline]
     fn on_remove(&mut self, _: Slot, _: &Keyspace, _: RemovalCause) {}
 
