@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use crate::RunError;
 use crate::experiment::{CsvFile, Values, csv_file};
-use crate::timing::{CpuShare, Repeat, best_of};
+use crate::timing::{Repeat, best_of};
 
 /// `timings.csv`: the reference loop's speed (wall clock, not compared itself).
 pub const TIMINGS: CsvFile = CsvFile::measured("timings.csv");
@@ -52,15 +52,15 @@ pub struct TimingRow {
     /// before this column existed, or where `/proc` is not readable.
     #[serde(default)]
     pub peak_rss_bytes: Option<u64>,
-    /// The writing process's CPU seconds / wall seconds over its run
-    /// ([`crate::timing::CpuShare`]): about 1 for a `--threads 1` run on an idle machine.
-    /// Empty in files written before this column existed.
+    /// CPU seconds / wall seconds of the reference loop's runs ([`crate::timing::Timed`]):
+    /// about 1 on an idle machine, lower when other processes competed for the cores. Empty
+    /// in files written before this column existed.
     #[serde(default)]
     pub cpu_share: Option<f64>,
 }
 
-/// Below this [`TimingRow::cpu_share`], `regress` notes that the run's process waited for a
-/// core (other processes were running), so its wall-clock throughput is not comparable.
+/// Below this [`TimingRow::cpu_share`], `regress` notes that the run waited for a core
+/// (other processes were running), so its wall-clock throughput is not comparable.
 pub const BUSY_CPU_SHARE: f64 = 0.9;
 
 /// How often [`reference_loop`] runs in a `hitrate` process: exactly three runs. 2^18
@@ -88,7 +88,7 @@ pub const SUITE_REFERENCE: Repeat = Repeat::MRC;
 /// cache's inner loop) and returns its best run, repeated as `repeat` asks
 /// ([`HITRATE_REFERENCE`], [`SUITE_REFERENCE`]). 2^18 operations per run (~4 ms); the map's
 /// key space (2^16) and so the speed per operation are the same as with longer runs.
-pub fn reference_loop(repeat: Repeat, cpu_share: Option<f64>) -> TimingRow {
+pub fn reference_loop(repeat: Repeat) -> TimingRow {
     const OPS: u64 = 1 << 18;
     let timed = best_of(repeat, || {
         let mut sink = 0u64;
@@ -122,14 +122,13 @@ pub fn reference_loop(repeat: Repeat, cpu_share: Option<f64>) -> TimingRow {
         seconds: best,
         ops_per_sec: OPS as f64 / best,
         peak_rss_bytes: crate::mem::peak_rss_bytes().ok(),
-        cpu_share,
+        cpu_share: timed.cpu_share,
     }
 }
 
-/// Measures the reference loop (repeated as `repeat` asks) and writes `dir/timings.csv`
-/// with the run's CPU share (`run` started when the run did).
-pub fn write_timings(dir: &Path, repeat: Repeat, run: CpuShare) -> Result<TimingRow, RunError> {
-    let t = reference_loop(repeat, run.share());
+/// Measures the reference loop (repeated as `repeat` asks) and writes `dir/timings.csv`.
+pub fn write_timings(dir: &Path, repeat: Repeat) -> Result<TimingRow, RunError> {
+    let t = reference_loop(repeat);
     crate::output::write_csv(&dir.join("timings.csv"), std::slice::from_ref(&t))?;
     Ok(t)
 }
@@ -281,9 +280,9 @@ fn busy_note(side: &str, dir: &Path, row: Option<&TimingRow>) -> Option<String> 
     let share = row?.cpu_share?;
     (share < BUSY_CPU_SHARE).then(|| {
         format!(
-            "the {side} run ({}) was on a CPU {:.0} % of its wall-clock time (timings.csv cpu_share; \
-             about 100 % with --threads 1 on an idle machine): other processes competed for the \
-             cores, so its throughput ratios include waiting; rerun on an idle machine",
+            "the {side} run ({}): its reference loop was on a CPU {:.0} % of its wall-clock time \
+             (timings.csv cpu_share; about 100 % on an idle machine): other processes competed \
+             for the cores, so its throughput ratios include waiting; rerun on an idle machine",
             dir.display(),
             share * 100.0
         )
@@ -693,7 +692,7 @@ mod tests {
 
     #[test]
     fn the_reference_loop_measures_something() {
-        let t = reference_loop(HITRATE_REFERENCE, Some(1.0));
+        let t = reference_loop(HITRATE_REFERENCE);
         assert_eq!(t.name, REFERENCE_NAME);
         assert!(t.seconds > 0.0 && t.ops_per_sec.is_finite());
     }

@@ -13,43 +13,16 @@
 
 use std::time::{Duration, Instant};
 
-/// This process's CPU time so far (all threads, user + system), in seconds.
-pub fn process_cpu_seconds() -> Option<f64> {
+/// The calling thread's CPU time so far (user + system), in seconds.
+pub fn thread_cpu_seconds() -> Option<f64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: `ts` is a valid, writable `timespec` for the duration of the call, and
-    // CLOCK_PROCESS_CPUTIME_ID is a clock every Linux kernel provides.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    // CLOCK_THREAD_CPUTIME_ID is a clock every Linux kernel provides.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     (rc == 0).then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
-}
-
-/// The share of wall-clock time a process spent on a CPU since [`CpuShare::start`]: with
-/// one worker thread (`--threads 1`) about 1 on an idle machine and lower when other
-/// processes compete for the cores — then every wall-clock timing includes waiting for a
-/// core.
-#[derive(Clone, Copy, Debug)]
-pub struct CpuShare {
-    wall: Instant,
-    cpu: Option<f64>,
-}
-
-impl CpuShare {
-    /// Starts measuring.
-    pub fn start() -> CpuShare {
-        CpuShare {
-            wall: Instant::now(),
-            cpu: process_cpu_seconds(),
-        }
-    }
-
-    /// CPU seconds / wall seconds since the start (`None` if the CPU clock is unreadable).
-    pub fn share(&self) -> Option<f64> {
-        let wall = self.wall.elapsed().as_secs_f64();
-        let cpu = process_cpu_seconds()? - self.cpu?;
-        (wall > 0.0).then(|| cpu / wall)
-    }
 }
 
 /// How often [`best_of`] repeats a computation.
@@ -90,12 +63,17 @@ pub struct Timed<T> {
     pub best_seconds: f64,
     /// Runs made (≥ 1).
     pub runs: u32,
+    /// The thread's CPU seconds / wall seconds over all the runs: about 1 on an idle machine,
+    /// lower when other processes competed for the cores (the runs waited for one). `None`
+    /// if the thread's CPU clock is unreadable.
+    pub cpu_share: Option<f64>,
 }
 
 /// Runs `f` at least once and again while `policy` asks for another run; returns the first
 /// run's output and the fastest run's seconds. The outputs of the later runs are dropped
 /// (after the timer stops), so `f` must return the same output every time.
 pub fn best_of<T>(policy: Repeat, mut f: impl FnMut() -> T) -> Timed<T> {
+    let cpu_before = thread_cpu_seconds();
     let started = Instant::now();
     let output = f();
     let first = started.elapsed();
@@ -109,10 +87,13 @@ pub fn best_of<T>(policy: Repeat, mut f: impl FnMut() -> T) -> Timed<T> {
         total += took;
         runs += 1;
     }
+    let cpu = thread_cpu_seconds().zip(cpu_before).map(|(b, a)| b - a);
+    let wall = total.as_secs_f64();
     Timed {
         output,
         best_seconds: best.as_secs_f64(),
         runs,
+        cpu_share: cpu.filter(|_| wall > 0.0).map(|c| c / wall),
     }
 }
 
@@ -136,16 +117,18 @@ mod tests {
     }
 
     #[test]
-    fn a_busy_loop_gets_cpu_time() {
-        let c = CpuShare::start();
-        // Some work: the share is then positive (its value depends on the machine's load,
-        // so only its range is checked).
-        let mut x = 0u64;
-        for i in 0..5_000_000u64 {
-            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
-        }
-        let s = c.share().unwrap();
-        assert!(s > 0.0 && s.is_finite(), "{s}");
+    fn the_runs_cpu_share_is_measured() {
+        // Some work: the share is then positive (its value depends on the machine's load, so
+        // only its range is checked; the CPU clock ticks a little outside the wall timer).
+        let t = best_of(Repeat::ONCE, || {
+            let mut x = 0u64;
+            for i in 0..5_000_000u64 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+            x
+        });
+        let s = t.cpu_share.unwrap();
+        assert!(s > 0.0 && s < 1.5, "{s}");
     }
 
     #[test]

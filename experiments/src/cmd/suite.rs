@@ -41,7 +41,6 @@ pub struct SuiteOutcome {
 /// Runs the suite: every experiment's suite part, in the order of [`EXPERIMENTS`], into
 /// one directory.
 pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
-    let cpu = crate::timing::CpuShare::start();
     let out = crate::cmd::out_dir(&args.out, "suite")?;
     let mut suite = SuiteRun {
         dir: out.to_path_buf(),
@@ -57,7 +56,7 @@ pub fn run(args: &SuiteArgs, ui: &Ui) -> Result<SuiteOutcome, RunError> {
     }
     let SuiteRun { dir, notes, .. } = suite;
     // The reference loop's speed, so `experiment regress` can judge requests_per_sec.
-    crate::regress::write_timings(&dir, crate::regress::SUITE_REFERENCE, cpu)?;
+    crate::regress::write_timings(&dir, crate::regress::SUITE_REFERENCE)?;
     output::write_metadata(&dir, "suite", args.seed, args, &super::allocator_name())?;
     super::report::render(&dir, "evictlab: default suite")?;
     Ok(SuiteOutcome {

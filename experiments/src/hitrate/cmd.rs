@@ -70,7 +70,6 @@ pub struct HitrateArgs {
 /// Runs the sweep and writes `hitrate.csv`, `metadata.json`, plots and `report.md`;
 /// returns the directory and the rows.
 pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunError> {
-    let cpu = crate::timing::CpuShare::start();
     // The server profile the config lines select decides what the policy names mean.
     let grid = args.grid.resolve_for(args.engine.server()?)?;
     // Reject bad config lines before spending CPU.
@@ -122,7 +121,7 @@ pub fn run(args: &HitrateArgs, ui: &Ui) -> Result<(PathBuf, Vec<HitRow>), RunErr
     })??;
     bar.finish_and_clear();
     output::write_csv(&dir.join("hitrate.csv"), &rows)?;
-    crate::regress::write_timings(&dir, crate::regress::HITRATE_REFERENCE, cpu)?;
+    crate::regress::write_timings(&dir, crate::regress::HITRATE_REFERENCE)?;
     output::write_metadata(
         &dir,
         "hitrate",
