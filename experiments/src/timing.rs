@@ -2,14 +2,15 @@
 //!
 //! A single timing of a pass that lasts a millisecond or less measures the machine as much as
 //! the code: on the 2-core VM the quick suite runs on, the `mrc` passes (0.5–15 ms each) ran
-//! 30–70 % slower for stretches of 50–200 ms (other processes on the host, a scheduler tick)
-//! and the regression gate's `mrc` throughput ratio swung 0.6–0.9× between runs of identical
-//! code (docs/reliability.md, "The regression gate"). [`best_of`] repeats such a computation
-//! until the runs together last [`Repeat::min_total`] (at most [`Repeat::max_runs`] runs) and
-//! reports the fastest run — the usual estimator of a computation's speed on a noisy machine
-//! (noise only ever adds time). A computation that alone lasts `min_total` runs once, so long
-//! passes cost nothing extra. Only for computations whose output is a pure function of their
-//! input: the output returned is the first run's; the later runs only time.
+//! 30–70 % slower for stretches of 50–200 ms (other processes on the machine, a scheduler
+//! tick) and the regression gate's `mrc` throughput ratio was 0.49–0.93× over 34 runs of
+//! identical code (0.79–1.00× with this; docs/reliability.md, "Timing noise"). [`best_of`]
+//! repeats such a computation until the runs together last [`Repeat::min_total`] (at most
+//! [`Repeat::max_runs`] runs) and reports the fastest run — the usual estimator of a
+//! computation's speed on a noisy machine (noise only ever adds time). A computation that
+//! alone lasts `min_total` runs once, so long passes cost nothing extra. Only for
+//! computations whose output is a pure function of their input: the output returned is the
+//! first run's; the later runs only time.
 
 use std::time::{Duration, Instant};
 
