@@ -52,7 +52,16 @@ pub struct TimingRow {
     /// before this column existed, or where `/proc` is not readable.
     #[serde(default)]
     pub peak_rss_bytes: Option<u64>,
+    /// CPU seconds / wall seconds of the reference loop's runs ([`crate::timing::Timed`]):
+    /// about 1 on an idle machine, lower when other processes competed for the cores. Empty
+    /// in files written before this column existed.
+    #[serde(default)]
+    pub cpu_share: Option<f64>,
 }
+
+/// Below this [`TimingRow::cpu_share`], `regress` notes that the run waited for a core
+/// (other processes were running), so its wall-clock throughput is not comparable.
+pub const BUSY_CPU_SHARE: f64 = 0.9;
 
 /// How often [`reference_loop`] runs in a `hitrate` process: exactly three runs. 2^18
 /// operations per run (~4 ms): every `hitrate` process pays for it, and 2^20 made it a fifth
@@ -113,6 +122,7 @@ pub fn reference_loop(repeat: Repeat) -> TimingRow {
         seconds: best,
         ops_per_sec: OPS as f64 / best,
         peak_rss_bytes: crate::mem::peak_rss_bytes().ok(),
+        cpu_share: timed.cpu_share,
     }
 }
 
@@ -255,13 +265,28 @@ fn same_value(a: &str, b: &str) -> bool {
         || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if x == y || (x.is_nan() && y.is_nan()))
 }
 
-fn reference_speed(dir: &Path) -> Option<f64> {
+fn reference_row(dir: &Path) -> Option<TimingRow> {
     let p = dir.join("timings.csv");
     let rows: Vec<TimingRow> = crate::output::read_csv(&p).ok()?;
-    rows.iter()
-        .find(|r| r.name == REFERENCE_NAME)
-        .map(|r| r.ops_per_sec)
-        .filter(|v| *v > 0.0)
+    rows.into_iter().find(|r| r.name == REFERENCE_NAME)
+}
+
+fn reference_speed(row: Option<&TimingRow>) -> Option<f64> {
+    row.map(|r| r.ops_per_sec).filter(|v| *v > 0.0)
+}
+
+/// A note when a run's process had less than [`BUSY_CPU_SHARE`] of a core.
+fn busy_note(side: &str, dir: &Path, row: Option<&TimingRow>) -> Option<String> {
+    let share = row?.cpu_share?;
+    (share < BUSY_CPU_SHARE).then(|| {
+        format!(
+            "the {side} run ({}): its reference loop was on a CPU {:.0} % of its wall-clock time \
+             (timings.csv cpu_share; about 100 % on an idle machine): other processes competed \
+             for the cores, so its throughput ratios include waiting; rerun on an idle machine",
+            dir.display(),
+            share * 100.0
+        )
+    })
 }
 
 /// Compares every CSV of `current` with the baseline's. `tolerance` is the accepted relative
@@ -305,7 +330,15 @@ pub fn compare_dirs(
             current.display()
         ));
     }
-    let speeds = (reference_speed(baseline), reference_speed(current));
+    let refs = (reference_row(baseline), reference_row(current));
+    let speeds = (
+        reference_speed(refs.0.as_ref()),
+        reference_speed(refs.1.as_ref()),
+    );
+    out.notes
+        .extend(busy_note("baseline", baseline, refs.0.as_ref()));
+    out.notes
+        .extend(busy_note("current", current, refs.1.as_ref()));
     for name in base_names.iter().filter(|n| cur_names.contains(n)) {
         let declared = csv_file(name);
         if declared.is_none() {
@@ -622,6 +655,39 @@ mod tests {
         let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
         assert_eq!(o.regressions(), 1, "{}", o.table());
         assert!(o.table().contains("baseline rows missing"), "{}", o.table());
+    }
+
+    #[test]
+    fn a_busy_run_is_noted() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for d in [a.path(), b.path()] {
+            write(d, "hitrate.csv", HIT);
+        }
+        let share = |s: &str| {
+            format!(
+                "name,ops,seconds,ops_per_sec,peak_rss_bytes,cpu_share\nreference-loop,100,1,100,,{s}\n"
+            )
+        };
+        // The baseline without the column, the current run idle: no note.
+        write(a.path(), "timings.csv", &timings(100.0));
+        write(b.path(), "timings.csv", &share("0.97"));
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert!(
+            !o.notes.iter().any(|n| n.contains("cpu_share")),
+            "{}",
+            o.table()
+        );
+        // The current run got 55 % of a core: noted, the verdict unchanged.
+        write(b.path(), "timings.csv", &share("0.55"));
+        let o = compare_dirs(a.path(), b.path(), 0.25).unwrap();
+        assert_eq!(o.regressions(), 0, "{}", o.table());
+        assert!(
+            o.notes
+                .iter()
+                .any(|n| n.contains("current run") && n.contains("55 %")),
+            "{}",
+            o.table()
+        );
     }
 
     #[test]
