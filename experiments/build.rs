@@ -3,11 +3,12 @@
 //! checkout).
 //!
 //! Recorded at build time, not asked of `git` when an experiment runs: the commit that
-//! matters is the one the binary was built from, not whichever repository the user's working
-//! directory happens to be in; and the two `git` processes cost every run 2.5–6.5 ms (measured in
-//! and outside a checkout), ~2 % of a 5 M-request replay. The build script re-runs when HEAD, the branch refs or the
-//! index move, or when any tracked top-level file or directory of the workspace changes, so
-//! a rebuilt binary never reports a stale commit or a stale `-dirty`.
+//! matters is the one the binary was built from, not whichever repository the user's
+//! working directory happens to be in; and the two `git` processes cost every run
+//! 2.5–6.5 ms (measured in and outside a checkout), ~2 % of a 5 M-request replay. The build
+//! script re-runs when HEAD, the branch refs or the index move, or when any tracked
+//! top-level file or directory of the workspace changes, so a rebuilt binary never reports
+//! a stale commit or a stale `-dirty`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

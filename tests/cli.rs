@@ -122,9 +122,9 @@ fn metadata_records_the_commit_the_binary_was_built_from() {
     let want = if dirty { format!("{head}-dirty") } else { head };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");
-    let run = crate::util::experiment()
-        .current_dir(dir.path())
-        .args([
+    crate::util::run_ok_in(
+        dir.path(),
+        &[
             "hitrate",
             "--keys",
             "100",
@@ -136,13 +136,7 @@ fn metadata_records_the_commit_the_binary_was_built_from() {
             "0.5",
             "--out",
             out.to_str().unwrap(),
-        ])
-        .output()
-        .expect("run experiment");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+        ],
     );
     let meta = std::fs::read_to_string(out.join("metadata.json")).unwrap();
     let line = format!("\"git_commit\": \"{want}\"");

@@ -15,7 +15,18 @@ pub fn experiment() -> Command {
 
 /// Runs `experiment ARGS`, asserts it succeeded, returns its stdout.
 pub fn run_ok(args: &[&str]) -> String {
-    let out = experiment().args(args).output().expect("run experiment");
+    run_ok_with(experiment(), args)
+}
+
+/// [`run_ok`] with `dir` as the working directory.
+pub fn run_ok_in(dir: &Path, args: &[&str]) -> String {
+    let mut cmd = experiment();
+    cmd.current_dir(dir);
+    run_ok_with(cmd, args)
+}
+
+fn run_ok_with(mut cmd: Command, args: &[&str]) -> String {
+    let out = cmd.args(args).output().expect("run experiment");
     assert!(
         out.status.success(),
         "experiment {args:?} failed:\n{}",
